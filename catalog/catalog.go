@@ -1,0 +1,415 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/middleware"
+)
+
+// Catalog holds commands and provided dependencies, the global server and
+// client chains, and the remote routes. Registration and configuration are
+// safe from many goroutines; calls take no lock and write no map.
+//
+// Most programs use [Default], which [Register], [Declare] and [Provide]
+// fill from init functions. Tests use an isolated copy (see [Catalog.Clone]
+// and package catalogtest).
+type Catalog struct {
+	mu      sync.Mutex // serializes registration, replacement and configuration
+	idx     atomic.Pointer[index]
+	nrecent int      // entries in idx.recent; guarded by mu
+	deps    sync.Map // string -> *depSlot
+	server []middleware.Middleware
+	client []middleware.Middleware
+	routes []routeRule
+}
+
+// Default is the catalog that [Register], [Declare], [Provide] and calls by
+// name without an explicit catalog use.
+var Default = New()
+
+// New returns an empty catalog.
+func New() *Catalog {
+	c := &Catalog{}
+	c.idx.Store(&index{})
+	return c
+}
+
+// index maps names to entries for lookups without locks. base is an
+// immutable map; entries registered since it was built are in recent. A
+// registration adds to recent and, once recent holds more than an eighth
+// of base, builds a new index with everything in base, so registering n
+// commands copies O(n) entries in all while lookups stay a plain map read.
+// Configuring the chains (which an application does when it starts) also
+// folds recent into base.
+type index struct {
+	base   *table
+	recent sync.Map // string -> entry
+}
+
+func (ix *index) load(name string) (entry, bool) {
+	if e, ok := ix.base.get(name); ok {
+		return e, true
+	}
+	if v, ok := ix.recent.Load(name); ok {
+		return v.(entry), true
+	}
+	return nil, false
+}
+
+func (ix *index) each(f func(e entry)) {
+	ix.base.each(f)
+	ix.recent.Range(func(_, v any) bool {
+		f(v.(entry))
+		return true
+	})
+}
+
+func (c *Catalog) lookup(name string) (entry, bool) { return c.idx.Load().load(name) }
+
+// each calls f for every entry, in no order.
+func (c *Catalog) each(f func(e entry)) { c.idx.Load().each(f) }
+
+// add stores a new entry. Called with c.mu held.
+func (c *Catalog) add(name string, e entry) {
+	ix := c.idx.Load()
+	if (c.nrecent+1)*8 > ix.base.len() {
+		// Small catalogs, and recent sets grown past an eighth of base:
+		// fold everything into a new base map.
+		c.compact(name, e)
+		return
+	}
+	ix.recent.Store(name, e)
+	c.nrecent++
+}
+
+// compact builds a new index holding every entry, plus e under name when
+// e is not nil. Called with c.mu held.
+func (c *Catalog) compact(name string, e entry) {
+	ix := c.idx.Load()
+	base := newTable(ix.base.len() + c.nrecent + 1)
+	ix.each(func(x entry) { base.put(x.Spec().Name, x) })
+	if e != nil {
+		base.put(name, e)
+	}
+	c.idx.Store(&index{base: base})
+	c.nrecent = 0
+}
+
+// entry is the untyped view of a *Command that the catalog keeps by name.
+type entry interface {
+	Entry
+	// cloneInto makes a copy of the command that belongs to c.
+	cloneInto(c *Catalog) entry
+	// recompose rebuilds the command's handlers from the catalog's current
+	// chains and routes. Called with c.mu held.
+	recompose()
+	// setRoute sets the remote route (nil: local). Called with c.mu held.
+	setRoute(r Route)
+	// siteLocked is Site with c.mu held.
+	siteLocked() string
+	// bindErr is the error of the last Route.Bind, if it failed.
+	bindErr() error
+}
+
+// Entry is the untyped view of a command, for transports, tools and
+// introspection. Every Entry is a *[Command]. Its methods are safe for
+// concurrent use.
+type Entry interface {
+	// Spec describes the command: name, request and response types,
+	// attributes.
+	Spec() *middleware.Spec
+	// Site is the file:line where the command's function was registered, or
+	// where it was declared when it has no local function.
+	Site() string
+	// Local reports whether the command has a function in this process.
+	Local() bool
+	// Routed reports whether a remote route is configured for the command:
+	// callers in this process then reach it over a transport.
+	Routed() bool
+	// NewRequest returns a pointer to a new zero request (a *Req).
+	NewRequest() any
+	// NewResponse returns a pointer to a new zero response (a *Resp).
+	NewResponse() any
+	// Invoke calls the command as a caller would: client chain, then the
+	// route (local server chain and function, or remote). req is a *Req (or
+	// a Req, which costs an allocation); resp must be a *Resp and receives
+	// the response.
+	Invoke(ctx context.Context, req, resp any) error
+	// Serve runs the command as its server would: the server chain, then the
+	// local function, never a remote route. Transports call it.
+	Serve(ctx context.Context, req, resp any) error
+}
+
+// Route sends calls of a command to where it runs: a transport client
+// supplies one for remote commands. Bind is called once per command when
+// the route is configured or the command registered; the handler it
+// returns sends c.Request and fills c.Response.
+type Route interface {
+	Bind(spec *middleware.Spec) (middleware.Handler, error)
+}
+
+type routeRule struct {
+	pattern string // "inventory.Reserve", "inventory.*" or "*"
+	route   Route
+}
+
+func (r routeRule) match(name string) bool {
+	switch {
+	case r.pattern == "*":
+		return true
+	case strings.HasSuffix(r.pattern, ".*"):
+		return strings.HasPrefix(name, r.pattern[:len(r.pattern)-1])
+	}
+	return r.pattern == name
+}
+
+// UseServer appends middleware to the catalog's global server chain, after
+// the ones already there, and recomposes every command. The global chain
+// is outside each command's own server middleware.
+func (c *Catalog) UseServer(mws ...middleware.Middleware) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.server = append(slices.Clip(c.server), mws...)
+	c.recomposeAll()
+}
+
+// UseClient appends middleware to the catalog's global client chain, after
+// the ones already there, and recomposes every command. The global chain
+// is outside each command's own client middleware.
+func (c *Catalog) UseClient(mws ...middleware.Middleware) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.client = append(slices.Clip(c.client), mws...)
+	c.recomposeAll()
+}
+
+// SetChains replaces both global chains at once (an application does this
+// from its configuration) and recomposes every command.
+func (c *Catalog) SetChains(server, client []middleware.Middleware) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.server = slices.Clone(server)
+	c.client = slices.Clone(client)
+	c.recomposeAll()
+}
+
+// Chains returns copies of the global server and client chains.
+func (c *Catalog) Chains() (server, client []middleware.Middleware) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.server), slices.Clone(c.client)
+}
+
+// SetRoute routes the commands that pattern matches to r: a command name
+// ("inventory.Reserve"), a whole service ("inventory.*") or every command
+// ("*"). The most specific rule wins; a nil r removes the rule. Commands
+// registered later follow the rules too. It fails, leaving the catalog as
+// it was, when r cannot bind one of the matching commands.
+func (c *Catalog) SetRoute(pattern string, r Route) error {
+	if pattern != "*" && !validName(strings.TrimSuffix(pattern, ".*")) && !validService(strings.TrimSuffix(pattern, ".*")) {
+		return &RegistrationError{Name: pattern, Site: callerSite(2), Err: ErrInvalidName,
+			Detail: `want "service.Operation", "service.*" or "*"`}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.routes
+	rules := slices.DeleteFunc(slices.Clone(old), func(r routeRule) bool { return r.pattern == pattern })
+	if r != nil {
+		rules = append(rules, routeRule{pattern: pattern, route: r})
+	}
+	c.routes = rules
+	c.applyRoutes()
+	var failed error
+	c.each(func(e entry) {
+		if err := e.bindErr(); err != nil && failed == nil {
+			failed = err
+		}
+	})
+	if failed != nil {
+		c.routes = old
+		c.applyRoutes()
+		return failed
+	}
+	return nil
+}
+
+// applyRoutes gives every command its route and recomposes it. Called
+// with c.mu held.
+func (c *Catalog) applyRoutes() {
+	c.each(func(e entry) {
+		e.setRoute(c.routeFor(e.Spec().Name))
+		e.recompose()
+	})
+}
+
+// routeFor returns the most specific route for name. Called with c.mu held.
+func (c *Catalog) routeFor(name string) Route {
+	var best Route
+	rank := 0
+	for _, r := range c.routes {
+		if !r.match(name) {
+			continue
+		}
+		k := 1
+		if r.pattern == name {
+			k = 3
+		} else if r.pattern != "*" {
+			k = 2
+		}
+		if k > rank {
+			best, rank = r.route, k
+		}
+	}
+	return best
+}
+
+// recomposeAll recomposes every command, and folds recent registrations
+// into the index's base map. Called with c.mu held.
+func (c *Catalog) recomposeAll() {
+	if c.nrecent > 0 {
+		c.compact("", nil)
+	}
+	c.each(func(e entry) { e.recompose() })
+}
+
+// Lookup returns the command named name.
+func (c *Catalog) Lookup(name string) (Entry, bool) {
+	e, ok := c.lookup(name)
+	if !ok {
+		return nil, false
+	}
+	return e, true
+}
+
+// Commands returns every command, sorted by name.
+func (c *Catalog) Commands() []Entry {
+	var out []Entry
+	c.each(func(e entry) { out = append(out, e) })
+	slices.SortFunc(out, func(a, b Entry) int { return strings.Compare(a.Spec().Name, b.Spec().Name) })
+	return out
+}
+
+// Call calls the command named name with a request and a pointer to the
+// response, through the client chain and the command's route. For no
+// allocations pass req as a pointer (*Req); resp must be a *Resp. A name
+// that is not registered gives an errs error with code
+// "wego.unknown_command"; requests or responses of the wrong type give
+// "wego.wrong_type". Call never panics on bad input.
+func (c *Catalog) Call(ctx context.Context, name string, req, resp any) error {
+	e, ok := c.lookup(name)
+	if !ok {
+		return ErrUnknownCommand.New(errs.P("command", name))
+	}
+	return e.Invoke(ctx, req, resp)
+}
+
+// Call calls the command named name in the catalog that ctx carries (see
+// [NewContext]) or in [Default]. See [Catalog.Call].
+func Call(ctx context.Context, name string, req, resp any) error {
+	return FromContext(ctx).Call(ctx, name, req, resp)
+}
+
+// Clone returns an independent copy of c: the same commands (functions,
+// attributes, middleware), dependencies, chains and routes, in a catalog
+// where registrations and replacements do not affect c, nor c's affect it.
+// Tests use clones of [Default] to run in parallel.
+func (c *Catalog) Clone() *Catalog {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := &Catalog{
+		server: slices.Clone(c.server),
+		client: slices.Clone(c.client),
+		routes: slices.Clone(c.routes),
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	base := newTable(c.idx.Load().base.len() + c.nrecent)
+	c.each(func(e entry) { base.put(e.Spec().Name, e.cloneInto(n)) })
+	n.idx.Store(&index{base: base})
+	c.deps.Range(func(k, v any) bool {
+		n.deps.Store(k, v.(*depSlot).clone())
+		return true
+	})
+	n.recomposeAll()
+	return n
+}
+
+// scoped becomes true, and stays so, the first time a context carries a
+// catalog. Until then typed calls skip the context lookup entirely.
+var scoped atomic.Bool
+
+type ctxKey struct{}
+
+// NewContext returns a context that carries c. Calls made with it — typed
+// handles, calls by name and dependency lookups — use c's commands and
+// dependencies instead of the ones their handle was registered in: that is
+// how a test's isolated catalog (with its fakes) takes effect for code that
+// holds handles from Default. Once any context carries a catalog, typed
+// calls look at their context (a few nanoseconds).
+func NewContext(ctx context.Context, c *Catalog) context.Context {
+	scoped.Store(true)
+	return context.WithValue(ctx, ctxKey{}, c)
+}
+
+// FromContext returns the catalog ctx carries, or [Default].
+func FromContext(ctx context.Context) *Catalog {
+	if c := scopeOf(ctx); c != nil {
+		return c
+	}
+	return Default
+}
+
+func scopeOf(ctx context.Context) *Catalog {
+	if !scoped.Load() || ctx == nil {
+		return nil
+	}
+	c, _ := ctx.Value(ctxKey{}).(*Catalog)
+	return c
+}
+
+func callerSite(skip int) string {
+	_, file, line, ok := runtime.Caller(skip)
+	if !ok {
+		return "unknown site"
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
+// validName reports whether name has the form "service.Operation": dot
+// separated parts of letters, digits, '_' and '-', at least two parts.
+func validName(name string) bool {
+	i := strings.LastIndexByte(name, '.')
+	return i > 0 && validService(name[:i]) && validPart(name[i+1:])
+}
+
+func validService(s string) bool {
+	if s == "" {
+		return false
+	}
+	for part := range strings.SplitSeq(s, ".") {
+		if !validPart(part) {
+			return false
+		}
+	}
+	return true
+}
+
+func validPart(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}

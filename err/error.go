@@ -1,0 +1,358 @@
+package errs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Param is one named parameter of an error message. Values are strings so
+// that an error crosses a remote route unchanged; [P] formats other values.
+type Param struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// P returns a parameter, formatting value with fmt.Sprint when it is not a
+// string.
+func P(key string, value any) Param {
+	if s, ok := value.(string); ok {
+		return Param{Key: key, Value: s}
+	}
+	// fmt.Sprint calls String or Error itself, and survives a nil pointer
+	// whose method panics.
+	return Param{Key: key, Value: fmt.Sprint(value)}
+}
+
+// FieldViolation names one field of a request that is invalid and why.
+// Field is the field's name as the client sees it (its JSON name).
+type FieldViolation struct {
+	Field  string `json:"field"`
+	Reason string `json:"reason"`
+}
+
+// Error is WeGO's error. Build one with a [Def] or a kind constructor such
+// as [NotFound]; an Error is immutable, and its With methods return copies.
+//
+// The zero Error is not useful; a nil *Error is never returned as an error
+// by this package.
+type Error struct {
+	kind    Kind
+	status  int // 0: the kind's status
+	code    string
+	key     string // i18n message ID; "" means code
+	message string // default (English) message template
+	literal bool   // message is final text, not a template (see Remote)
+	params  []Param
+	fields  []FieldViolation
+	cause   error
+}
+
+// Kind returns the error's kind.
+func (e *Error) Kind() Kind { return e.kind }
+
+// Code returns the stable code: an application code such as
+// "inventory.unknown_sku" or the kind's own code such as "not_found".
+func (e *Error) Code() string { return e.code }
+
+// Status returns the HTTP status: the one given at definition, or the kind's.
+func (e *Error) Status() int {
+	if e.status != 0 {
+		return e.status
+	}
+	return e.kind.Status()
+}
+
+// MessageKey returns the i18n message ID of the error's text: the code,
+// except for errors that name invalid fields (see [InvalidArgument]).
+func (e *Error) MessageKey() string {
+	if e.key != "" {
+		return e.key
+	}
+	return e.code
+}
+
+// Params returns the message parameters in the order they were given. The
+// caller must not modify the slice.
+func (e *Error) Params() []Param { return e.params }
+
+// Param returns the value of the named parameter.
+func (e *Error) Param(key string) (string, bool) {
+	for _, p := range e.params {
+		if p.Key == key {
+			return p.Value, true
+		}
+	}
+	return "", false
+}
+
+// ParamMap returns the parameters as a new map, the form that message
+// templates and JSON bodies use. It returns nil when there are none.
+func (e *Error) ParamMap() map[string]string {
+	if len(e.params) == 0 {
+		return nil
+	}
+	m := make(map[string]string, len(e.params))
+	for _, p := range e.params {
+		m[p.Key] = p.Value
+	}
+	return m
+}
+
+// Fields returns the field violations of an invalid-argument error. The
+// caller must not modify the slice.
+func (e *Error) Fields() []FieldViolation { return e.fields }
+
+// DefaultMessage returns the untranslated message template of the error,
+// such as "SKU {{.sku}} is unknown". For an error rebuilt by [Remote] it
+// is the message received.
+func (e *Error) DefaultMessage() string { return e.message }
+
+// Message returns the default (English) message with its parameters filled
+// in. It never contains the cause, so it is safe to show to a client.
+func (e *Error) Message() string {
+	if e.literal {
+		return e.message
+	}
+	return Render(e.message, e.params)
+}
+
+// Cause returns the error this one wraps, or nil.
+func (e *Error) Cause() error { return e.cause }
+
+// Unwrap returns the cause, for errors.Is and errors.As.
+func (e *Error) Unwrap() error { return e.cause }
+
+// Error returns the code, the message and the cause's text, for logs. Use
+// [Error.Message] or a localized message for clients.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.code)
+	if msg := e.Message(); msg != "" {
+		b.WriteString(": ")
+		b.WriteString(msg)
+	}
+	if e.cause != nil {
+		b.WriteString(": ")
+		b.WriteString(e.cause.Error())
+	}
+	return b.String()
+}
+
+// Is reports whether target is an *Error or a [*Def] with the same code, so
+// that errors.Is(err, ErrUnknownSKU) works for errors made from a Def and
+// for the same error decoded on the other side of a remote route.
+func (e *Error) Is(target error) bool {
+	switch t := target.(type) {
+	case *Error:
+		return t != nil && t.code == e.code
+	case *Def:
+		return t != nil && t.code == e.code
+	}
+	return false
+}
+
+func (e *Error) clone() *Error {
+	c := *e
+	return &c
+}
+
+// WithCause returns a copy of e that wraps cause. The cause is for logs and
+// errors.Is/As; clients never see its text.
+func (e *Error) WithCause(cause error) *Error {
+	c := e.clone()
+	c.cause = cause
+	return c
+}
+
+// WithParams returns a copy of e with params added after its own.
+func (e *Error) WithParams(params ...Param) *Error {
+	c := e.clone()
+	c.params = append(append([]Param(nil), e.params...), params...)
+	return c
+}
+
+// WithFields returns a copy of e with field violations added after its own.
+func (e *Error) WithFields(fields ...FieldViolation) *Error {
+	c := e.clone()
+	c.fields = append(append([]FieldViolation(nil), e.fields...), fields...)
+	return c
+}
+
+// WithStatus returns a copy of e with another HTTP status. Transports use
+// it for statuses more precise than the kind's, such as 415 or 413.
+func (e *Error) WithStatus(status int) *Error {
+	c := e.clone()
+	c.status = status
+	return c
+}
+
+// Render fills {{.key}} placeholders of a message template with params. It
+// understands only that form (the one go-i18n templates use for plain
+// substitution); anything else is left as it is. Unknown keys render as
+// "<no value>", as text/template would.
+func Render(template string, params []Param) string {
+	if !strings.Contains(template, "{{") {
+		return template
+	}
+	var b strings.Builder
+	rest := template
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			b.WriteString(rest)
+			break
+		}
+		if k := strings.LastIndex(rest[i:i+j], "{{"); k > 0 {
+			// "{{x {{.a}}": the action is the innermost "{{".
+			b.WriteString(rest[:i+k])
+			rest = rest[i+k:]
+			continue
+		}
+		b.WriteString(rest[:i])
+		expr := strings.TrimSpace(rest[i+2 : i+j])
+		if key, ok := strings.CutPrefix(expr, "."); ok && isIdent(key) {
+			val := "<no value>"
+			for _, p := range params {
+				if p.Key == key {
+					val = p.Value
+					break
+				}
+			}
+			b.WriteString(val)
+		} else {
+			b.WriteString(rest[i : i+j+2])
+		}
+		rest = rest[i+j+2:]
+	}
+	return b.String()
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// As returns the *Error in err's chain, if there is one.
+func As(err error) (*Error, bool) {
+	if err == nil {
+		return nil, false
+	}
+	if e, ok := err.(*Error); ok { // fast path
+		return e, true
+	}
+	return errors.AsType[*Error](err) // unlike errors.As, does not allocate
+}
+
+// KindOf returns the kind of err: the kind of its *Error, [KindCanceled] or
+// [KindDeadlineExceeded] for the context errors, [KindInternal] for any
+// other error, and 0 for nil. It does not allocate.
+func KindOf(err error) Kind {
+	if err == nil {
+		return 0
+	}
+	if e, ok := As(err); ok {
+		return e.kind
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return KindCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		return KindDeadlineExceeded
+	}
+	return KindInternal
+}
+
+// CodeOf returns the code of err as [From] would give it, without
+// allocating: "" for nil.
+func CodeOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := As(err); ok {
+		return e.code
+	}
+	return KindOf(err).Code()
+}
+
+// From converts any error into an *Error: nil stays nil, an *Error in the
+// chain is returned as it is, context.Canceled and context.DeadlineExceeded
+// become [KindCanceled] and [KindDeadlineExceeded], and anything else
+// becomes an internal error that wraps it (its text is kept for logs only).
+func From(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	if e, ok := As(err); ok {
+		return e
+	}
+	switch KindOf(err) {
+	case KindCanceled:
+		return Canceled().WithCause(err)
+	case KindDeadlineExceeded:
+		return DeadlineExceeded().WithCause(err)
+	}
+	return Internal().WithCause(err)
+}
+
+// Remote rebuilds an error received from a peer, such as the body of an
+// HTTP error response. The kind comes from the code when it is a kind's
+// code or a code defined in this process, and from the status otherwise;
+// the status and the message received are kept. The message received is
+// final text: [Error.Message] returns it as it is, without filling
+// placeholders again. When no message is received, the definition's
+// message is used. A status outside 400–599 is ignored.
+func Remote(status int, code, message string, params []Param, fields []FieldViolation) *Error {
+	if status < 400 || status > 599 {
+		status = 0
+	}
+	e := &Error{code: code, message: message, literal: message != "", params: params, fields: fields, status: status}
+	if d, ok := Lookup(code); ok { // the kinds' codes are defined too
+		e.kind = d.kind
+		if e.message == "" {
+			e.message = d.message
+		}
+		if e.status == 0 {
+			e.status = d.status
+		}
+	} else if status != 0 {
+		e.kind = KindFromStatus(status)
+	} else {
+		e.kind = KindInternal
+	}
+	if code == "" {
+		e.code = e.kind.Code()
+		if e.message == "" {
+			e.message = kindDefs[e.kind].message
+		}
+	}
+	if e.code == KindInvalidArgument.Code() && len(fields) > 0 {
+		// The same message key as InvalidArgument's, so that the error is
+		// localized again with its list of fields.
+		e.key = invalidFields.code
+		if _, ok := e.Param("fields"); !ok {
+			e.params = append(append([]Param(nil), params...), Param{Key: "fields", Value: describeFields(fields)})
+		}
+		if !e.literal {
+			e.message = invalidFields.message
+		}
+	}
+	if e.status == e.kind.Status() {
+		e.status = 0
+	}
+	return e
+}

@@ -1,0 +1,137 @@
+package middleware
+
+import (
+	"context"
+	"reflect"
+	"strings"
+)
+
+// Side says on which side of a call a handler runs.
+type Side uint8
+
+const (
+	// Server is the side where the command runs: transports and local calls
+	// enter its chain just before the command's function.
+	Server Side = iota + 1
+	// Client is the caller's side: its chain runs before the route, local or
+	// remote.
+	Client
+)
+
+// String returns "server" or "client".
+func (s Side) String() string {
+	switch s {
+	case Server:
+		return "server"
+	case Client:
+		return "client"
+	}
+	return "unknown"
+}
+
+// Spec is the static description of a command that a middleware sees when it
+// wraps the command's handler, and that introspection lists. A Spec is
+// immutable once the command is registered.
+type Spec struct {
+	// Name is the command's name, "service.Operation".
+	Name string
+	// Request and Response are the Go types of the command's request and
+	// response values (not pointers to them). They are for documentation
+	// and schema generation; the call path never uses reflection.
+	Request, Response reflect.Type
+	// Attributes are the typed attributes set at registration.
+	Attributes Attributes
+	// Doc is an optional human description of the command.
+	Doc string
+}
+
+// Service returns the part of the name before the last dot ("inventory" for
+// "inventory.Reserve").
+func (s *Spec) Service() string {
+	if i := strings.LastIndexByte(s.Name, '.'); i >= 0 {
+		return s.Name[:i]
+	}
+	return ""
+}
+
+// Operation returns the part of the name after the last dot ("Reserve").
+func (s *Spec) Operation() string {
+	return s.Name[strings.LastIndexByte(s.Name, '.')+1:]
+}
+
+// Call is one invocation of a command as it passes through a chain.
+//
+// Request points to the typed request (a *Req) and Response to the typed
+// response (a *Resp) that the command's function fills in on success.
+// Middleware may read both, replace *Response (a cache hit does), or set
+// Response before calling next; they must not keep the Call or the values it
+// points to after the handler returns, because the Call is recycled (see the
+// package documentation).
+type Call struct {
+	// Spec describes the command. It is never nil and never changes.
+	Spec *Spec
+	// Side is Client while the call is in the client chain and Server in the
+	// server chain. A middleware that needs the side after calling next must
+	// read it before.
+	Side Side
+	// Request points to the command's typed request.
+	Request any
+	// Response points to the command's typed response.
+	Response any
+	// Node names the remote node that serves the call, set by a remote route
+	// before its handler runs (empty for local calls).
+	Node string
+}
+
+// Handler serves a call: the command's function at the end of the server
+// chain, the route at the end of the client chain, or a middleware in
+// between. It reports the command's error, if any; the response is
+// written through c.Response.
+type Handler func(ctx context.Context, c *Call) error
+
+// Middleware wraps handlers. Wrap is called once per command and side when
+// a chain is built, never per call; it may return next itself when it has
+// nothing to do for the command described by spec.
+type Middleware interface {
+	Wrap(spec *Spec, next Handler) Handler
+}
+
+// Func adapts a function that wraps a handler, without looking at the
+// command, to a [Middleware].
+type Func func(next Handler) Handler
+
+// Wrap calls f(next).
+func (f Func) Wrap(_ *Spec, next Handler) Handler { return f(next) }
+
+// WrapFunc adapts a function with the same signature as [Middleware.Wrap].
+type WrapFunc func(spec *Spec, next Handler) Handler
+
+// Wrap calls f(spec, next).
+func (f WrapFunc) Wrap(spec *Spec, next Handler) Handler { return f(spec, next) }
+
+// Chain returns a Middleware that applies mws in order: the first is the
+// outermost, so it sees the call first and the result last. Nil entries
+// are skipped.
+func Chain(mws ...Middleware) Middleware { return chain(mws) }
+
+type chain []Middleware
+
+func (c chain) Wrap(spec *Spec, next Handler) Handler {
+	return Build(spec, next, c...)
+}
+
+// Build wraps terminal in mws for the command described by spec, the first
+// middleware outermost, and returns the composed handler. It is what the
+// catalog calls when it composes a command's chains.
+func Build(spec *Spec, terminal Handler, mws ...Middleware) Handler {
+	h := terminal
+	for i := len(mws) - 1; i >= 0; i-- {
+		if mws[i] == nil {
+			continue
+		}
+		if w := mws[i].Wrap(spec, h); w != nil {
+			h = w
+		}
+	}
+	return h
+}
