@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"weak"
 
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
@@ -38,6 +39,7 @@ var Default = New()
 func New() *Catalog {
 	c := &Catalog{}
 	c.idx.Store(&index{})
+	track(c)
 	return c
 }
 
@@ -160,14 +162,18 @@ type routeRule struct {
 	route   Route
 }
 
+// match reports whether the rule applies to name. Patterns match without
+// regard to case, because they usually come from configuration files,
+// whose keys are case-insensitive.
 func (r routeRule) match(name string) bool {
 	switch {
 	case r.pattern == "*":
 		return true
 	case strings.HasSuffix(r.pattern, ".*"):
-		return strings.HasPrefix(name, r.pattern[:len(r.pattern)-1])
+		prefix := r.pattern[:len(r.pattern)-1]
+		return len(name) > len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
 	}
-	return r.pattern == name
+	return strings.EqualFold(r.pattern, name)
 }
 
 // UseServer appends middleware to the catalog's global server chain, after
@@ -209,7 +215,8 @@ func (c *Catalog) Chains() (server, client []middleware.Middleware) {
 
 // SetRoute routes the commands that pattern matches to r: a command name
 // ("inventory.Reserve"), a whole service ("inventory.*") or every command
-// ("*"). The most specific rule wins; a nil r removes the rule. Commands
+// ("*"), matched without regard to case. The most specific rule wins; a
+// nil r removes the rule. Commands
 // registered later follow the rules too. It fails, leaving the catalog as
 // it was, when r cannot bind one of the matching commands.
 func (c *Catalog) SetRoute(pattern string, r Route) error {
@@ -258,7 +265,7 @@ func (c *Catalog) routeFor(name string) Route {
 			continue
 		}
 		k := 1
-		if r.pattern == name {
+		if strings.EqualFold(r.pattern, name) {
 			k = 3
 		} else if r.pattern != "*" {
 			k = 2
@@ -328,6 +335,7 @@ func (c *Catalog) Clone() *Catalog {
 		client: slices.Clone(c.client),
 		routes: slices.Clone(c.routes),
 	}
+	track(n)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	base := newTable(c.idx.Load().base.len() + c.nrecent)
@@ -342,8 +350,53 @@ func (c *Catalog) Clone() *Catalog {
 }
 
 // scoped becomes true, and stays so, the first time a context carries a
-// catalog. Until then typed calls skip the context lookup entirely.
+// catalog. Until then typed calls of local commands with empty chains call
+// the function directly, without looking at their context; when it
+// flips, every catalog that exists is recomposed so that typed calls look
+// at their context from then on. Catalogs made after the flip are composed
+// that way from the start.
 var scoped atomic.Bool
+
+// unscoped tracks the catalogs made while scoped is false, weakly, so the
+// flip can recompose them.
+var unscoped struct {
+	sync.Mutex
+	list []weak.Pointer[Catalog]
+}
+
+// track records a new catalog for the flip, if it has not happened.
+func track(c *Catalog) {
+	unscoped.Lock()
+	defer unscoped.Unlock()
+	if scoped.Load() {
+		return
+	}
+	live := unscoped.list[:0]
+	for _, w := range unscoped.list {
+		if w.Value() != nil {
+			live = append(live, w)
+		}
+	}
+	unscoped.list = append(live, weak.Make(c))
+}
+
+// flipScoped makes typed calls look at their context from now on.
+func flipScoped() {
+	unscoped.Lock()
+	defer unscoped.Unlock()
+	if scoped.Load() {
+		return
+	}
+	scoped.Store(true)
+	for _, w := range unscoped.list {
+		if c := w.Value(); c != nil {
+			c.mu.Lock()
+			c.recomposeAll()
+			c.mu.Unlock()
+		}
+	}
+	unscoped.list = nil
+}
 
 type ctxKey struct{}
 
@@ -351,10 +404,13 @@ type ctxKey struct{}
 // handles, calls by name and dependency lookups — use c's commands and
 // dependencies instead of the ones their handle was registered in: that is
 // how a test's isolated catalog (with its fakes) takes effect for code that
-// holds handles from Default. Once any context carries a catalog, typed
-// calls look at their context (a few nanoseconds).
+// holds handles from Default. The first call of NewContext in a process
+// makes every typed call look at its context from then on (a few
+// nanoseconds); programs that never call it do not pay for it.
 func NewContext(ctx context.Context, c *Catalog) context.Context {
-	scoped.Store(true)
+	if !scoped.Load() {
+		flipScoped()
+	}
 	return context.WithValue(ctx, ctxKey{}, c)
 }
 

@@ -48,6 +48,7 @@ type state[Req, Resp any] struct {
 	spec        *middleware.Spec
 	fn          Func[Req, Resp]    // what runs locally (fake or fn); nil if none
 	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
+	entry       Func[Req, Resp]    // what Call calls: direct when set and no context can carry a catalog, else h.call
 	serveDirect bool               // fn set, no server middleware
 	invoke      middleware.Handler // client chain, then the route
 	serve       middleware.Handler // server chain, then fn
@@ -325,12 +326,10 @@ func (h *Command[Req, Resp]) In(c *Catalog) (*Command[Req, Resp], error) {
 // the function. If ctx carries a catalog (see [NewContext]), the command
 // of the same name in that catalog is called instead.
 func (h *Command[Req, Resp]) Call(ctx context.Context, req Req) (Resp, error) {
-	if fn := h.cur.Load().direct; fn != nil && !scoped.Load() {
-		return fn(ctx, req)
-	}
-	return h.call(ctx, req)
+	return h.cur.Load().entry(ctx, req)
 }
 
+// call is the path of calls that are not a direct call of the function.
 func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 	t := h
 	if sc := scopeOf(ctx); sc != nil && sc != h.cat {
@@ -505,10 +504,15 @@ func (h *Command[Req, Resp]) recompose() {
 	if local && len(serverMW) == 0 && len(clientMW) == 0 {
 		direct = fn
 	}
+	entry := direct
+	if entry == nil || scoped.Load() {
+		entry = h.call
+	}
 	h.cur.Store(&state[Req, Resp]{
 		spec:        spec,
 		fn:          fn,
 		direct:      direct,
+		entry:       entry,
 		serveDirect: fn != nil && len(serverMW) == 0,
 		invoke:      middleware.Build(spec, route, clientMW...),
 		serve:       serve,

@@ -314,8 +314,8 @@ func From(err error) *Error {
 // code or a code defined in this process, and from the status otherwise;
 // the status and the message received are kept. The message received is
 // final text: [Error.Message] returns it as it is, without filling
-// placeholders again. When no message is received, the definition's
-// message is used. A status outside 400–599 is ignored.
+// placeholders again. When no message is received, the code's definition
+// gives it, or else the kind's. A status outside 400–599 is ignored.
 func Remote(status int, code, message string, params []Param, fields []FieldViolation) *Error {
 	if status < 400 || status > 599 {
 		status = 0
@@ -336,9 +336,9 @@ func Remote(status int, code, message string, params []Param, fields []FieldViol
 	}
 	if code == "" {
 		e.code = e.kind.Code()
-		if e.message == "" {
-			e.message = kindDefs[e.kind].message
-		}
+	}
+	if e.message == "" {
+		e.message = kindDefs[e.kind].message
 	}
 	if e.code == KindInvalidArgument.Code() && len(fields) > 0 {
 		// The same message key as InvalidArgument's, so that the error is

@@ -1,0 +1,49 @@
+package errs_test
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"unicode"
+
+	errs "github.com/wegomesh/wego/err"
+)
+
+// placeholder matches a {{.key}} action that Render should have filled.
+var placeholder = regexp.MustCompile(`\{\{\s*\.[A-Za-z_][A-Za-z0-9_]*\s*\}\}`)
+
+// ident matches every word that could be a key.
+var ident = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+func FuzzRender(f *testing.F) {
+	for _, s := range []string{
+		"", "plain", "SKU {{.sku}} is unknown", "{{ .a }}{{.b}}", "{{.a", "{{{.a}}}",
+		"{{x {{.a}}", "{{.a.b}}", "{{.}}", "}}{{", "{{{{.a}}}}", "¿{{.ñ}}?", "{{\t.a\n}}",
+	} {
+		f.Add(s, "value")
+	}
+	f.Fuzz(func(t *testing.T, tmpl, value string) {
+		// Values without braces or dots, so that they cannot form an action.
+		value = strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) || r == ' ' {
+				return r
+			}
+			return -1
+		}, value)
+		var params []errs.Param
+		for _, k := range ident.FindAllString(tmpl, -1) {
+			params = append(params, errs.Param{Key: k, Value: value})
+		}
+		out := errs.Render(tmpl, params) // must not panic
+		if loc := placeholder.FindStringIndex(out); loc != nil {
+			t.Errorf("Render(%q) = %q: %q left unfilled though every key was given", tmpl, out, out[loc[0]:loc[1]])
+		}
+		if strings.Contains(out, "<no value>") && !strings.Contains(tmpl, "<no value>") {
+			t.Errorf("Render(%q) = %q: a key is missing though every key was given", tmpl, out)
+		}
+		if !strings.Contains(tmpl, "{{") && out != tmpl {
+			t.Errorf("Render(%q) = %q: text without actions changed", tmpl, out)
+		}
+		_ = errs.Render(tmpl, nil) // no params: must not panic either
+	})
+}

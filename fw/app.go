@@ -1,0 +1,403 @@
+package fw
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/i18n"
+	wlog "github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/transport"
+)
+
+// Lifecycle errors.
+var (
+	// ErrAlreadyStarted: Start was called on an application that started.
+	ErrAlreadyStarted = errors.New("fw: application already started")
+	// ErrNotStarted: Stop was called on an application that never started.
+	ErrNotStarted = errors.New("fw: application not started")
+	// ErrStopped: Start or Stop was called on an application that stopped;
+	// an App runs once.
+	ErrStopped = errors.New("fw: application already stopped")
+)
+
+// AppConfig is the app section of the configuration.
+type AppConfig struct {
+	// Name is the application's name. Default: the program's base name.
+	Name string `mapstructure:"name"`
+	// ShutdownTimeout bounds a graceful stop. Default: 15s.
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
+}
+
+// Validate checks the section.
+func (c *AppConfig) Validate() error {
+	if c.ShutdownTimeout <= 0 {
+		return &config.Error{Key: "shutdown_timeout", Err: fmt.Errorf("must be positive, got %v", c.ShutdownTimeout)}
+	}
+	return nil
+}
+
+// DefaultShutdownTimeout is the shutdown timeout when neither the option
+// nor the configuration sets one.
+const DefaultShutdownTimeout = 15 * time.Second
+
+type state int
+
+const (
+	stateNew state = iota
+	stateStarting
+	stateRunning
+	stateStopping
+	stateStopped
+)
+
+// App is a WeGO application. Build one with [New]; an App runs once.
+type App struct {
+	opts     options
+	name     string
+	cfg      *config.Config
+	logger   *zap.Logger
+	bundle   *i18n.Bundle
+	cat      *catalog.Catalog
+	shutdown time.Duration
+
+	mu         sync.Mutex
+	state      state
+	started    []transport.Transport
+	undoLogger func()
+}
+
+// KnownSections are the top-level configuration keys that fw reads itself,
+// besides one per transport (named after it) and those declared with
+// [Sections].
+var KnownSections = []string{"app", "log", "routes", "middleware", "http_client"}
+
+// New builds an application from its options and configuration. It loads
+// and validates the configuration (an unknown top-level key, a wrong type
+// or an invalid value fails with a *config.Error naming the key and the
+// file), builds the logger and the i18n bundle, sets the catalog's chains
+// and applies the routes of the configuration. It starts nothing.
+func New(opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(&o)
+		}
+	}
+	a := &App{opts: o, cat: o.catalog}
+	if a.cat == nil {
+		a.cat = catalog.Default
+	}
+
+	a.cfg = o.cfg
+	if a.cfg == nil {
+		copts := o.cfgOpts
+		if len(copts) == 0 {
+			copts = []config.Option{config.Optional()}
+		}
+		cfg, err := config.Load(copts...)
+		if err != nil {
+			return nil, err
+		}
+		a.cfg = cfg
+	}
+
+	known := slices.Clone(KnownSections)
+	for _, t := range o.transports {
+		known = append(known, t.Name())
+	}
+	known = append(known, o.sections...)
+	if err := a.cfg.CheckKnown(known...); err != nil {
+		return nil, err
+	}
+
+	appCfg, err := config.GetWithDefaults(a.cfg, "app", AppConfig{ShutdownTimeout: DefaultShutdownTimeout})
+	if err != nil {
+		return nil, err
+	}
+	a.name = firstNonEmpty(o.name, appCfg.Name, filepath.Base(os.Args[0]))
+	a.shutdown = appCfg.ShutdownTimeout
+	if o.shutdownTimeout > 0 {
+		a.shutdown = o.shutdownTimeout
+	}
+
+	logCfg, err := config.GetWithDefaults(a.cfg, "log", wlog.DefaultConfig())
+	if err != nil {
+		return nil, err // validated even when a Logger option replaces it
+	}
+	a.logger = o.logger
+	if a.logger == nil {
+		if a.logger, err = wlog.New(logCfg); err != nil {
+			return nil, err
+		}
+	}
+	a.logger = a.logger.With(zap.String("app", a.name))
+
+	a.bundle = o.bundle
+	if a.bundle == nil {
+		if a.bundle, err = i18n.New(o.bundleOpts...); err != nil {
+			return nil, err
+		}
+	}
+
+	if o.chainsSet {
+		a.cat.SetChains(o.server, o.client)
+	}
+	if err := a.applyRoutes(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// applyRoutes reads the routes section and routes the matching commands.
+func (a *App) applyRoutes() error {
+	var raw map[string]any
+	if err := a.cfg.Section("routes", &raw); err != nil {
+		return err
+	}
+	// Configuration keys are split at dots, so "inventory.*" arrives as
+	// {inventory: {"*": ...}}: join the levels again down to the values.
+	flat := map[string]any{}
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			if sub, ok := v.(map[string]any); ok {
+				walk(prefix+k+".", sub)
+				continue
+			}
+			flat[prefix+k] = v
+		}
+	}
+	walk("", raw)
+	patterns := make([]string, 0, len(flat))
+	for p := range flat {
+		patterns = append(patterns, p)
+	}
+	sort.Strings(patterns)
+	host := a.Host()
+	for _, p := range patterns {
+		var targets []string
+		switch v := flat[p].(type) {
+		case string:
+			targets = []string{v}
+		case []any:
+			for _, t := range v {
+				s, ok := t.(string)
+				if !ok {
+					return &config.Error{Key: "routes." + p, File: a.cfg.File(), Err: fmt.Errorf("want a URL or a list of URLs, got %v", v)}
+				}
+				targets = append(targets, s)
+			}
+		case []string:
+			targets = v
+		default:
+			return &config.Error{Key: "routes." + p, File: a.cfg.File(), Err: fmt.Errorf("want a URL or a list of URLs, got %T", v)}
+		}
+		if len(targets) == 0 || (len(targets) == 1 && targets[0] == "") || targets[0] == "local" {
+			continue // an empty value or "local" keeps the command local
+		}
+		route, err := transport.NewRoute(host, targets)
+		if err != nil {
+			return &config.Error{Key: "routes." + p, File: a.cfg.File(), Err: err}
+		}
+		if err := a.cat.SetRoute(p, route); err != nil {
+			return &config.Error{Key: "routes." + p, File: a.cfg.File(), Err: err}
+		}
+	}
+	return nil
+}
+
+// Name returns the application's name.
+func (a *App) Name() string { return a.name }
+
+// Catalog returns the catalog the application serves.
+func (a *App) Catalog() *catalog.Catalog { return a.cat }
+
+// Config returns the application's configuration.
+func (a *App) Config() *config.Config { return a.cfg }
+
+// Logger returns the application's logger.
+func (a *App) Logger() *zap.Logger { return a.logger }
+
+// I18n returns the bundle that localizes error messages.
+func (a *App) I18n() *i18n.Bundle { return a.bundle }
+
+// Host returns what the application hands its transports.
+func (a *App) Host() transport.Host {
+	return transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg}
+}
+
+// Run starts the application, waits until ctx is canceled or the process
+// receives one of the stop signals (SIGINT and SIGTERM by default), then
+// stops it within the shutdown timeout. It returns nil after a requested
+// stop, or the error that made the start or the stop fail.
+func (a *App) Run(ctx context.Context) error {
+	sigs := a.opts.signals
+	if sigs == nil {
+		sigs = []os.Signal{os.Interrupt, syscall.SIGTERM}
+	}
+	runCtx, stop := signal.NotifyContext(ctx, sigs...)
+	defer stop()
+	if err := a.Start(runCtx); err != nil {
+		return err
+	}
+	<-runCtx.Done()
+	a.logger.Info("stopping", zap.NamedError("reason", context.Cause(runCtx)), zap.Duration("timeout", a.shutdown))
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.shutdown)
+	defer cancel()
+	return a.Stop(stopCtx)
+}
+
+// Start runs the start hooks and starts the transports, in order. When
+// one fails, the transports already started are stopped again and the
+// error is returned; the App cannot be started again.
+func (a *App) Start(ctx context.Context) error {
+	a.mu.Lock()
+	switch a.state {
+	case stateNew:
+	case stateStopping, stateStopped:
+		a.mu.Unlock()
+		return ErrStopped
+	default:
+		a.mu.Unlock()
+		return ErrAlreadyStarted
+	}
+	a.state = stateStarting
+	a.mu.Unlock()
+
+	a.undoLogger = wlog.ReplaceDefault(a.logger)
+	if missing := a.bundle.Missing(); len(missing) > 0 {
+		a.logger.Warn("error codes without a message in some languages", zap.Int("missing", len(missing)),
+			zap.Any("first", missing[0]))
+	}
+	if err := a.start(ctx); err != nil {
+		a.logger.Error("start failed", zap.Error(err))
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.shutdown)
+		defer cancel()
+		stopErr := a.stopTransports(stopCtx)
+		a.finish()
+		return errors.Join(err, stopErr)
+	}
+	a.mu.Lock()
+	a.state = stateRunning
+	a.mu.Unlock()
+	names := make([]string, 0, len(a.started))
+	for _, t := range a.started {
+		names = append(names, t.Name())
+	}
+	a.logger.Info("started", zap.Strings("transports", names), zap.String("env", a.cfg.Env()))
+	return nil
+}
+
+func (a *App) start(ctx context.Context) error {
+	for _, h := range a.opts.beforeStart {
+		if err := h(ctx); err != nil {
+			return fmt.Errorf("fw: before-start hook: %w", err)
+		}
+	}
+	host := a.Host()
+	for _, t := range a.opts.transports {
+		if err := t.Start(ctx, host); err != nil {
+			return fmt.Errorf("fw: start transport %s: %w", t.Name(), err)
+		}
+		a.started = append(a.started, t)
+	}
+	if a.cfg.File() != "" {
+		if err := a.cfg.Start(ctx); err != nil {
+			return fmt.Errorf("fw: watch configuration: %w", err)
+		}
+	}
+	for _, h := range a.opts.afterStart {
+		if err := h(ctx); err != nil {
+			return fmt.Errorf("fw: after-start hook: %w", err)
+		}
+	}
+	return nil
+}
+
+// Stop runs the stop hooks and stops the transports in reverse order,
+// letting in-flight requests finish until ctx is done. Every hook and
+// transport is given its chance; their errors are joined.
+func (a *App) Stop(ctx context.Context) error {
+	a.mu.Lock()
+	switch a.state {
+	case stateRunning:
+	case stateNew:
+		a.mu.Unlock()
+		return ErrNotStarted
+	case stateStarting:
+		a.mu.Unlock()
+		return errors.New("fw: application is starting")
+	default:
+		a.mu.Unlock()
+		return ErrStopped
+	}
+	a.state = stateStopping
+	a.mu.Unlock()
+
+	var errs []error
+	for _, h := range a.opts.beforeStop {
+		if err := h(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("fw: before-stop hook: %w", err))
+		}
+	}
+	errs = append(errs, a.stopTransports(ctx))
+	for _, h := range a.opts.afterStop {
+		if err := h(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("fw: after-stop hook: %w", err))
+		}
+	}
+	err := errors.Join(errs...)
+	if err != nil {
+		a.logger.Error("stopped with errors", zap.Error(err))
+	} else {
+		a.logger.Info("stopped")
+	}
+	a.finish()
+	return err
+}
+
+func (a *App) stopTransports(ctx context.Context) error {
+	var errs []error
+	for i := len(a.started) - 1; i >= 0; i-- {
+		t := a.started[i]
+		if err := t.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("fw: stop transport %s: %w", t.Name(), err))
+		}
+	}
+	a.started = nil
+	return errors.Join(errs...)
+}
+
+// finish releases what Start took and marks the App stopped.
+func (a *App) finish() {
+	_ = a.cfg.Close()
+	_ = a.logger.Sync() // stdout cannot be synced on some systems; nothing to do about it
+	if a.undoLogger != nil {
+		a.undoLogger()
+	}
+	a.mu.Lock()
+	a.state = stateStopped
+	a.mu.Unlock()
+}

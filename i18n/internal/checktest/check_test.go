@@ -1,0 +1,35 @@
+package checktest
+
+import (
+	"testing"
+
+	_ "github.com/wegomesh/wego/catalog" // defines the wego.* codes
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/i18n"
+)
+
+// Every code the framework defines has a message in every shipped
+// language, and the English text is the definition's default message.
+func TestFrameworkMessagesAreComplete(t *testing.T) {
+	t.Parallel()
+	b, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Check(); err != nil {
+		t.Error(err)
+	}
+	if err := i18n.Default().Check(); err != nil {
+		t.Error(err)
+	}
+	for _, d := range errs.Defs() {
+		got, err := b.LocalizeID(d.Code(), nil, "en")
+		if err != nil {
+			t.Errorf("%s: %v", d.Code(), err)
+			continue
+		}
+		if want := errs.Render(d.Message(), nil); got != want {
+			t.Errorf("%s: English message %q differs from the definition's %q", d.Code(), got, want)
+		}
+	}
+}

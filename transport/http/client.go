@@ -1,0 +1,589 @@
+package httptransport
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/config"
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/transport"
+)
+
+// Client sends commands to WeGO HTTP servers: it holds one pool of
+// keep-alive connections that every route it makes shares. It is safe for
+// concurrent use; make one per process (the route factories registered by
+// this package share one) rather than one per call.
+type Client struct {
+	hc      *http.Client
+	maxResp int64
+}
+
+type clientSettings struct {
+	ClientConfig
+	tls *tls.Config
+	rt  http.RoundTripper
+}
+
+// ClientOption configures a [Client]. Options override the "http_client"
+// configuration section.
+type ClientOption interface{ applyClient(*clientSettings) }
+
+type clientOption func(*clientSettings)
+
+func (f clientOption) applyClient(s *clientSettings) { f(s) }
+
+// WithClientConfig replaces the whole configuration, for example with one
+// read from the "http_client" section. Default: [DefaultClientConfig].
+func WithClientConfig(c ClientConfig) ClientOption {
+	return clientOption(func(s *clientSettings) { s.ClientConfig = c })
+}
+
+// DialTimeout bounds opening a connection. Default 5s.
+func DialTimeout(d time.Duration) ClientOption {
+	return clientOption(func(s *clientSettings) { s.DialTimeout = d })
+}
+
+// ResponseHeaderTimeout bounds the wait for a response once the request
+// is sent. Default 60s.
+func ResponseHeaderTimeout(d time.Duration) ClientOption {
+	return clientOption(func(s *clientSettings) { s.ResponseHeaderTimeout = d })
+}
+
+// MaxIdleConnsPerHost sets how many idle keep-alive connections are kept
+// per server. Default 256.
+func MaxIdleConnsPerHost(n int) ClientOption {
+	return clientOption(func(s *clientSettings) { s.MaxIdleConnsPerHost = n })
+}
+
+// MaxResponseBytes bounds response bodies; a larger one fails the call
+// with [ErrResponseTooLarge]. Default 4 MiB.
+func MaxResponseBytes(n int64) ClientOption {
+	return clientOption(func(s *clientSettings) { s.MaxResponseBytes = n })
+}
+
+// ClientTLS sets the TLS configuration for https targets (root CAs, client
+// certificates). Default: the system's roots.
+func ClientTLS(cfg *tls.Config) ClientOption {
+	return clientOption(func(s *clientSettings) { s.tls = cfg })
+}
+
+// RoundTripper makes the client send requests with rt instead of its own
+// tuned http.Transport, for instrumentation or tests; the timeouts, pool
+// sizes and TLS options then have no effect. Default: none.
+func RoundTripper(rt http.RoundTripper) ClientOption {
+	return clientOption(func(s *clientSettings) { s.rt = rt })
+}
+
+// NewClient returns a client configured by opts over
+// [DefaultClientConfig]. It panics on a configuration that cannot work (a
+// negative timeout or size), naming the key; use [NewClientFromConfig] to
+// get an error instead.
+func NewClient(opts ...ClientOption) *Client {
+	c, err := newClient(DefaultClientConfig(), opts)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// NewClientFromConfig returns a client configured by the "http_client"
+// section of c (when not nil) over [DefaultClientConfig], then opts. It
+// fails, naming the key, on a wrong value.
+func NewClientFromConfig(c *config.Config, opts ...ClientOption) (*Client, error) {
+	cfg := DefaultClientConfig()
+	if c != nil {
+		var err error
+		if cfg, err = config.GetWithDefaults(c, "http_client", cfg); err != nil {
+			return nil, err
+		}
+	}
+	return newClient(cfg, opts)
+}
+
+func newClient(cfg ClientConfig, opts []ClientOption) (*Client, error) {
+	s := &clientSettings{ClientConfig: cfg}
+	for _, o := range opts {
+		if o != nil {
+			o.applyClient(s)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("httptransport: client: %w", err)
+	}
+	rt := s.rt
+	if rt == nil {
+		rt = &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: s.DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			TLSClientConfig:       s.tls,
+			TLSHandshakeTimeout:   s.TLSHandshakeTimeout,
+			ResponseHeaderTimeout: s.ResponseHeaderTimeout,
+			IdleConnTimeout:       s.IdleConnTimeout,
+			MaxIdleConns:          0, // no global limit; per host below
+			MaxIdleConnsPerHost:   s.MaxIdleConnsPerHost,
+			MaxConnsPerHost:       s.MaxConnsPerHost,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	return &Client{
+		hc: &http.Client{
+			Transport: rt,
+			// A redirect would change a command's method or target behind
+			// the caller's back: it is an error.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		maxResp: s.MaxResponseBytes,
+	}, nil
+}
+
+// CloseIdleConnections closes the client's idle keep-alive connections.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
+
+// Route returns a remote route that sends calls to WeGO HTTP servers at
+// baseURLs ("http://inventory:8080", or with a path prefix
+// "https://gw.example.com/inventory"), taking them in turn (round robin).
+// The route's Bind fails, naming the command, when a base URL is not an
+// absolute http or https URL, when the command opted out with [NoHTTP], or
+// when its request cannot be bound to its route.
+//
+// Each call encodes the request as the server expects it: path wildcards
+// from path-tagged fields (escaped), query parameters and headers from
+// query- and header-tagged fields (zero values are not sent, except
+// through non-nil pointers), and the whole request value as the JSON body
+// (keep a bound field out of the body with json:"-"). Requests of GET and
+// DELETE routes have no body.
+func (c *Client) Route(baseURLs ...string) catalog.Route {
+	r := &remoteRoute{c: c}
+	if len(baseURLs) == 0 {
+		r.err = errors.New("no base URL")
+	}
+	for _, s := range baseURLs {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			r.err = fmt.Errorf("base URL %q is not an absolute http or https URL without query", s)
+			break
+		}
+		r.bases = append(r.bases, base{prefix: u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/"), host: u.Host})
+	}
+	return r
+}
+
+type base struct {
+	prefix string // scheme://host/path, without a final slash
+	host   string // for Call.Node
+}
+
+type remoteRoute struct {
+	c     *Client
+	bases []base
+	err   error
+	next  atomic.Uint64
+}
+
+// pick returns the index of the base URL of the next call.
+func (r *remoteRoute) pick() int {
+	if len(r.bases) == 1 {
+		return 0
+	}
+	return int((r.next.Add(1) - 1) % uint64(len(r.bases)))
+}
+
+// Bind prepares the calls of one command: method, path template, encoders.
+func (r *remoteRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
+	if r.err != nil {
+		return nil, fmt.Errorf("httptransport: route for %s: %w", spec.Name, r.err)
+	}
+	rt, ok := RouteOf(spec)
+	if !ok {
+		return nil, fmt.Errorf("httptransport: command %s is not served over HTTP (NoHTTP)", spec.Name)
+	}
+	sh, _, err := checkRoute(spec, rt)
+	if err != nil {
+		return nil, err
+	}
+	b := &binding{route: r, c: r.c, method: rt.Method, hasBody: !bodyless(rt.Method) && len(sh.body) > 0}
+	b.parts = pathParts(rt.Path, sh)
+	for i := range sh.params {
+		switch sh.params[i].in {
+		case inQuery:
+			b.query = append(b.query, sh.params[i])
+		case inHeader:
+			b.header = append(b.header, sh.params[i])
+		}
+	}
+	if len(b.parts) == 1 && b.parts[0].param == nil && len(b.query) == 0 {
+		b.fixed = make([]string, len(r.bases))
+		for i, bs := range r.bases {
+			b.fixed[i] = bs.prefix + b.parts[0].lit
+		}
+	}
+	return b.call, nil
+}
+
+// pathPart is a literal piece of a path or a wildcard's field.
+type pathPart struct {
+	lit   string
+	param *param
+	rest  bool // {name...}: several segments
+}
+
+func pathParts(pattern string, sh *shape) []pathPart {
+	pattern = strings.ReplaceAll(pattern, "{$}", "")
+	var parts []pathPart
+	for {
+		i := strings.IndexByte(pattern, '{')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(pattern[i:], '}')
+		if j < 0 {
+			break
+		}
+		name := pattern[i+1 : i+j]
+		rest := strings.HasSuffix(name, "...")
+		name = strings.TrimSuffix(name, "...")
+		parts = append(parts, pathPart{lit: pattern[:i]})
+		for k := range sh.params {
+			if p := &sh.params[k]; p.in == inPath && p.name == name {
+				parts = append(parts, pathPart{param: p, rest: rest})
+			}
+		}
+		pattern = pattern[i+j+1:]
+	}
+	parts = append(parts, pathPart{lit: pattern})
+	// Merge literals and drop empty ones.
+	out := parts[:0]
+	for _, p := range parts {
+		if p.param == nil && p.lit == "" {
+			continue
+		}
+		if p.param == nil && len(out) > 0 && out[len(out)-1].param == nil {
+			out[len(out)-1].lit += p.lit
+			continue
+		}
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		out = append(out, pathPart{lit: "/"})
+	}
+	return out
+}
+
+// binding sends the calls of one command.
+type binding struct {
+	route   *remoteRoute
+	c       *Client
+	method  string
+	hasBody bool
+	parts   []pathPart
+	fixed   []string // whole URLs per base when the path has no wildcard and no query
+	query   []param
+	header  []param
+}
+
+var (
+	acceptJSON  = []string{"application/json"}
+	contentJSON = []string{"application/json"}
+)
+
+func (b *binding) call(ctx context.Context, c *middleware.Call) error {
+	if err := ctx.Err(); err != nil {
+		return contextError(err, err)
+	}
+	i := b.route.pick()
+	bs := &b.route.bases[i]
+	c.Node = bs.host
+	rv := reflect.ValueOf(c.Request)
+	if rv.Kind() == reflect.Pointer {
+		rv = rv.Elem()
+	}
+	var target string
+	if b.fixed != nil {
+		target = b.fixed[i]
+	} else {
+		var err error
+		if target, err = b.url(bs, rv); err != nil {
+			return err
+		}
+	}
+	var body io.Reader
+	if b.hasBody {
+		data, err := json.Marshal(c.Request)
+		if err != nil {
+			return errs.Internal().WithCause(fmt.Errorf("httptransport: encoding the request of %s: %w", c.Spec.Name, err))
+		}
+		body = bytes.NewReader(data)
+	}
+	req, err := http.NewRequestWithContext(ctx, b.method, target, body)
+	if err != nil {
+		return errs.Internal().WithCause(fmt.Errorf("httptransport: request for %s: %w", c.Spec.Name, err))
+	}
+	h := req.Header
+	h["Accept"] = acceptJSON
+	if b.hasBody {
+		h["Content-Type"] = contentJSON
+	}
+	id, ok := log.RequestIDFrom(ctx)
+	if !ok {
+		id = log.NewRequestID()
+	}
+	h[canonRequestID] = []string{id.String()}
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return errs.DeadlineExceeded().WithCause(context.DeadlineExceeded)
+		}
+		ms := (left + time.Millisecond - 1) / time.Millisecond // round up: 0 would mean no time at all
+		h[canonTimeout] = []string{strconv.FormatInt(int64(ms), 10)}
+	}
+	for i := range b.header {
+		p := &b.header[i]
+		f := rv.FieldByIndex(p.index)
+		if p.multi {
+			for j := 0; j < f.Len(); j++ {
+				h[p.name] = append(h[p.name], p.conv.format(f.Index(j)))
+			}
+		} else if s, ok := p.conv.get(f); ok {
+			h[p.name] = []string{s}
+		}
+	}
+
+	resp, err := b.c.hc.Do(req)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return contextError(ctxErr, err)
+		}
+		return ErrUnavailable.Wrap(fmt.Errorf("httptransport: %s %s: %w", b.method, redact(target), err))
+	}
+	defer resp.Body.Close()
+	buf := respBufs.Get().(*[]byte)
+	defer putRespBuf(buf)
+	data, err := readCapped(resp.Body, (*buf)[:0], b.c.maxResp)
+	*buf = data
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return contextError(ctxErr, err)
+		}
+		if errors.Is(err, errTooLarge) {
+			return ErrResponseTooLarge.Wrap(fmt.Errorf("httptransport: %s %s: response over %d bytes", b.method, redact(target), b.c.maxResp))
+		}
+		return ErrUnavailable.Wrap(fmt.Errorf("httptransport: %s %s: reading the response: %w", b.method, redact(target), err))
+	}
+	if resp.StatusCode >= 300 {
+		e := decodeError(resp.StatusCode, data)
+		return e.WithCause(&RemoteError{Node: bs.host, Status: resp.StatusCode, RequestID: resp.Header.Get(HeaderRequestID), Code: e.Code()})
+	}
+	if len(data) == 0 || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, c.Response); err != nil {
+		return ErrBadResponse.Wrap(fmt.Errorf("httptransport: %s %s: decoding the response: %w", b.method, redact(target), err))
+	}
+	return nil
+}
+
+// RemoteError is the cause of the errors a remote route returns for an
+// error response: where it came from, for logs. Clients never see it.
+type RemoteError struct {
+	Node      string // host:port of the server
+	Status    int
+	RequestID string // as the server echoed it
+	Code      string
+}
+
+// Error describes the response.
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("httptransport: %s answered %d %s (request id %s)", e.Node, e.Status, e.Code, e.RequestID)
+}
+
+// contextError is the error of a call whose context ended.
+func contextError(ctxErr, cause error) error {
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		return errs.DeadlineExceeded().WithCause(cause)
+	}
+	return errs.Canceled().WithCause(cause)
+}
+
+// redact drops the query of a URL for error texts (it may hold values).
+func redact(u string) string {
+	if i := strings.IndexByte(u, '?'); i >= 0 {
+		return u[:i]
+	}
+	return u
+}
+
+// url returns the URL of a call. A path wildcard must not be empty.
+func (b *binding) url(bs *base, rv reflect.Value) (string, error) {
+	var sb strings.Builder
+	sb.Grow(len(bs.prefix) + 64)
+	sb.WriteString(bs.prefix)
+	for _, p := range b.parts {
+		if p.param == nil {
+			sb.WriteString(p.lit)
+			continue
+		}
+		f, v := rv.FieldByIndex(p.param.index), ""
+		switch {
+		case !p.param.conv.ptr:
+			v = p.param.conv.format(f)
+		case !f.IsNil():
+			v = p.param.conv.format(f.Elem())
+		}
+		if v == "" {
+			return "", errs.InvalidArgument(errs.Field(p.param.name, "must not be empty: it is part of the path"))
+		}
+		if p.rest {
+			for i, seg := range strings.Split(v, "/") {
+				if i > 0 {
+					sb.WriteByte('/')
+				}
+				sb.WriteString(url.PathEscape(seg))
+			}
+		} else {
+			sb.WriteString(url.PathEscape(v))
+		}
+	}
+	sep := byte('?')
+	for i := range b.query {
+		p := &b.query[i]
+		f := rv.FieldByIndex(p.index)
+		if p.multi {
+			for j := 0; j < f.Len(); j++ {
+				writeQuery(&sb, &sep, p.name, p.conv.format(f.Index(j)))
+			}
+		} else if s, ok := p.conv.get(f); ok {
+			writeQuery(&sb, &sep, p.name, s)
+		}
+	}
+	return sb.String(), nil
+}
+
+func writeQuery(sb *strings.Builder, sep *byte, name, value string) {
+	sb.WriteByte(*sep)
+	*sep = '&'
+	sb.WriteString(url.QueryEscape(name))
+	sb.WriteByte('=')
+	sb.WriteString(url.QueryEscape(value))
+}
+
+var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+func putRespBuf(b *[]byte) {
+	if cap(*b) > maxPooledBuffer {
+		return
+	}
+	*b = (*b)[:0]
+	respBufs.Put(b)
+}
+
+var errTooLarge = errors.New("too large")
+
+// readCapped reads r to its end into buf, failing with errTooLarge once
+// more than max bytes arrive.
+func readCapped(r io.Reader, buf []byte, max int64) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		window := buf[len(buf):cap(buf)]
+		if room := max + 1 - int64(len(buf)); int64(len(window)) > room {
+			window = window[:room]
+		}
+		n, err := r.Read(window)
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return buf[:0], errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// decodeError rebuilds the error of an error response: the same code,
+// status, parameters and field violations as the server's *errs.Error, so
+// that errors.Is works with the code's definition. A response that is not
+// a WeGO error body gives [ErrUnavailable] for 502, 503 and 504 (a proxy
+// or load balancer speaking) and otherwise an error of the status's kind.
+// It never panics and never returns nil.
+func decodeError(status int, body []byte) *errs.Error {
+	var eb struct {
+		Code    string                `json:"code"`
+		Message string                `json:"message"`
+		Params  map[string]string     `json:"params"`
+		Fields  []errs.FieldViolation `json:"fields"`
+	}
+	if status >= 400 && status <= 599 && json.Unmarshal(body, &eb) == nil && errs.ValidCode(eb.Code) {
+		var params []errs.Param
+		for _, k := range slices.Sorted(maps.Keys(eb.Params)) {
+			params = append(params, errs.Param{Key: k, Value: eb.Params[k]})
+		}
+		return errs.Remote(status, eb.Code, eb.Message, params, eb.Fields)
+	}
+	switch status {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return ErrUnavailable.New()
+	}
+	if status < 400 || status > 599 {
+		return ErrBadResponse.New()
+	}
+	return errs.Remote(status, "", "", nil, nil)
+}
+
+// Route factories for the "http" and "https" schemes: transport.NewRoute
+// builds remote routes from configuration with one shared client.
+func init() {
+	transport.RegisterRouteFactory("http", newRoute)
+	transport.RegisterRouteFactory("https", newRoute)
+}
+
+var shared struct {
+	once sync.Once
+	c    *Client
+	err  error
+}
+
+// sharedClient returns the process's client for route factories, made
+// on first use from the "http_client" section of the first host's
+// configuration.
+func sharedClient(host transport.Host) (*Client, error) {
+	shared.once.Do(func() {
+		shared.c, shared.err = NewClientFromConfig(host.Config)
+	})
+	return shared.c, shared.err
+}
+
+func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
+	c, err := sharedClient(host)
+	if err != nil {
+		return nil, err
+	}
+	r := c.Route(targets...).(*remoteRoute)
+	if r.err != nil {
+		return nil, fmt.Errorf("httptransport: %w", r.err)
+	}
+	return r, nil
+}

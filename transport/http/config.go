@@ -1,0 +1,220 @@
+package httptransport
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/wegomesh/wego/config"
+)
+
+// ServerConfig is the server's configuration section, "http". The zero
+// value of a field means its default; [ServerOption]s override the
+// section.
+type ServerConfig struct {
+	// Addr is the address to listen on. Default ":8080".
+	Addr string `mapstructure:"addr"`
+	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 1 MiB.
+	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
+	// MaxHeaderBytes bounds the request line and headers; larger ones get
+	// 431 from net/http. Default 64 KiB.
+	MaxHeaderBytes int `mapstructure:"max_header_bytes"`
+	// ReadHeaderTimeout bounds reading the request headers. Default 5s.
+	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request. Default 30s.
+	ReadTimeout time.Duration `mapstructure:"read_timeout"`
+	// WriteTimeout bounds the time from the end of the request headers to
+	// the end of the response, and so how long a command may run. Default
+	// 30s.
+	WriteTimeout time.Duration `mapstructure:"write_timeout"`
+	// IdleTimeout closes keep-alive connections idle this long. Default
+	// 120s.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
+	// MaxTimeout caps the deadline a caller asks for with X-Wego-Timeout.
+	// Default 5m.
+	MaxTimeout time.Duration `mapstructure:"max_timeout"`
+}
+
+// DefaultServerConfig returns the defaults of the "http" section.
+func DefaultServerConfig() ServerConfig {
+	return ServerConfig{
+		Addr:              ":8080",
+		MaxBodyBytes:      1 << 20,
+		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxTimeout:        5 * time.Minute,
+	}
+}
+
+// Validate reports a value that cannot work, naming its key.
+func (c *ServerConfig) Validate() error {
+	switch {
+	case c.Addr == "":
+		return &config.Error{Key: "addr", Err: fmt.Errorf("empty address")}
+	case c.MaxBodyBytes <= 0:
+		return &config.Error{Key: "max_body_bytes", Err: fmt.Errorf("%d is not a positive size", c.MaxBodyBytes)}
+	case c.MaxHeaderBytes <= 0:
+		return &config.Error{Key: "max_header_bytes", Err: fmt.Errorf("%d is not a positive size", c.MaxHeaderBytes)}
+	case c.ReadHeaderTimeout < 0:
+		return &config.Error{Key: "read_header_timeout", Err: fmt.Errorf("negative duration %s", c.ReadHeaderTimeout)}
+	case c.ReadTimeout < 0:
+		return &config.Error{Key: "read_timeout", Err: fmt.Errorf("negative duration %s", c.ReadTimeout)}
+	case c.WriteTimeout < 0:
+		return &config.Error{Key: "write_timeout", Err: fmt.Errorf("negative duration %s", c.WriteTimeout)}
+	case c.IdleTimeout < 0:
+		return &config.Error{Key: "idle_timeout", Err: fmt.Errorf("negative duration %s", c.IdleTimeout)}
+	case c.MaxTimeout <= 0:
+		return &config.Error{Key: "max_timeout", Err: fmt.Errorf("%s is not a positive duration", c.MaxTimeout)}
+	}
+	return nil
+}
+
+// serverSettings is the configuration plus what only options can give.
+type serverSettings struct {
+	ServerConfig
+	listener net.Listener
+	tls      *tls.Config
+	set      []func(*serverSettings) // options, applied after the section
+}
+
+// ServerOption configures a [Server] or [NewHandler]. Options override the
+// "http" configuration section.
+type ServerOption interface{ applyServer(*serverSettings) }
+
+type serverOption func(*serverSettings)
+
+func (f serverOption) applyServer(s *serverSettings) { f(s) }
+
+// Addr sets the address to listen on, such as "127.0.0.1:0" (any free
+// port; see [Server.Addr]). Default: the section's addr, ":8080".
+func Addr(addr string) ServerOption {
+	return serverOption(func(s *serverSettings) { s.Addr = addr })
+}
+
+// Listener makes the server serve on l instead of listening on an
+// address; the server closes l when it stops. Default: none.
+func Listener(l net.Listener) ServerOption {
+	return serverOption(func(s *serverSettings) { s.listener = l })
+}
+
+// MaxBodyBytes bounds request bodies. Default: max_body_bytes, 1 MiB.
+func MaxBodyBytes(n int64) ServerOption {
+	return serverOption(func(s *serverSettings) { s.MaxBodyBytes = n })
+}
+
+// MaxHeaderBytes bounds request headers. Default: max_header_bytes, 64 KiB.
+func MaxHeaderBytes(n int) ServerOption {
+	return serverOption(func(s *serverSettings) { s.MaxHeaderBytes = n })
+}
+
+// Timeouts sets the read-header, read, write and idle timeouts; a zero
+// argument keeps the configured value. Defaults: 5s, 30s, 30s, 120s.
+func Timeouts(readHeader, read, write, idle time.Duration) ServerOption {
+	return serverOption(func(s *serverSettings) {
+		for _, p := range []struct {
+			dst *time.Duration
+			v   time.Duration
+		}{{&s.ReadHeaderTimeout, readHeader}, {&s.ReadTimeout, read}, {&s.WriteTimeout, write}, {&s.IdleTimeout, idle}} {
+			if p.v != 0 {
+				*p.dst = p.v
+			}
+		}
+	})
+}
+
+// MaxTimeout caps the deadline callers ask for with X-Wego-Timeout.
+// Default: max_timeout, 5m.
+func MaxTimeout(d time.Duration) ServerOption {
+	return serverOption(func(s *serverSettings) { s.MaxTimeout = d })
+}
+
+// TLS makes the server speak HTTPS with cfg, which must hold a
+// certificate. Default: plain HTTP.
+func TLS(cfg *tls.Config) ServerOption {
+	return serverOption(func(s *serverSettings) { s.tls = cfg })
+}
+
+// loadServerSettings reads the "http" section of c (when c is not nil)
+// over the defaults, then applies opts.
+func loadServerSettings(c *config.Config, opts []ServerOption) (*serverSettings, error) {
+	s := &serverSettings{ServerConfig: DefaultServerConfig()}
+	if c != nil {
+		cfg, err := config.GetWithDefaults(c, "http", s.ServerConfig)
+		if err != nil {
+			return nil, err
+		}
+		s.ServerConfig = cfg
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.applyServer(s)
+		}
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("httptransport: option: %w", err)
+	}
+	return s, nil
+}
+
+// ClientConfig is the remote routes' configuration section,
+// "http_client". The zero value of a field means its default;
+// [ClientOption]s override the section.
+type ClientConfig struct {
+	// DialTimeout bounds opening a TCP connection. Default 5s.
+	DialTimeout time.Duration `mapstructure:"dial_timeout"`
+	// TLSHandshakeTimeout bounds the TLS handshake. Default 10s.
+	TLSHandshakeTimeout time.Duration `mapstructure:"tls_handshake_timeout"`
+	// ResponseHeaderTimeout bounds the wait for a response's headers once
+	// the request is sent, that is how long a remote command may run
+	// unless the call's deadline is shorter. Default 60s.
+	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
+	// IdleConnTimeout closes idle keep-alive connections. Default 90s.
+	IdleConnTimeout time.Duration `mapstructure:"idle_conn_timeout"`
+	// MaxIdleConnsPerHost is the number of idle keep-alive connections
+	// kept per server. Default 256.
+	MaxIdleConnsPerHost int `mapstructure:"max_idle_conns_per_host"`
+	// MaxConnsPerHost limits connections per server, 0 for no limit.
+	// Default 0.
+	MaxConnsPerHost int `mapstructure:"max_conns_per_host"`
+	// MaxResponseBytes bounds response bodies; a larger one is
+	// [ErrResponseTooLarge]. Default 4 MiB.
+	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+}
+
+// DefaultClientConfig returns the defaults of the "http_client" section.
+func DefaultClientConfig() ClientConfig {
+	return ClientConfig{
+		DialTimeout:           5 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   256,
+		MaxResponseBytes:      4 << 20,
+	}
+}
+
+// Validate reports a value that cannot work, naming its key.
+func (c *ClientConfig) Validate() error {
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"dial_timeout", c.DialTimeout}, {"tls_handshake_timeout", c.TLSHandshakeTimeout},
+		{"response_header_timeout", c.ResponseHeaderTimeout}, {"idle_conn_timeout", c.IdleConnTimeout}} {
+		if d.v < 0 {
+			return &config.Error{Key: d.key, Err: fmt.Errorf("negative duration %s", d.v)}
+		}
+	}
+	switch {
+	case c.MaxIdleConnsPerHost < 0:
+		return &config.Error{Key: "max_idle_conns_per_host", Err: fmt.Errorf("%d is negative", c.MaxIdleConnsPerHost)}
+	case c.MaxConnsPerHost < 0:
+		return &config.Error{Key: "max_conns_per_host", Err: fmt.Errorf("%d is negative", c.MaxConnsPerHost)}
+	case c.MaxResponseBytes <= 0:
+		return &config.Error{Key: "max_response_bytes", Err: fmt.Errorf("%d is not a positive size", c.MaxResponseBytes)}
+	}
+	return nil
+}

@@ -1,0 +1,645 @@
+package httptransport
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/wegomesh/wego/catalog"
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/i18n"
+	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/transport"
+)
+
+// Header names of the WeGO HTTP protocol.
+const (
+	// HeaderRequestID carries the request id both ways.
+	HeaderRequestID = "X-Request-Id"
+	// HeaderTimeout carries the caller's remaining time in milliseconds
+	// (a non-negative integer), like grpc-timeout; the server runs the
+	// command with that deadline, capped by max_timeout.
+	HeaderTimeout = "X-Wego-Timeout"
+)
+
+// Canonical forms, for direct header map access.
+var (
+	canonRequestID = http.CanonicalHeaderKey(HeaderRequestID)
+	canonTimeout   = http.CanonicalHeaderKey(HeaderTimeout)
+)
+
+// Shared header values; net/http only reads them.
+var (
+	jsonContentType = []string{"application/json; charset=utf-8"}
+	nosniff         = []string{"nosniff"}
+)
+
+// handler serves one catalog: the commands' routes, the health and
+// readiness probes, the OpenAPI document and the listing.
+type handler struct {
+	cat      *catalog.Catalog
+	scoped   bool // carry cat in request contexts (it is not catalog.Default)
+	log      *zap.Logger
+	i18n     *i18n.Bundle
+	maxBody  int64
+	maxWait  time.Duration
+	ready    *atomic.Bool
+	mux      *http.ServeMux
+	methods  []string // the methods some route serves, for Allow
+	openapi  []byte
+	listing  []byte
+	patterns map[string]string // ServeMux pattern -> owner, for conflict errors
+}
+
+// NewHandler returns an http.Handler that serves the commands of
+// host.Catalog that have a local function, with the "http" section of
+// host.Config (when not nil) and opts; the listening options (Addr,
+// Listener, timeouts, TLS) have no effect. It is for tests and for
+// mounting WeGO in another server: it is always ready. It fails, naming
+// the command, when a route is malformed, two routes conflict, or a
+// request type cannot be bound to its route.
+func NewHandler(host transport.Host, opts ...ServerOption) (http.Handler, error) {
+	s, err := loadServerSettings(host.Config, opts)
+	if err != nil {
+		return nil, err
+	}
+	ready := new(atomic.Bool)
+	ready.Store(true)
+	return newHandler(host, s, ready)
+}
+
+func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*handler, error) {
+	cat := host.Catalog
+	if cat == nil {
+		cat = catalog.Default
+	}
+	logger := host.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	h := &handler{
+		cat: cat, scoped: cat != catalog.Default, log: logger, i18n: host.I18n,
+		maxBody: s.MaxBodyBytes, maxWait: s.MaxTimeout, ready: ready,
+		mux: http.NewServeMux(), patterns: map[string]string{},
+	}
+	var eps []*endpoint
+	for _, e := range cat.Commands() {
+		spec := e.Spec()
+		r, ok := RouteOf(spec)
+		if !ok || !e.Local() {
+			continue
+		}
+		ep, err := newEndpoint(h, e, r)
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
+	}
+	doc, err := openAPIDocument(host.Name, eps)
+	if err != nil {
+		return nil, err
+	}
+	h.openapi = doc
+	h.listing = listing(host.Name, eps)
+
+	builtin := []struct {
+		pattern string
+		h       http.HandlerFunc
+	}{
+		{"GET /healthz", h.healthz},
+		{"GET /readyz", h.readyz},
+		{"GET /openapi.json", h.serveOpenAPI},
+		{"GET /{$}", h.serveListing},
+		{"/", h.fallback},
+	}
+	for _, b := range builtin {
+		if err := h.handle(b.pattern, "the server's "+b.pattern, b.h); err != nil {
+			return nil, err
+		}
+	}
+	for _, ep := range eps {
+		if err := h.handle(ep.route.String(), ep.name, ep); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(h.methods, ep.route.Method) {
+			h.methods = append(h.methods, ep.route.Method)
+			if ep.route.Method == http.MethodGet {
+				h.methods = append(h.methods, http.MethodHead)
+			}
+		}
+	}
+	slices.Sort(h.methods)
+	return h, nil
+}
+
+// handle registers a pattern and turns ServeMux's panics on malformed or
+// conflicting patterns into errors naming the commands.
+func (h *handler) handle(pattern, owner string, hd http.Handler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg := fmt.Sprint(r)
+			other := ""
+			for p, o := range h.patterns {
+				if strings.Contains(msg, "pattern \""+p+"\"") || strings.Contains(msg, p+"\" (registered") {
+					other = " and " + o
+				}
+			}
+			err = fmt.Errorf("httptransport: route %q of %s%s: %s", pattern, owner, other, msg)
+		}
+	}()
+	if o, dup := h.patterns[pattern]; dup {
+		return fmt.Errorf("httptransport: route %q of %s is also the route of %s", pattern, owner, o)
+	}
+	h.mux.Handle(pattern, hd)
+	h.patterns[pattern] = owner
+	return nil
+}
+
+// ServeHTTP serves r. A panic outside a command (inside one, the endpoint
+// recovers it) becomes a 500 for this request only.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			id, _ := requestID(r)
+			ctx := log.ContextWithRequestID(r.Context(), id)
+			h.panicked(w, r, ctx, id, v)
+		}
+	}()
+	h.mux.ServeHTTP(w, r)
+}
+
+func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = jsonContentType
+	_, _ = io.WriteString(w, `{"status":"ok"}`)
+}
+
+func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = jsonContentType
+	if !h.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, `{"status":"not ready"}`)
+		return
+	}
+	_, _ = io.WriteString(w, `{"status":"ready"}`)
+}
+
+func (h *handler) serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = jsonContentType
+	_, _ = w.Write(h.openapi)
+}
+
+func (h *handler) serveListing(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = jsonContentType
+	_, _ = w.Write(h.listing)
+}
+
+// fallback answers what no route matches: 405 with Allow when the path is
+// served for other methods, 404 otherwise, both as WeGO errors.
+func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
+	id, idh := requestID(r)
+	w.Header()[canonRequestID] = idh
+	ctx := log.ContextWithRequestID(r.Context(), id)
+	if allow := h.allowed(r); len(allow) > 0 {
+		a := strings.Join(allow, ", ")
+		w.Header().Set("Allow", a)
+		h.writeError(w, r, ctx, id, ErrMethodNotAllowed.New(errs.P("method", r.Method), errs.P("allow", a)), false)
+		return
+	}
+	path := r.URL.Path
+	if len(path) > 256 {
+		path = strings.ToValidUTF8(path[:256], "") + "..."
+	}
+	h.writeError(w, r, ctx, id, ErrNotFound.New(errs.P("path", path)), false)
+}
+
+// allowed returns the methods that some route serves at r's path.
+func (h *handler) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range h.methods {
+		if m == r.Method {
+			continue
+		}
+		probe := *r
+		probe.Method = m
+		if _, p := h.mux.Handler(&probe); p != "" && p != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// requestID returns the id of r, from X-Request-Id when it is valid and
+// new otherwise, and the header value that echoes it.
+func requestID(r *http.Request) (log.RequestID, []string) {
+	if v := r.Header[canonRequestID]; len(v) > 0 {
+		if id, err := log.ParseRequestID(v[0]); err == nil {
+			return id, v[:1:1]
+		}
+	}
+	id := log.NewRequestID()
+	return id, []string{id.String()}
+}
+
+// errorBody is the JSON body of every error response.
+type errorBody struct {
+	Code      string                `json:"code"`
+	Message   string                `json:"message"`
+	RequestID string                `json:"request_id,omitempty"`
+	Params    map[string]string     `json:"params,omitempty"`
+	Fields    []errs.FieldViolation `json:"fields,omitempty"`
+}
+
+// writeError writes err as a WeGO error body. Server faults (5xx) are
+// logged with their cause, unless logged already; the client sees only the
+// code, the localized message, the parameters and the field violations.
+func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID, err error, logged bool) {
+	e := errs.From(err)
+	status := e.Status()
+	if !logged {
+		level := zapcore.DebugLevel
+		if status >= 500 && e.Kind() != errs.KindCanceled {
+			level = zapcore.ErrorLevel
+		}
+		if ce := h.log.Check(level, "http: request failed"); ce != nil {
+			var buf [6]zap.Field
+			fields := log.AppendFields(ctx, buf[:0])
+			fields = append(fields, zap.Int("status", status), zap.String("code", e.Code()),
+				zap.String("method", r.Method), zap.Error(err))
+			ce.Write(fields...)
+		}
+	}
+	body := errorBody{
+		Code:      e.Code(),
+		Message:   h.i18n.Localize(e, r.Header.Values("Accept-Language")...),
+		RequestID: id.String(),
+		Params:    e.ParamMap(),
+		Fields:    e.Fields(),
+	}
+	b, jerr := json.Marshal(body)
+	if jerr != nil { // not with these types; a last resort without details
+		b = []byte(`{"code":"internal","message":"An internal error occurred."}`)
+		status = http.StatusInternalServerError
+	}
+	hdr := w.Header()
+	hdr["Content-Type"] = jsonContentType
+	hdr["X-Content-Type-Options"] = nosniff
+	hdr.Del("Content-Length")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// panicked logs a recovered panic with its stack and answers 500.
+func (h *handler) panicked(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID, v any) {
+	var buf [6]zap.Field
+	fields := log.AppendFields(ctx, buf[:0])
+	fields = append(fields, zap.String("panic", fmt.Sprint(v)), zap.ByteString("stack", debug.Stack()))
+	h.log.Error("http: panic serving request", fields...)
+	h.writeError(w, r, ctx, id, errs.Internal().WithCause(fmt.Errorf("panic: %v", v)), true)
+}
+
+// endpoint serves one command.
+type endpoint struct {
+	h         *handler
+	entry     catalog.Entry
+	spec      *middleware.Spec
+	name      string
+	route     Route
+	status    int  // success status
+	noContent bool // 204: no body
+	bodyless  bool // GET, HEAD, DELETE: no request body
+	shape     *shape
+	hasQuery  bool
+	reqs      sync.Pool // *Req
+	resps     sync.Pool // *Resp
+}
+
+// checkRoute validates the route, the success status and the request
+// shape of a command, for the server and for the client alike.
+func checkRoute(spec *middleware.Spec, r Route) (*shape, int, error) {
+	fail := func(format string, args ...any) (*shape, int, error) {
+		return nil, 0, fmt.Errorf("httptransport: command %s: route %s: %s", spec.Name, r, fmt.Sprintf(format, args...))
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+	default:
+		return fail("method %q is not supported", r.Method)
+	}
+	if !strings.HasPrefix(r.Path, "/") || strings.ContainsAny(r.Path, " \t\n?#") {
+		return fail("the path must start with / and hold no spaces, query or fragment")
+	}
+	status := http.StatusOK
+	if s, ok := SuccessStatusKey.Get(spec.Attributes); ok {
+		if s < 200 || s > 299 {
+			return fail("success status %d is not in 200-299", s)
+		}
+		status = s
+	} else if isEmpty(spec.Response) {
+		status = http.StatusNoContent
+	}
+	sh, err := shapeOf(spec.Request)
+	if err != nil {
+		return fail("request %s: %v", spec.Request, err)
+	}
+	wild := pathWildcards(r.Path)
+	for _, p := range sh.params {
+		if p.in == inPath && !slices.Contains(wild, p.name) {
+			return fail("field %s is tagged path:%q but the path has no {%s}", p.field, p.name, p.name)
+		}
+	}
+	for _, w := range wild {
+		if !slices.ContainsFunc(sh.params, func(p param) bool { return p.in == inPath && p.name == w }) {
+			return fail("the request has no field tagged path:%q for {%s}", w, w)
+		}
+	}
+	if bodyless(r.Method) && len(sh.body) > 0 {
+		return fail("a %s request has no body, but fields %s are neither tagged path, query or header nor json:\"-\"",
+			r.Method, strings.Join(sh.body, ", "))
+	}
+	return sh, status, nil
+}
+
+// isEmpty reports whether values of t encode to nothing worth sending: a
+// struct without fields (struct{}).
+func isEmpty(t reflect.Type) bool {
+	return t != nil && t.Kind() == reflect.Struct && t.NumField() == 0
+}
+
+func newEndpoint(h *handler, e catalog.Entry, r Route) (*endpoint, error) {
+	spec := e.Spec()
+	sh, status, err := checkRoute(spec, r)
+	if err != nil {
+		return nil, err
+	}
+	ep := &endpoint{
+		h: h, entry: e, spec: spec, name: spec.Name, route: r,
+		status: status, noContent: status == http.StatusNoContent,
+		bodyless: bodyless(r.Method), shape: sh,
+	}
+	for _, p := range sh.params {
+		if p.in == inQuery {
+			ep.hasQuery = true
+		}
+	}
+	ep.reqs.New = func() any { return e.NewRequest() }
+	ep.resps.New = func() any { return e.NewResponse() }
+	return ep, nil
+}
+
+// reqBuf holds the buffers of one request; pooled.
+type reqBuf struct {
+	body []byte
+	rd   bytes.Reader
+	sc   scanner
+	out  bytes.Buffer
+	enc  *json.Encoder
+}
+
+var reqBufs = sync.Pool{New: func() any {
+	b := &reqBuf{body: make([]byte, 0, 512)}
+	b.enc = json.NewEncoder(&b.out)
+	return b
+}}
+
+// maxPooledBuffer is the largest buffer that goes back to the pool; bigger
+// ones, from rare large requests, are left to the garbage collector.
+const maxPooledBuffer = 64 << 10
+
+func putReqBuf(b *reqBuf) {
+	if cap(b.body) > maxPooledBuffer || b.out.Cap() > maxPooledBuffer {
+		return
+	}
+	b.body = b.body[:0]
+	b.out.Reset()
+	b.rd.Reset(nil)
+	reqBufs.Put(b)
+}
+
+// zero sets the value p points to to its zero value, so that it can be
+// pooled without keeping what a request put in it.
+func zero(p any) { reflect.ValueOf(p).Elem().SetZero() }
+
+func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id, idh := requestID(r)
+	w.Header()[canonRequestID] = idh
+	ctx := log.ContextWithCommand(r.Context(), id, ep.name)
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			ep.h.panicked(w, r, ctx, id, v)
+		}
+	}()
+	if ep.h.scoped {
+		ctx = catalog.NewContext(ctx, ep.h.cat)
+	}
+	if v := r.Header[canonTimeout]; len(v) > 0 {
+		ms, err := strconv.ParseInt(v[0], 10, 64)
+		if err != nil || ms < 0 {
+			ep.h.writeError(w, r, ctx, id, errs.InvalidArgument(errs.Field(HeaderTimeout,
+				"must be a non-negative number of milliseconds")), false)
+			return
+		}
+		d := ep.h.maxWait
+		if ms < d.Milliseconds() {
+			d = time.Duration(ms) * time.Millisecond
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+
+	rb := reqBufs.Get().(*reqBuf)
+	defer putReqBuf(rb)
+	req := ep.reqs.Get()
+	defer func() { zero(req); ep.reqs.Put(req) }()
+
+	if err := ep.decode(r, rb, req); err != nil {
+		ep.h.writeError(w, r, ctx, id, err, false)
+		return
+	}
+	resp := ep.resps.Get()
+	defer func() { zero(resp); ep.resps.Put(resp) }()
+	if err := ep.entry.Serve(ctx, req, resp); err != nil {
+		ep.h.writeError(w, r, ctx, id, err, false)
+		return
+	}
+	hdr := w.Header()
+	if ep.noContent {
+		w.WriteHeader(ep.status)
+		return
+	}
+	if err := rb.enc.Encode(resp); err != nil {
+		ep.h.writeError(w, r, ctx, id, errs.Internal().WithCause(fmt.Errorf("encoding the response: %w", err)), false)
+		return
+	}
+	hdr["Content-Type"] = jsonContentType
+	w.WriteHeader(ep.status)
+	_, _ = w.Write(rb.out.Bytes())
+}
+
+// decode fills req from r's body, path, query and headers.
+func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
+	body, err := readBody(r, rb.body, ep.h.maxBody)
+	rb.body = body
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		if ep.bodyless {
+			return errs.InvalidArgument(errs.Field("body", "must be empty for "+r.Method))
+		}
+		if !isJSON(r.Header["Content-Type"]) {
+			return unsupportedType(r)
+		}
+		if e := decodeStrict(body, req, &rb.rd, &rb.sc); e != nil {
+			return e
+		}
+	} else if ct := r.Header["Content-Type"]; len(ct) > 0 && ct[0] != "" && !isJSON(ct) {
+		return unsupportedType(r)
+	}
+	if len(ep.shape.params) == 0 {
+		return nil
+	}
+	rv := reflect.ValueOf(req).Elem()
+	var query url.Values
+	if ep.hasQuery {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return errs.InvalidArgument(errs.Field("query", "is not a valid query string")).WithCause(err)
+		}
+		query = q
+	}
+	var bad []errs.FieldViolation
+	for i := range ep.shape.params {
+		p := &ep.shape.params[i]
+		var vals []string
+		switch p.in {
+		case inPath:
+			vals = []string{r.PathValue(p.name)}
+		case inQuery:
+			vals = query[p.name]
+		case inHeader:
+			vals = r.Header[p.name]
+		}
+		if len(vals) == 0 {
+			continue
+		}
+		f := rv.FieldByIndex(p.index)
+		if !p.multi {
+			if len(vals) > 1 {
+				bad = append(bad, errs.Field(p.name, "must be given once"))
+				continue
+			}
+			if err := p.conv.set(f, vals[0]); err != nil {
+				bad = append(bad, errs.Field(p.name, "must be "+p.conv.kind))
+			}
+			continue
+		}
+		s := reflect.MakeSlice(p.typ, len(vals), len(vals))
+		for j, v := range vals {
+			if err := p.conv.set(s.Index(j), v); err != nil {
+				bad = append(bad, errs.Field(p.name, "must be a list of "+strings.TrimPrefix(strings.TrimPrefix(p.conv.kind, "a "), "an ")))
+				break
+			}
+		}
+		f.Set(s)
+	}
+	if len(bad) > 0 {
+		return errs.InvalidArgument(bad...)
+	}
+	return nil
+}
+
+func unsupportedType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if len(ct) > 128 {
+		ct = ct[:128]
+	}
+	return ErrUnsupportedMediaType.New(errs.P("content_type", strconv.Quote(strings.ToValidUTF8(ct, ""))))
+}
+
+// isJSON reports whether a Content-Type header is application/json, with
+// at most a charset parameter that says UTF-8.
+func isJSON(v []string) bool {
+	if len(v) != 1 {
+		return false
+	}
+	ct := v[0]
+	if ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
+		return true
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return false
+	}
+	for k, val := range params {
+		if k != "charset" || !strings.EqualFold(val, "utf-8") {
+			return false
+		}
+	}
+	return true
+}
+
+// readBody reads r's body into buf, up to max bytes; a larger body is
+// ErrBodyTooLarge (without reading it all when Content-Length says so).
+func readBody(r *http.Request, buf []byte, max int64) ([]byte, error) {
+	buf = buf[:0]
+	if r.ContentLength > max {
+		return buf, ErrBodyTooLarge.New(errs.P("limit", max))
+	}
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		return buf, nil
+	}
+	if r.ContentLength > 0 && int64(cap(buf)) < r.ContentLength+1 {
+		buf = make([]byte, 0, r.ContentLength+1)
+	}
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		window := buf[len(buf):cap(buf)]
+		if room := max + 1 - int64(len(buf)); int64(len(window)) > room {
+			window = window[:room]
+		}
+		n, err := r.Body.Read(window)
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return buf[:0], ErrBodyTooLarge.New(errs.P("limit", max))
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			if ctxErr := r.Context().Err(); ctxErr != nil {
+				return buf, errs.From(ctxErr).WithCause(err)
+			}
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return buf[:0], ErrBodyTooLarge.New(errs.P("limit", max))
+			}
+			return buf, errs.InvalidArgument(errs.Field("body", "could not be read")).WithCause(err)
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package httptransport
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	errs "github.com/wegomesh/wego/err"
+)
+
+// decodeStrict decodes the JSON value in body into v (a pointer) and
+// rejects what encoding/json lets pass: unknown fields, data after the
+// value, keys given twice in one object (ignoring ASCII case, as
+// encoding/json does when it matches keys to struct fields) and strings
+// that are not valid UTF-8. Every failure is an invalid-argument error
+// naming the field.
+func decodeStrict(body []byte, v any, rd *bytes.Reader, sc *scanner) *errs.Error {
+	rd.Reset(body)
+	dec := json.NewDecoder(rd)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	end := int(dec.InputOffset())
+	for _, c := range body[end:] {
+		if !isSpace(c) {
+			return errs.InvalidArgument(errs.Field("body", "has data after the JSON value"))
+		}
+	}
+	return sc.check(body[:end])
+}
+
+// jsonError turns an error of encoding/json into a client error that
+// names the field. The text of errors from a field's own UnmarshalJSON or
+// UnmarshalText is not shown (it is kept as the cause), unless it is an
+// *errs.Error.
+func jsonError(err error) *errs.Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return errs.InvalidArgument(errs.Field("body", "is not valid JSON: "+syn.Error()+" (at byte "+strconv.FormatInt(syn.Offset, 10)+")")).WithCause(err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return errs.InvalidArgument(errs.Field("body", "is not valid JSON: unexpected end of input")).WithCause(err)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return errs.InvalidArgument(errs.Field(field, "must be "+jsonKind(typ.Type)+", not "+typ.Value)).WithCause(err)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
+		return errs.InvalidArgument(errs.Field(strings.TrimSuffix(name, `"`), "is not a known field")).WithCause(err)
+	}
+	if e, ok := errs.As(err); ok {
+		return e
+	}
+	return errs.InvalidArgument(errs.Field("body", "has a value that cannot be decoded")).WithCause(err)
+}
+
+// jsonKind names the JSON form of a Go type for a client, never the Go
+// type itself.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "a valid value"
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return "an integer"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return "a non-negative integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "a base64 string"
+		}
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "a valid value"
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// scanner walks a syntactically valid JSON value to find keys given twice
+// in one object and strings that are not valid UTF-8, which encoding/json
+// accepts silently (the last key wins; bad bytes become U+FFFD). It keeps
+// offsets, not copies, so a scan does not allocate; a scanner is reused
+// through the request pool.
+type scanner struct {
+	data []byte
+	pos  int
+	keys []span // the keys of every open object, innermost last
+	path []elem // where the scan is, for error messages
+}
+
+type span struct{ start, end int } // a string's content, without quotes
+
+type elem struct {
+	key   span
+	index int // -1 for object keys
+}
+
+// maxLinearKeys is the number of keys in one object above which
+// duplicates are found with a map instead of by comparing with every
+// earlier key.
+const maxLinearKeys = 32
+
+func (s *scanner) check(data []byte) *errs.Error {
+	s.data, s.pos, s.keys, s.path = data, 0, s.keys[:0], s.path[:0]
+	err := s.value()
+	s.data = nil
+	return err
+}
+
+func (s *scanner) ws() {
+	for s.pos < len(s.data) && isSpace(s.data[s.pos]) {
+		s.pos++
+	}
+}
+
+func (s *scanner) value() *errs.Error {
+	s.ws()
+	if s.pos >= len(s.data) {
+		return nil
+	}
+	switch s.data[s.pos] {
+	case '{':
+		return s.object()
+	case '[':
+		return s.array()
+	case '"':
+		sp, _ := s.str()
+		if !utf8.Valid(s.data[sp.start:sp.end]) {
+			return s.fail("", "is not valid UTF-8")
+		}
+		return nil
+	}
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ',', ']', '}', ' ', '\t', '\n', '\r':
+			return nil
+		}
+		s.pos++
+	}
+	return nil
+}
+
+func (s *scanner) object() *errs.Error {
+	s.pos++ // '{'
+	first := len(s.keys)
+	var seen map[string]struct{}
+	defer func() { s.keys = s.keys[:first] }()
+	for {
+		s.ws()
+		if s.pos >= len(s.data) {
+			return nil
+		}
+		if s.data[s.pos] == '}' {
+			s.pos++
+			return nil
+		}
+		if s.data[s.pos] == ',' {
+			s.pos++
+			continue
+		}
+		k, esc := s.str()
+		if !utf8.Valid(s.data[k.start:k.end]) {
+			return s.fail("", "has a key that is not valid UTF-8")
+		}
+		n := len(s.keys) - first
+		switch {
+		case n < maxLinearKeys:
+			for _, o := range s.keys[first:] {
+				if s.sameKey(o, k, esc) {
+					return s.fail(s.keyText(k), "is given twice")
+				}
+			}
+		default:
+			if seen == nil {
+				seen = make(map[string]struct{}, 2*n)
+				for _, o := range s.keys[first:] {
+					seen[strings.ToLower(s.keyText(o))] = struct{}{}
+				}
+			}
+			name := strings.ToLower(s.keyText(k))
+			if _, dup := seen[name]; dup {
+				return s.fail(s.keyText(k), "is given twice")
+			}
+			seen[name] = struct{}{}
+		}
+		s.keys = append(s.keys, k)
+		s.ws()
+		if s.pos < len(s.data) && s.data[s.pos] == ':' {
+			s.pos++
+		}
+		s.path = append(s.path, elem{key: k, index: -1})
+		err := s.value()
+		s.path = s.path[:len(s.path)-1]
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func (s *scanner) array() *errs.Error {
+	s.pos++ // '['
+	for i := 0; ; i++ {
+		s.ws()
+		if s.pos >= len(s.data) {
+			return nil
+		}
+		if s.data[s.pos] == ']' {
+			s.pos++
+			return nil
+		}
+		if s.data[s.pos] == ',' {
+			s.pos++
+			i--
+			continue
+		}
+		s.path = append(s.path, elem{index: i})
+		err := s.value()
+		s.path = s.path[:len(s.path)-1]
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// str reads a string at s.pos and returns its content and whether it has
+// escapes.
+func (s *scanner) str() (sp span, escaped bool) {
+	s.pos++ // '"'
+	sp.start = s.pos
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case '\\':
+			escaped = true
+			s.pos += 2
+			continue
+		case '"':
+			sp.end = s.pos
+			s.pos++
+			return sp, escaped
+		}
+		s.pos++
+	}
+	sp.end = len(s.data)
+	return sp, escaped
+}
+
+// sameKey reports whether the key o equals k, ignoring ASCII case.
+func (s *scanner) sameKey(o, k span, kEscaped bool) bool {
+	a, b := s.data[o.start:o.end], s.data[k.start:k.end]
+	if !kEscaped && bytes.IndexByte(a, '\\') < 0 {
+		return bytes.EqualFold(a, b)
+	}
+	return strings.EqualFold(s.keyText(o), s.keyText(k))
+}
+
+// keyText returns a key without its escapes.
+func (s *scanner) keyText(k span) string {
+	raw := s.data[k.start:k.end]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw)
+	}
+	var out string
+	if err := json.Unmarshal(s.data[k.start-1:k.end+1], &out); err != nil {
+		return string(raw)
+	}
+	return out
+}
+
+// fail returns the error for the current path, with last appended.
+func (s *scanner) fail(last, reason string) *errs.Error {
+	var b strings.Builder
+	for _, e := range s.path {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		if e.index >= 0 {
+			b.WriteString(strconv.Itoa(e.index))
+		} else {
+			b.WriteString(strings.ToValidUTF8(s.keyText(e.key), "\uFFFD"))
+		}
+	}
+	if last != "" {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strings.ToValidUTF8(last, "\uFFFD"))
+	}
+	if b.Len() == 0 {
+		b.WriteString("body")
+	}
+	return errs.InvalidArgument(errs.Field(b.String(), reason))
+}

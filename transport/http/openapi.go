@@ -1,0 +1,303 @@
+package httptransport
+
+import (
+	"encoding"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wegomesh/wego/catalog"
+)
+
+// OpenAPI returns an OpenAPI 3.1 document, as JSON, that describes the
+// routes a [Server] serving cat exposes: every command with a local
+// function that did not opt out with [NoHTTP]. Request and response
+// schemas are generated from the Go types by reflection, following
+// encoding/json (field names from json tags; omitempty fields are
+// optional); named struct types become components. title names the API
+// ("WeGO" when empty). It fails like [NewHandler] on a malformed route.
+//
+// The server serves the same document at GET /openapi.json.
+func OpenAPI(cat *catalog.Catalog, title string) ([]byte, error) {
+	if cat == nil {
+		cat = catalog.Default
+	}
+	h := &handler{}
+	var eps []*endpoint
+	for _, e := range cat.Commands() {
+		r, ok := RouteOf(e.Spec())
+		if !ok || !e.Local() {
+			continue
+		}
+		ep, err := newEndpoint(h, e, r)
+		if err != nil {
+			return nil, err
+		}
+		eps = append(eps, ep)
+	}
+	return openAPIDocument(title, eps)
+}
+
+type obj = map[string]any
+
+func openAPIDocument(title string, eps []*endpoint) ([]byte, error) {
+	if title == "" {
+		title = "WeGO"
+	}
+	g := &schemaGen{schemas: obj{}, names: map[reflect.Type]string{}, taken: map[string]bool{}}
+	g.schemas["Error"] = errorSchema()
+	g.taken["Error"] = true
+	paths := obj{}
+	for _, ep := range eps {
+		p := openAPIPath(ep.route.Path)
+		item, _ := paths[p].(obj)
+		if item == nil {
+			item = obj{}
+			paths[p] = item
+		}
+		item[strings.ToLower(ep.route.Method)] = g.operation(ep)
+	}
+	doc := obj{
+		"openapi": "3.1.0",
+		"info":    obj{"title": title, "version": "1"},
+		"paths":   paths,
+		"components": obj{
+			"schemas": g.schemas,
+			"responses": obj{"Error": obj{
+				"description": "A WeGO error: its code, a localized message and the request id.",
+				"content":     obj{"application/json": obj{"schema": ref("Error")}},
+			}},
+		},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("httptransport: OpenAPI document: %w", err)
+	}
+	return b, nil
+}
+
+func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
+
+func errorSchema() obj {
+	return obj{
+		"type": "object",
+		"properties": obj{
+			"code":       obj{"type": "string", "description": "The stable error code, such as inventory.unknown_sku."},
+			"message":    obj{"type": "string", "description": "The message, localized from Accept-Language."},
+			"request_id": obj{"type": "string"},
+			"params":     obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+			"fields": obj{"type": "array", "items": obj{
+				"type":       "object",
+				"properties": obj{"field": obj{"type": "string"}, "reason": obj{"type": "string"}},
+				"required":   []string{"field", "reason"},
+			}},
+		},
+		"required": []string{"code", "message"},
+	}
+}
+
+// openAPIPath turns a ServeMux pattern into an OpenAPI path template.
+func openAPIPath(p string) string {
+	p = strings.ReplaceAll(p, "{$}", "")
+	return strings.ReplaceAll(p, "...}", "}")
+}
+
+func (g *schemaGen) operation(ep *endpoint) obj {
+	spec := ep.spec
+	op := obj{"operationId": spec.Name, "tags": []string{spec.Service()}}
+	if spec.Doc != "" {
+		op["summary"] = spec.Doc
+	}
+	var params []obj
+	for _, p := range ep.shape.params {
+		s := g.schema(p.typ)
+		params = append(params, obj{"name": p.name, "in": p.in.String(), "required": p.in == inPath, "schema": s})
+	}
+	if params != nil {
+		op["parameters"] = params
+	}
+	if !ep.bodyless && len(ep.shape.body) > 0 {
+		var s obj
+		if len(ep.shape.params) > 0 {
+			s = g.structSchema(spec.Request, true) // without the bound fields
+		} else {
+			s = g.schema(spec.Request)
+		}
+		op["requestBody"] = obj{"content": obj{"application/json": obj{"schema": s}}}
+	}
+	ok := obj{"description": http.StatusText(ep.status)}
+	if !ep.noContent {
+		ok["content"] = obj{"application/json": obj{"schema": g.schema(spec.Response)}}
+	}
+	op["responses"] = obj{
+		strconv.Itoa(ep.status): ok,
+		"default":               obj{"$ref": "#/components/responses/Error"},
+	}
+	return op
+}
+
+// schemaGen makes JSON schemas of Go types.
+type schemaGen struct {
+	schemas obj
+	names   map[reflect.Type]string
+	taken   map[string]bool
+}
+
+var (
+	timeType      = reflect.TypeFor[time.Time]()
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+func (g *schemaGen) schema(t reflect.Type) obj {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t == timeType:
+		return obj{"type": "string", "format": "date-time"}
+	case t == durationType:
+		return obj{"type": "integer", "description": "A duration in nanoseconds."}
+	case t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler):
+		return obj{}
+	case t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler):
+		return obj{"type": "string"}
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return obj{"type": "boolean"}
+	case reflect.Int, reflect.Int64:
+		return obj{"type": "integer", "format": "int64"}
+	case reflect.Int8, reflect.Int16, reflect.Int32:
+		return obj{"type": "integer", "format": "int32"}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return obj{"type": "integer", "minimum": 0}
+	case reflect.Float32:
+		return obj{"type": "number", "format": "float"}
+	case reflect.Float64:
+		return obj{"type": "number", "format": "double"}
+	case reflect.String:
+		return obj{"type": "string"}
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
+			return obj{"type": "string", "contentEncoding": "base64"}
+		}
+		s := obj{"type": "array", "items": g.schema(t.Elem())}
+		if t.Kind() == reflect.Array {
+			s["minItems"], s["maxItems"] = t.Len(), t.Len()
+		}
+		return s
+	case reflect.Map:
+		return obj{"type": "object", "additionalProperties": g.schema(t.Elem())}
+	case reflect.Struct:
+		if t.Name() == "" {
+			return g.structSchema(t, false)
+		}
+		name, ok := g.names[t]
+		if !ok {
+			name = g.name(t)
+			g.names[t] = name
+			g.schemas[name] = obj{} // a placeholder for recursive types
+			g.schemas[name] = g.structSchema(t, false)
+		}
+		return ref(name)
+	}
+	return obj{} // interfaces, funcs, channels: anything
+}
+
+// name returns a component name for a named type: its package's name and
+// its own, with what OpenAPI does not allow in names replaced.
+func (g *schemaGen) name(t reflect.Type) string {
+	n := t.Name()
+	if pkg := t.PkgPath(); pkg != "" {
+		n = path.Base(pkg) + "." + n
+	}
+	n = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '_'
+	}, n)
+	base := n
+	for i := 2; g.taken[n]; i++ {
+		n = base + strconv.Itoa(i)
+	}
+	g.taken[n] = true
+	return n
+}
+
+// structSchema describes a struct as encoding/json encodes it; unbound
+// leaves out the fields tagged path, query or header.
+func (g *schemaGen) structSchema(t reflect.Type, unbound bool) obj {
+	props := obj{}
+	g.fields(t, props, unbound, 0)
+	return obj{"type": "object", "properties": props, "additionalProperties": false}
+}
+
+func (g *schemaGen) fields(t reflect.Type, props obj, unbound bool, depth int) {
+	if depth > 8 {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		if unbound && (f.Tag.Get("path") != "" || f.Tag.Get("query") != "" || f.Tag.Get("header") != "") {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if f.Anonymous && name == "" {
+			et := ft
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				g.fields(et, props, unbound, depth+1)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if _, dup := props[name]; dup && depth > 0 {
+			continue // an outer field hides a promoted one
+		}
+		s := g.schema(ft)
+		if strings.Contains(","+opts+",", ",string,") {
+			s = obj{"type": "string"}
+		}
+		props[name] = s
+	}
+}
+
+type listed struct {
+	Name   string `json:"name"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Doc    string `json:"doc,omitempty"`
+}
+
+// listing returns the body of GET /: the application's name and its
+// commands with their routes.
+func listing(name string, eps []*endpoint) []byte {
+	out := struct {
+		Name     string   `json:"name,omitempty"`
+		Commands []listed `json:"commands"`
+	}{Name: name, Commands: []listed{}}
+	for _, ep := range eps {
+		out.Commands = append(out.Commands, listed{ep.name, ep.route.Method, ep.route.Path, ep.spec.Doc})
+	}
+	b, _ := json.Marshal(out)
+	return b
+}

@@ -1,0 +1,160 @@
+package httptransport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/transport"
+)
+
+// Server is the HTTP transport: it serves a catalog's commands, probes
+// and documents on one listener. It implements [transport.Transport];
+// the application starts and stops it.
+type Server struct {
+	opts  []ServerOption
+	ready atomic.Bool
+	cur   atomic.Pointer[handler]
+
+	mu   sync.Mutex // guards what follows
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{} // closed when Serve returns
+	err  error         // what Serve returned, other than ErrServerClosed
+}
+
+// NewServer returns a server configured by opts over the "http" section
+// of the configuration it gets at [Server.Start]. It does no I/O.
+func NewServer(opts ...ServerOption) *Server {
+	return &Server{opts: opts}
+}
+
+// Name returns "http".
+func (s *Server) Name() string { return "http" }
+
+// Start builds the routes of host.Catalog's commands, binds the listener
+// and serves in the background; it returns once the server accepts
+// connections, and /readyz turns 200. It fails, naming the key or the
+// command, on a wrong configuration value, a malformed or conflicting
+// route, or an address it cannot bind; and when the server is started
+// already.
+func (s *Server) Start(_ context.Context, host transport.Host) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return errors.New("httptransport: server started twice")
+	}
+	set, err := loadServerSettings(host.Config, s.opts)
+	if err != nil {
+		return err
+	}
+	h, err := newHandler(host, set, &s.ready)
+	if err != nil {
+		return err
+	}
+	ln := set.listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", set.Addr)
+		if err != nil {
+			return fmt.Errorf("httptransport: listen on %s (key http.addr): %w", set.Addr, err)
+		}
+	}
+	if set.tls != nil {
+		ln = tls.NewListener(ln, set.tls)
+	}
+	logger := h.log
+	stdLog, err := zap.NewStdLogAt(logger.Named("http"), zap.WarnLevel)
+	if err != nil {
+		stdLog = nil
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: set.ReadHeaderTimeout,
+		ReadTimeout:       set.ReadTimeout,
+		WriteTimeout:      set.WriteTimeout,
+		IdleTimeout:       set.IdleTimeout,
+		MaxHeaderBytes:    set.MaxHeaderBytes,
+		ErrorLog:          stdLog,
+	}
+	s.cur.Store(h)
+	s.srv, s.ln, s.done = srv, ln, make(chan struct{})
+	go func(done chan struct{}) {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http: server failed", zap.Error(err))
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+		}
+	}(s.done)
+	s.ready.Store(true)
+	logger.Info("http: serving", zap.String("addr", ln.Addr().String()))
+	return nil
+}
+
+// Addr returns the address the server listens on once started, such as
+// "127.0.0.1:43121" for the address "127.0.0.1:0", or "" before Start.
+func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Handler returns the server's handler, to mount in another mux or test
+// with httptest. Before Start it answers /healthz with 200 and everything
+// else with a 503 WeGO error.
+func (s *Server) Handler() http.Handler { return serverHandler{s} }
+
+type serverHandler struct{ s *Server }
+
+func (sh serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := sh.s.cur.Load(); h != nil {
+		h.ServeHTTP(w, r)
+		return
+	}
+	notStarted := &handler{log: zap.NewNop(), ready: &sh.s.ready}
+	if r.URL.Path == "/healthz" {
+		notStarted.healthz(w, r)
+		return
+	}
+	id, idh := requestID(r)
+	w.Header()[canonRequestID] = idh
+	notStarted.writeError(w, r, log.ContextWithRequestID(r.Context(), id), id, errs.Unavailable(), true)
+}
+
+// Stop drains the server: /readyz turns 503 first, then the listener
+// closes so that new connections are refused, and in-flight requests
+// finish until ctx is done; connections still busy then are closed, and
+// Stop returns ctx's error. Stop before Start does nothing.
+func (s *Server) Stop(ctx context.Context) error {
+	s.ready.Store(false)
+	s.mu.Lock()
+	srv, done := s.srv, s.done
+	s.mu.Unlock()
+	if srv == nil {
+		return nil
+	}
+	err := srv.Shutdown(ctx)
+	if err != nil {
+		_ = srv.Close()
+	}
+	<-done
+	s.mu.Lock()
+	serveErr := s.err
+	s.mu.Unlock()
+	return errors.Join(err, serveErr)
+}
+
+var _ transport.Transport = (*Server)(nil)
