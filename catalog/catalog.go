@@ -118,6 +118,8 @@ type entry interface {
 	siteLocked() string
 	// bindErr is the error of the last Route.Bind, if it failed.
 	bindErr() error
+	// replaceAny installs an untyped fake. Called with c.mu held.
+	replaceAny(fake AnyFunc) (undo func())
 }
 
 // Entry is the untyped view of a command, for transports, tools and

@@ -553,3 +553,57 @@ func TestNoAllocations(t *testing.T) {
 	check("by name, 5+5 middleware", func() { c.Call(ctx, "math.Add", req, resp) })
 	check("serve, 5 middleware", func() { h.Serve(ctx, req, resp) })
 }
+
+func TestReplaceAny(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	h := mustRegister(t, c, "math.Add", sum)
+	var seen any
+	undo, err := catalog.ReplaceAny(c, "math.Add", func(_ context.Context, req, resp any) error {
+		seen = req
+		resp.(*addResp).Sum = req.(*addReq).A * 100
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := h.Call(context.Background(), addReq{A: 3}); got.Sum != 300 {
+		t.Fatalf("untyped fake not in effect: %v", got)
+	}
+	if _, ok := seen.(*addReq); !ok {
+		t.Fatalf("fake saw %T, want *addReq", seen)
+	}
+	undo()
+	if got, _ := h.Call(context.Background(), addReq{A: 3}); got.Sum != 3 {
+		t.Fatalf("after undo: %v", got)
+	}
+	if _, err := catalog.ReplaceAny(c, "math.Nope", func(context.Context, any, any) error { return nil }); !errors.Is(err, catalog.ErrNotRegistered) {
+		t.Fatalf("missing: %v", err)
+	}
+	if _, err := catalog.ReplaceAny(c, "math.Add", nil); !errors.Is(err, catalog.ErrNilFunc) {
+		t.Fatalf("nil: %v", err)
+	}
+}
+
+func TestRoutePatternsIgnoreCase(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	h := mustRegister(t, c, "Math.Add", sum)
+	if err := c.SetRoute("math.*", &fakeRoute{}); err != nil {
+		t.Fatal(err)
+	}
+	if !h.Routed() {
+		t.Fatal(`"math.*" must route "Math.Add" (configuration keys are lower-cased)`)
+	}
+	c.SetRoute("math.*", nil)
+	c.SetRoute("math.add", &fakeRoute{})
+	if !h.Routed() {
+		t.Fatal(`"math.add" must route "Math.Add"`)
+	}
+	c.SetRoute("math.add", nil)
+	mustRegister(t, c, "mathx.Sub", sum)
+	c.SetRoute("math.*", &fakeRoute{})
+	if e, _ := c.Lookup("mathx.Sub"); e.Routed() {
+		t.Fatal(`"math.*" must not route "mathx.Sub"`)
+	}
+}

@@ -561,4 +561,48 @@ func Replace[Req, Resp any](h *Command[Req, Resp], fake func(context.Context, Re
 	}, nil
 }
 
+// AnyFunc is an untyped command function: req is a *Req and resp a *Resp
+// to fill in. Tools that know commands only by name — the BDD steps, a
+// recorder of calls — install fakes of this form with [ReplaceAny].
+type AnyFunc func(ctx context.Context, req, resp any) error
+
+// ReplaceAny makes the command name in c run fake until the returned undo
+// is called, like [Replace] for callers that do not know the command's
+// types.
+func ReplaceAny(c *Catalog, name string, fake AnyFunc) (undo func(), err error) {
+	site := callerSite(2)
+	if fake == nil {
+		return nil, &RegistrationError{Name: name, Site: site, Err: ErrNilFunc}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lookup(name)
+	if !ok {
+		return nil, &RegistrationError{Name: name, Site: site, Err: ErrNotRegistered}
+	}
+	inner := e.replaceAny(fake)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			inner()
+		})
+	}, nil
+}
+
+func (h *Command[Req, Resp]) replaceAny(fake AnyFunc) (undo func()) {
+	prev := h.fake
+	h.fake = func(ctx context.Context, req Req) (Resp, error) {
+		var resp Resp
+		err := fake(ctx, &req, &resp)
+		return resp, err
+	}
+	h.recompose()
+	return func() {
+		h.fake = prev
+		h.recompose()
+	}
+}
+
 var _ Entry = (*Command[int, int])(nil)
