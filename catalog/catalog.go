@@ -159,6 +159,17 @@ type Route interface {
 	Bind(spec *middleware.Spec) (middleware.Handler, error)
 }
 
+// Balancer is implemented by routes that spread calls over several nodes.
+// The catalog asks Pick for a node before the client chain runs and puts
+// it in [middleware.Call.Node], so that client middleware — a breaker per
+// node, a monitoring segment — know where the call goes; the route's
+// handler then sends the call to that node. Pick must be safe for
+// concurrent use and should not allocate.
+type Balancer interface {
+	Route
+	Pick() string
+}
+
 type routeRule struct {
 	pattern string // "inventory.Reserve", "inventory.*" or "*"
 	route   Route

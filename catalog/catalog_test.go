@@ -253,7 +253,9 @@ func TestErrorPassesThroughAndResponseIsZero(t *testing.T) {
 	notFound := errs.NotFound(errs.P("id", "7"))
 	h := mustRegister(t, c, "math.Fail", func(context.Context, addReq) (addResp, error) {
 		return addResp{Sum: 42}, notFound
-	}, catalog.Server(middleware.Func(func(next middleware.Handler) middleware.Handler { return next })))
+	}, catalog.Server(middleware.Func(func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, c *middleware.Call) error { return next(ctx, c) }
+	})))
 	got, err := h.Call(context.Background(), addReq{})
 	if err != notFound || got.Sum != 0 {
 		t.Fatalf("Call = %v, %v; want zero response and the command's error", got, err)
@@ -525,6 +527,75 @@ func TestConcurrentRegistrationAndCalls(t *testing.T) {
 				t.Fatalf("svc%d.Op%d lost", g, i)
 			}
 		}
+	}
+}
+
+// Middleware that return next for a command leave it on the direct path.
+func TestPassThroughMiddlewareKeepDirectPath(t *testing.T) {
+	c := catalog.New()
+	wrapped := 0
+	pass := middleware.WrapFunc(func(_ *middleware.Spec, next middleware.Handler) middleware.Handler {
+		wrapped++
+		return next
+	})
+	c.UseServer(pass)
+	c.UseClient(pass)
+	h := mustRegister(t, c, "math.Add", sum)
+	ctx := context.Background()
+	if n := testing.AllocsPerRun(100, func() { h.Call(ctx, addReq{A: 1}) }); n != 0 {
+		t.Fatalf("%v allocs", n)
+	}
+	if wrapped != 2 {
+		t.Fatalf("Wrap called %d times, want once per side", wrapped)
+	}
+	if got, _ := h.Call(ctx, addReq{A: 2, B: 3}); got.Sum != 5 {
+		t.Fatalf("Call = %v", got)
+	}
+}
+
+// balancer routes to whichever node Pick chose, as an HTTP route with
+// several base URLs does.
+type balancer struct {
+	nodes []string
+	next  int
+	mu    sync.Mutex
+	seen  []string // the nodes client middleware saw
+}
+
+func (b *balancer) Pick() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.nodes[b.next%len(b.nodes)]
+	b.next++
+	return n
+}
+
+func (b *balancer) Bind(*middleware.Spec) (middleware.Handler, error) {
+	return func(_ context.Context, c *middleware.Call) error {
+		*c.Response.(*addResp) = addResp{Sum: len(c.Node)}
+		return nil
+	}, nil
+}
+
+func TestBalancerNodeIsSetBeforeTheClientChain(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	b := &balancer{nodes: []string{"a:1", "bb:2"}}
+	c.UseClient(middleware.Func(func(next middleware.Handler) middleware.Handler {
+		return func(ctx context.Context, call *middleware.Call) error {
+			b.mu.Lock()
+			b.seen = append(b.seen, call.Node)
+			b.mu.Unlock()
+			return next(ctx, call)
+		}
+	}))
+	h := mustRegister(t, c, "math.Add", sum)
+	c.SetRoute("math.*", b)
+	h.Call(context.Background(), addReq{})
+	var resp addResp
+	c.Call(context.Background(), "math.Add", &addReq{}, &resp)
+	if strings.Join(b.seen, ",") != "a:1,bb:2" || resp.Sum != 4 {
+		t.Fatalf("client chain saw nodes %v; route answered %d", b.seen, resp.Sum)
 	}
 }
 

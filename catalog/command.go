@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
@@ -52,6 +53,7 @@ type state[Req, Resp any] struct {
 	serveDirect bool               // fn set, no server middleware
 	invoke      middleware.Handler // client chain, then the route
 	serve       middleware.Handler // server chain, then fn
+	pick        func() string      // the route's node picker, if it balances
 }
 
 // frame holds the request and response of one call made through a typed
@@ -324,7 +326,8 @@ func (h *Command[Req, Resp]) In(c *Catalog) (*Command[Req, Resp], error) {
 // chain and the function for a local command, a transport for a remote
 // one. With both chains empty and a local function it is a direct call of
 // the function. If ctx carries a catalog (see [NewContext]), the command
-// of the same name in that catalog is called instead.
+// of the same name in that catalog is called instead. As usual in Go, the
+// response is meaningful only when the error is nil.
 func (h *Command[Req, Resp]) Call(ctx context.Context, req Req) (Resp, error) {
 	return h.cur.Load().entry(ctx, req)
 }
@@ -350,6 +353,9 @@ func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 	}
 	f.req = req
 	f.call = middleware.Call{Spec: s.spec, Side: middleware.Client, Request: &f.req, Response: &f.resp}
+	if s.pick != nil {
+		f.call.Node = s.pick()
+	}
 	err := s.invoke(ctx, &f.call)
 	resp := f.resp
 	*f = frame[Req, Resp]{}
@@ -410,7 +416,15 @@ func (h *Command[Req, Resp]) Invoke(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	return run(ctx, s.invoke, s.spec, middleware.Client, rq, rp)
+	c := callPool.Get().(*middleware.Call)
+	*c = middleware.Call{Spec: s.spec, Side: middleware.Client, Request: rq, Response: rp}
+	if s.pick != nil {
+		c.Node = s.pick()
+	}
+	err = s.invoke(ctx, c)
+	*c = middleware.Call{}
+	callPool.Put(c)
+	return err
 }
 
 // Serve runs the command as its server does: the server chain, then the
@@ -429,16 +443,19 @@ func (h *Command[Req, Resp]) Serve(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	return run(ctx, s.serve, s.spec, middleware.Server, rq, rp)
-}
-
-func run(ctx context.Context, h middleware.Handler, spec *middleware.Spec, side middleware.Side, req, resp any) error {
 	c := callPool.Get().(*middleware.Call)
-	*c = middleware.Call{Spec: spec, Side: side, Request: req, Response: resp}
-	err := h(ctx, c)
+	*c = middleware.Call{Spec: s.spec, Side: middleware.Server, Request: rq, Response: rp}
+	err = s.serve(ctx, c)
 	*c = middleware.Call{}
 	callPool.Put(c)
 	return err
+}
+
+// sameHandler reports whether a and b are the same function value (the
+// same closure), which is how recompose sees that every middleware of a
+// chain returned next unchanged. Composition time only.
+func sameHandler(a, b middleware.Handler) bool {
+	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // recompose rebuilds the command's state from its function, fake, route,
@@ -476,17 +493,27 @@ func (h *Command[Req, Resp]) recompose() {
 	serverMW := append(append([]middleware.Middleware(nil), h.cat.server...), h.server...)
 	clientMW := append(append([]middleware.Middleware(nil), h.cat.client...), h.client...)
 	serve := middleware.Build(spec, terminal, serverMW...)
+	// Middleware that have nothing to do for this command return next
+	// itself; when all do, the chain is empty in effect.
+	serverEmpty := sameHandler(serve, terminal)
 
 	h.bindFailure = nil
 	var route middleware.Handler
-	if local {
+	var pick func() string
+	switch {
+	case local && serverEmpty:
+		route = terminal
+	case local:
 		route = func(ctx context.Context, c *middleware.Call) error {
 			c.Side = middleware.Server
 			err := serve(ctx, c)
 			c.Side = middleware.Client
 			return err
 		}
-	} else {
+	default:
+		if b, ok := h.route.(Balancer); ok {
+			pick = b.Pick
+		}
 		remote, err := h.route.Bind(spec)
 		if err != nil || remote == nil {
 			if err == nil {
@@ -500,8 +527,9 @@ func (h *Command[Req, Resp]) recompose() {
 		}
 		route = remote
 	}
+	invoke := middleware.Build(spec, route, clientMW...)
 	var direct Func[Req, Resp]
-	if local && len(serverMW) == 0 && len(clientMW) == 0 {
+	if local && serverEmpty && sameHandler(invoke, route) {
 		direct = fn
 	}
 	entry := direct
@@ -513,9 +541,10 @@ func (h *Command[Req, Resp]) recompose() {
 		fn:          fn,
 		direct:      direct,
 		entry:       entry,
-		serveDirect: fn != nil && len(serverMW) == 0,
-		invoke:      middleware.Build(spec, route, clientMW...),
+		serveDirect: fn != nil && serverEmpty,
+		invoke:      invoke,
 		serve:       serve,
+		pick:        pick,
 	})
 }
 
