@@ -1,0 +1,346 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware"
+)
+
+// Auditable marks a command as audited, at registration:
+//
+//	catalog.Register("accounts.Close", closeAccount, catalog.With(audit.Auditable.Value(true)))
+//
+// The configuration can override it per command.
+var Auditable = middleware.NewKey[bool]("audit.auditable")
+
+// Errors of fail-closed auditing.
+var (
+	// ErrUnavailable is returned, without running the command, when the
+	// record of phase "before" cannot be written and fail_closed is set.
+	// Its kind is unavailable: nothing ran, so trying again is safe.
+	ErrUnavailable = errs.Define("audit.unavailable", errs.KindUnavailable,
+		"The request cannot be audited now and was not run; try again later.")
+	// ErrWriteFailed is returned instead of the command's result when the
+	// record of phase "after" cannot be written and fail_closed is set. The
+	// command has run: its kind is internal, not unavailable, so that
+	// retry middleware does not run it again.
+	ErrWriteFailed = errs.Define("audit.write_failed", errs.KindInternal,
+		"The request could not be audited.")
+)
+
+// Sinks by name (the key sink).
+const (
+	SinkZap  = "zap"
+	SinkFile = "file"
+)
+
+const section = "middleware.audit"
+
+// Config configures the audit middleware. It is read from the section
+// "middleware.audit" (the mapstructure tags are the keys); the zero value
+// of each field means its default.
+type Config struct {
+	// All audits every command, not only those marked [Auditable].
+	// Default false.
+	All bool `mapstructure:"all"`
+	// Phase is when records are written: "after" the command (default),
+	// or "before" it as well (see the package documentation).
+	Phase string `mapstructure:"phase"`
+	// FailClosed fails a call whose record cannot be written; by default
+	// the failure is counted ([Auditor.Failures]) and logged, and the call
+	// goes on.
+	FailClosed bool `mapstructure:"fail_closed"`
+	// Sink is where records go: "zap" (default), or "file".
+	Sink string `mapstructure:"sink"`
+	// File configures the "file" sink.
+	File FileConfig `mapstructure:"file"`
+	// Commands overrides settings per command, keyed by a command name
+	// ("accounts.Close"), a service ("accounts.*") or "*". Each setting
+	// comes from the most specific key that sets it, then from the
+	// command's attributes and Config; keys match without regard to case.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
+}
+
+// CommandConfig overrides the settings of [Config] for some commands.
+// Unset fields keep the value of Config.
+type CommandConfig struct {
+	// Audit turns auditing of the command on or off, whatever its
+	// [Auditable] attribute and Config.All say.
+	Audit *bool `mapstructure:"audit"`
+	// Phase overrides Config.Phase.
+	Phase string `mapstructure:"phase"`
+	// FailClosed overrides Config.FailClosed.
+	FailClosed *bool `mapstructure:"fail_closed"`
+}
+
+// DefaultConfig returns the defaults: commands marked Auditable are
+// audited after they run, to the zap sink, failing open.
+func DefaultConfig() Config {
+	return Config{Phase: PhaseAfter, Sink: SinkZap}
+}
+
+func configError(key, format string, args ...any) error {
+	return &log.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+func validPhase(p string) bool { return p == "" || p == PhaseBefore || p == PhaseAfter }
+
+// Validate reports the first problem of c as a [*log.ConfigError] that
+// names the key, such as "middleware.audit.file.sync".
+func (c Config) Validate() error {
+	if !validPhase(c.Phase) {
+		return configError(section+".phase", "unknown phase %q (want after or before)", c.Phase)
+	}
+	switch c.Sink {
+	case "", SinkZap:
+		if err := c.File.validate(section+".file", false); err != nil {
+			return err
+		}
+	case SinkFile:
+		if err := c.File.validate(section+".file", true); err != nil {
+			return err
+		}
+	default:
+		return configError(section+".sink", "unknown sink %q (want zap or file)", c.Sink)
+	}
+	keys := make([]string, 0, len(c.Commands))
+	for k := range c.Commands {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		key := section + ".commands[" + k + "]"
+		if !validPattern(k) {
+			return configError(key, `want "service.Operation", "service.*" or "*"`)
+		}
+		if !validPhase(c.Commands[k].Phase) {
+			return configError(key+".phase", "unknown phase %q (want after or before)", c.Commands[k].Phase)
+		}
+	}
+	return nil
+}
+
+func validPattern(p string) bool {
+	if p == "*" {
+		return true
+	}
+	p = strings.TrimSuffix(p, ".*")
+	return p != "" && !strings.HasPrefix(p, ".") && !strings.HasSuffix(p, ".") && !strings.ContainsAny(p, "* \t")
+}
+
+// matching returns the overrides that apply to spec, least specific
+// first: "*", "service.*", then the command's name.
+func matching(cmds map[string]CommandConfig, spec *middleware.Spec) []CommandConfig {
+	if len(cmds) == 0 {
+		return nil
+	}
+	var byRank [3]*CommandConfig
+	service := spec.Service() + ".*"
+	for k, v := range cmds {
+		switch {
+		case strings.EqualFold(k, spec.Name):
+			byRank[2] = &v
+		case strings.EqualFold(k, service):
+			byRank[1] = &v
+		case k == "*":
+			byRank[0] = &v
+		}
+	}
+	var out []CommandConfig
+	for _, v := range byRank {
+		if v != nil {
+			out = append(out, *v)
+		}
+	}
+	return out
+}
+
+// Option configures the middleware.
+type Option interface{ apply(*options) }
+
+type options struct {
+	sink   Sink
+	logger *zap.Logger
+	now    func() time.Time
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithSink sends records to s instead of the sink the configuration
+// names. [Auditor.Close] closes it.
+func WithSink(s Sink) Option { return optionFunc(func(o *options) { o.sink = s }) }
+
+// WithLogger makes the zap sink write to l.Named("audit") and the
+// middleware log sink failures to l. By default both use the logger of
+// each call's context ([log.FromContext]).
+func WithLogger(l *zap.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
+
+// WithClock makes records take their time from now instead of time.Now,
+// for tests and examples. Durations are measured with it too.
+func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
+
+// Auditor is the audit middleware. Besides wrapping chains it counts the
+// records it failed to write ([Auditor.Failures]) and owns its sink, which
+// [Auditor.Close] closes when the application shuts down.
+type Auditor struct {
+	cfg      Config
+	sink     Sink
+	logger   *zap.Logger // nil: the context's
+	now      func() time.Time
+	failures atomic.Uint64
+}
+
+// New returns the audit middleware. It validates cfg and, for the file
+// sink, opens the file (and starts its flusher with sync "interval"), so
+// it belongs where the application starts, not in init.
+func New(cfg Config, opts ...Option) (*Auditor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, now: o.now}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.sink == nil {
+		switch cfg.Sink {
+		case SinkFile:
+			fsink, err := NewFileSink(cfg.File)
+			if err != nil {
+				return nil, err
+			}
+			a.sink = fsink
+		default:
+			a.sink = NewZapSink(o.logger)
+		}
+	}
+	return a, nil
+}
+
+// Failures returns the number of records that could not be written since
+// the middleware was made, whether the calls failed (fail_closed) or not.
+func (a *Auditor) Failures() uint64 { return a.failures.Load() }
+
+// Close closes the sink. Calls audited after Close fail to write their
+// records, as with any failing sink.
+func (a *Auditor) Close() error { return a.sink.Close() }
+
+// plan is what a command's handler needs, resolved once in Wrap.
+type plan struct {
+	a          *Auditor
+	name       string
+	before     bool
+	failClosed bool
+	x          *extractor // nil: no request fields
+}
+
+// Wrap returns a handler that audits the command's calls, or next itself
+// when the command is not audited.
+func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	audited := a.cfg.All
+	if v, ok := Auditable.Get(spec.Attributes); ok {
+		audited = v
+	}
+	p := &plan{a: a, name: spec.Name, before: a.cfg.Phase == PhaseBefore, failClosed: a.cfg.FailClosed}
+	for _, o := range matching(a.cfg.Commands, spec) {
+		if o.Audit != nil {
+			audited = *o.Audit
+		}
+		if o.Phase != "" {
+			p.before = o.Phase == PhaseBefore
+		}
+		if o.FailClosed != nil {
+			p.failClosed = *o.FailClosed
+		}
+	}
+	if !audited {
+		return next
+	}
+	p.x = newExtractor(spec.Request)
+	return func(ctx context.Context, c *middleware.Call) error {
+		side := c.Side // next may change it
+		start := a.now()
+		// One allocation holds the record and, usually, its fields.
+		rb := new(recordBox)
+		var fields Fields
+		if p.x != nil {
+			buf := Fields(rb.fields[:0])
+			if len(p.x.fields) > len(rb.fields) {
+				buf = make(Fields, 0, len(p.x.fields))
+			}
+			fields = p.x.extract(buf, c.Request)
+		}
+		if p.before {
+			r := p.record(ctx, new(Record), side, start, fields)
+			r.Phase, r.Outcome = PhaseBefore, OutcomeStarted
+			if err := a.write(ctx, r); err != nil && p.failClosed {
+				return ErrUnavailable.Wrap(err, errs.P("command", p.name))
+			}
+		}
+		err := next(ctx, c)
+		r := p.record(ctx, &rb.record, side, start, fields)
+		r.Phase, r.Duration = PhaseAfter, a.now().Sub(start)
+		if err == nil {
+			r.Outcome = OutcomeOK
+		} else {
+			r.Outcome = errs.CodeOf(err)
+		}
+		if werr := a.write(ctx, r); werr != nil && p.failClosed && !p.before {
+			return ErrWriteFailed.Wrap(werr, errs.P("command", p.name))
+		}
+		return err
+	}
+}
+
+// recordBox holds a record and room for its fields, so that both take one
+// allocation.
+type recordBox struct {
+	record Record
+	fields [4]Field
+}
+
+// record fills r with what the call's context and the plan say.
+func (p *plan) record(ctx context.Context, r *Record, side middleware.Side, start time.Time, fields Fields) *Record {
+	*r = Record{Time: start.UTC(), Command: p.name, Side: side.String(), Request: fields}
+	r.RequestID, _ = log.RequestIDFrom(ctx)
+	r.Principal, _ = PrincipalFrom(ctx)
+	return r
+}
+
+// write hands r to the sink, and counts and logs a failure.
+func (a *Auditor) write(ctx context.Context, r *Record) error {
+	err := a.sink.Write(ctx, r)
+	if err == nil {
+		return nil
+	}
+	a.failures.Add(1)
+	l := a.logger
+	if l == nil {
+		l = log.FromContext(ctx)
+	}
+	if ce := l.Check(zap.ErrorLevel, "audit record not written"); ce != nil {
+		fields := []zap.Field{zap.String(log.CommandKey, r.Command), zap.String("phase", r.Phase),
+			zap.String("outcome", r.Outcome), zap.Error(err)}
+		if !r.RequestID.IsZero() {
+			fields = append(fields, log.RequestIDField(r.RequestID))
+		}
+		ce.Write(fields...)
+	}
+	return err
+}
+
+var _ middleware.Middleware = (*Auditor)(nil)

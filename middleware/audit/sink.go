@@ -1,0 +1,98 @@
+package audit
+
+import (
+	"context"
+	"sync/atomic"
+
+	"go.uber.org/zap"
+
+	"github.com/wegomesh/wego/log"
+)
+
+// Sink receives audit records. Write is called for every record, from the
+// goroutine of the call, possibly by many calls at once; it must be safe
+// for concurrent use. A record is not used again after Write returns, so a
+// sink may keep it. Write reports a record it could not store: the
+// middleware then fails the call or counts the failure (see fail_closed).
+// Close flushes and releases what the sink holds; Write after Close fails.
+type Sink interface {
+	Write(ctx context.Context, r *Record) error
+	Close() error
+}
+
+// LoggerName is the name of the logger a [ZapSink] writes to, and
+// ZapMessage the message of its lines.
+const (
+	LoggerName = "audit"
+	ZapMessage = "audit"
+)
+
+// ZapSink writes each record as one zap line at info level, on a logger
+// named "audit", with the record's fields as fields of the line. It is the
+// default sink: audit lines go where the logs go, and a log pipeline can
+// route them by the logger name.
+type ZapSink struct {
+	fixed *zap.Logger // nil: the context's logger, named
+	named atomic.Pointer[derived]
+}
+
+type derived struct{ base, l *zap.Logger }
+
+// NewZapSink returns a sink that writes to l.Named("audit"); a nil l means
+// the logger of each call's context ([log.FromContext]).
+func NewZapSink(l *zap.Logger) *ZapSink {
+	s := &ZapSink{}
+	if l != nil {
+		s.fixed = l.Named(LoggerName)
+	}
+	return s
+}
+
+func (s *ZapSink) logger(ctx context.Context) *zap.Logger {
+	if s.fixed != nil {
+		return s.fixed
+	}
+	base := log.FromContext(ctx)
+	if d := s.named.Load(); d != nil && d.base == base {
+		return d.l
+	}
+	d := &derived{base: base, l: base.Named(LoggerName)}
+	s.named.Store(d)
+	return d.l
+}
+
+// Write logs r. It never fails: zap reports its own write errors to its
+// error output.
+func (s *ZapSink) Write(ctx context.Context, r *Record) error {
+	ce := s.logger(ctx).Check(zap.InfoLevel, ZapMessage)
+	if ce == nil {
+		return nil
+	}
+	var buf [9]zap.Field
+	fields := append(buf[:0],
+		zap.Time("time", r.Time),
+		zap.String(log.CommandKey, r.Command),
+		zap.String("side", r.Side),
+		zap.String("phase", r.Phase),
+		zap.String("outcome", r.Outcome),
+		zap.Duration("duration", r.Duration),
+	)
+	if !r.RequestID.IsZero() {
+		// r is not reused, so the field may point into it (no allocation).
+		fields = append(fields, zap.Stringer(log.RequestIDKey, &r.RequestID))
+	}
+	if r.Principal != "" {
+		fields = append(fields, zap.String("principal", r.Principal))
+	}
+	if len(r.Request) > 0 {
+		fields = append(fields, zap.Object("request", &r.Request))
+	}
+	ce.Write(fields...)
+	return nil
+}
+
+// Close does nothing: the logger belongs to the application, which syncs
+// it.
+func (s *ZapSink) Close() error { return nil }
+
+var _ Sink = (*ZapSink)(nil)
