@@ -41,6 +41,9 @@ func decode(in any, out reflect.Value) (unused []string, problems []decodeError)
 	if err != nil {
 		return nil, []decodeError{{err: err}}
 	}
+	if out.Kind() == reflect.Pointer {
+		in = rejoin(in, out.Type().Elem())
+	}
 	if err := dec.Decode(in); err != nil {
 		// Decode wraps several errors in a message of its own; keep only
 		// the errors.
