@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -19,6 +20,8 @@ import (
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware/cache"
+	"github.com/wegomesh/wego/middleware/newrelic"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -72,6 +75,11 @@ type App struct {
 	bundle   *i18n.Bundle
 	cat      *catalog.Catalog
 	shutdown time.Duration
+
+	serverChain, clientChain []string
+	closers                  []io.Closer // middleware to close when the app stops
+	newrelic                 *newrelic.Middleware
+	cache                    *cache.Cache
 
 	mu         sync.Mutex
 	state      state
@@ -152,8 +160,8 @@ func New(opts ...Option) (*App, error) {
 		}
 	}
 
-	if o.chainsSet {
-		a.cat.SetChains(o.server, o.client)
+	if err := a.buildChains(); err != nil {
+		return nil, err
 	}
 	if err := a.applyRoutes(); err != nil {
 		return nil, err
@@ -392,6 +400,11 @@ func (a *App) stopTransports(ctx context.Context) error {
 
 // finish releases what Start took and marks the App stopped.
 func (a *App) finish() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		if err := a.closers[i].Close(); err != nil {
+			a.logger.Error("closing middleware", zap.Error(err))
+		}
+	}
 	_ = a.cfg.Close()
 	_ = a.logger.Sync() // stdout cannot be synced on some systems; nothing to do about it
 	if a.undoLogger != nil {

@@ -45,11 +45,11 @@ func (r *recorder) hook(name string, err error) fw.Hook {
 // testTransport is a transport that records its lifecycle; Stop can block
 // until its context is done, like a server draining a slow request.
 type testTransport struct {
-	name     string
-	rec      *recorder
-	startErr error
+	name      string
+	rec       *recorder
+	startErr  error
 	blockStop bool
-	host     transport.Host
+	host      transport.Host
 }
 
 func (t *testTransport) Name() string { return t.name }

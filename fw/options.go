@@ -38,6 +38,7 @@ type options struct {
 	transports      []transport.Transport
 	server, client  []middleware.Middleware
 	chainsSet       bool
+	factories       map[string]Factory
 	shutdownTimeout time.Duration
 	signals         []os.Signal
 	sections        []string
@@ -85,8 +86,10 @@ func Transports(ts ...transport.Transport) Option {
 	return optionFunc(func(o *options) { o.transports = append(o.transports, ts...) })
 }
 
-// Chains sets the catalog's global server and client chains. Default: the
-// chains the catalog has.
+// Chains sets the catalog's global server and client chains instead of
+// building them from the configuration's middleware section. Default: the
+// chains that middleware.server and middleware.client list, else
+// [DefaultServerChain] and [DefaultClientChain].
 func Chains(server, client []middleware.Middleware) Option {
 	return optionFunc(func(o *options) {
 		o.server, o.client, o.chainsSet = server, client, true
