@@ -8,8 +8,8 @@ BENCHTIME ?= 200ms
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-run: ## start the example services on embedded defaults
-	$(GO) run ./examples/hello
+run: ## start the example mesh (orders on :8080, inventory on :8081) on embedded defaults
+	./examples/mesh/run.sh
 
 test: ## every test: vet, gofmt, then go test -race -shuffle=on
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -193,6 +193,8 @@ type base struct {
 	host   string // for Call.Node
 }
 
+var _ catalog.Balancer = (*remoteRoute)(nil)
+
 type remoteRoute struct {
 	c     *Client
 	bases []base
@@ -206,6 +208,30 @@ func (r *remoteRoute) pick() int {
 		return 0
 	}
 	return int((r.next.Add(1) - 1) % uint64(len(r.bases)))
+}
+
+// Pick chooses the node of the next call, round robin over the base URLs;
+// the catalog calls it before the client chain so that client middleware
+// (a breaker per node, monitoring) see Call.Node. It makes remoteRoute a
+// [catalog.Balancer].
+func (r *remoteRoute) Pick() string {
+	if len(r.bases) == 0 {
+		return ""
+	}
+	return r.bases[r.pick()].host
+}
+
+// index returns the index of node's base URL, as Pick chose it, or the
+// next one round robin when the call has no node (or an unknown one).
+func (r *remoteRoute) index(node string) int {
+	if node != "" {
+		for i := range r.bases {
+			if r.bases[i].host == node {
+				return i
+			}
+		}
+	}
+	return r.pick()
 }
 
 // Bind prepares the calls of one command: method, path template, encoders.
@@ -310,7 +336,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(err, err)
 	}
-	i := b.route.pick()
+	i := b.route.index(c.Node)
 	bs := &b.route.bases[i]
 	c.Node = bs.host
 	rv := reflect.ValueOf(c.Request)

@@ -9,9 +9,9 @@ import (
 	"github.com/wegomesh/wego/config"
 )
 
-// ServerConfig is the server's configuration section, "http". The zero
-// value of a field means its default; [ServerOption]s override the
-// section.
+// ServerConfig is the server's configuration section, "http". Keys the
+// section does not set keep their defaults ([DefaultServerConfig]);
+// [ServerOption]s override the section.
 type ServerConfig struct {
 	// Addr is the address to listen on. Default ":8080".
 	Addr string `mapstructure:"addr"`
@@ -78,7 +78,6 @@ type serverSettings struct {
 	ServerConfig
 	listener net.Listener
 	tls      *tls.Config
-	set      []func(*serverSettings) // options, applied after the section
 }
 
 // ServerOption configures a [Server] or [NewHandler]. Options override the
@@ -161,8 +160,8 @@ func loadServerSettings(c *config.Config, opts []ServerOption) (*serverSettings,
 }
 
 // ClientConfig is the remote routes' configuration section,
-// "http_client". The zero value of a field means its default;
-// [ClientOption]s override the section.
+// "http_client". Keys the section does not set keep their defaults
+// ([DefaultClientConfig]); [ClientOption]s override the section.
 type ClientConfig struct {
 	// DialTimeout bounds opening a TCP connection. Default 5s.
 	DialTimeout time.Duration `mapstructure:"dial_timeout"`

@@ -104,8 +104,8 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 	for _, e := range cat.Commands() {
 		spec := e.Spec()
 		r, ok := RouteOf(spec)
-		if !ok || !e.Local() {
-			continue
+		if !ok || !e.Local() || e.Routed() {
+			continue // served where it runs: a routed command's server is elsewhere
 		}
 		ep, err := newEndpoint(h, e, r)
 		if err != nil {
@@ -329,6 +329,7 @@ type endpoint struct {
 	noContent bool // 204: no body
 	bodyless  bool // GET, HEAD, DELETE: no request body
 	shape     *shape
+	json      *jsonType
 	hasQuery  bool
 	reqs      sync.Pool // *Req
 	resps     sync.Pool // *Resp
@@ -394,7 +395,7 @@ func newEndpoint(h *handler, e catalog.Entry, r Route) (*endpoint, error) {
 	ep := &endpoint{
 		h: h, entry: e, spec: spec, name: spec.Name, route: r,
 		status: status, noContent: status == http.StatusNoContent,
-		bodyless: bodyless(r.Method), shape: sh,
+		bodyless: bodyless(r.Method), shape: sh, json: jsonTypeOf(spec.Request),
 	}
 	for _, p := range sh.params {
 		if p.in == inQuery {
@@ -409,7 +410,6 @@ func newEndpoint(h *handler, e catalog.Entry, r Route) (*endpoint, error) {
 // reqBuf holds the buffers of one request; pooled.
 type reqBuf struct {
 	body []byte
-	rd   bytes.Reader
 	sc   scanner
 	out  bytes.Buffer
 	enc  *json.Encoder
@@ -431,7 +431,6 @@ func putReqBuf(b *reqBuf) {
 	}
 	b.body = b.body[:0]
 	b.out.Reset()
-	b.rd.Reset(nil)
 	reqBufs.Put(b)
 }
 
@@ -513,7 +512,7 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 		if !isJSON(r.Header["Content-Type"]) {
 			return unsupportedType(r)
 		}
-		if e := decodeStrict(body, req, &rb.rd, &rb.sc); e != nil {
+		if e := decodeStrict(body, req, ep.json, &rb.sc); e != nil {
 			return e
 		}
 	} else if ct := r.Header["Content-Type"]; len(ct) > 0 && ct[0] != "" && !isJSON(ct) {

@@ -13,26 +13,18 @@ import (
 	errs "github.com/wegomesh/wego/err"
 )
 
-// decodeStrict decodes the JSON value in body into v (a pointer) and
-// rejects what encoding/json lets pass: unknown fields, data after the
-// value, keys given twice in one object (ignoring ASCII case, as
-// encoding/json does when it matches keys to struct fields) and strings
-// that are not valid UTF-8. Every failure is an invalid-argument error
-// naming the field.
-func decodeStrict(body []byte, v any, rd *bytes.Reader, sc *scanner) *errs.Error {
-	rd.Reset(body)
-	dec := json.NewDecoder(rd)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+// decodeStrict decodes the JSON value in body into v (a pointer to a
+// value of the type that jt describes) and rejects what encoding/json lets
+// pass: unknown fields (found by the scanner, with their whole path), keys
+// given twice in one object (ignoring ASCII case, as encoding/json does
+// when it matches keys to struct fields) and strings that are not valid
+// UTF-8. json.Unmarshal itself rejects data after the value. Every failure
+// is an invalid-argument error naming the field.
+func decodeStrict(body []byte, v any, jt *jsonType, sc *scanner) *errs.Error {
+	if err := json.Unmarshal(body, v); err != nil {
 		return jsonError(err)
 	}
-	end := int(dec.InputOffset())
-	for _, c := range body[end:] {
-		if !isSpace(c) {
-			return errs.InvalidArgument(errs.Field("body", "has data after the JSON value"))
-		}
-	}
-	return sc.check(body[:end])
+	return sc.check(body, jt)
 }
 
 // jsonError turns an error of encoding/json into a client error that
@@ -44,6 +36,9 @@ func jsonError(err error) *errs.Error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
+		if strings.Contains(syn.Error(), "after top-level value") {
+			return errs.InvalidArgument(errs.Field("body", "has data after the JSON value")).WithCause(err)
+		}
 		return errs.InvalidArgument(errs.Field("body", "is not valid JSON: "+syn.Error()+" (at byte "+strconv.FormatInt(syn.Offset, 10)+")")).WithCause(err)
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
 		return errs.InvalidArgument(errs.Field("body", "is not valid JSON: unexpected end of input")).WithCause(err)
@@ -53,9 +48,6 @@ func jsonError(err error) *errs.Error {
 			field = "body"
 		}
 		return errs.InvalidArgument(errs.Field(field, "must be "+jsonKind(typ.Type)+", not "+typ.Value)).WithCause(err)
-	}
-	if name, ok := strings.CutPrefix(err.Error(), `json: unknown field "`); ok {
-		return errs.InvalidArgument(errs.Field(strings.TrimSuffix(name, `"`), "is not a known field")).WithCause(err)
 	}
 	if e, ok := errs.As(err); ok {
 		return e
@@ -120,9 +112,9 @@ type elem struct {
 // earlier key.
 const maxLinearKeys = 32
 
-func (s *scanner) check(data []byte) *errs.Error {
+func (s *scanner) check(data []byte, jt *jsonType) *errs.Error {
 	s.data, s.pos, s.keys, s.path = data, 0, s.keys[:0], s.path[:0]
-	err := s.value()
+	err := s.value(jt)
 	s.data = nil
 	return err
 }
@@ -133,16 +125,16 @@ func (s *scanner) ws() {
 	}
 }
 
-func (s *scanner) value() *errs.Error {
+func (s *scanner) value(jt *jsonType) *errs.Error {
 	s.ws()
 	if s.pos >= len(s.data) {
 		return nil
 	}
 	switch s.data[s.pos] {
 	case '{':
-		return s.object()
+		return s.object(jt)
 	case '[':
-		return s.array()
+		return s.array(jt)
 	case '"':
 		sp, _ := s.str()
 		if !utf8.Valid(s.data[sp.start:sp.end]) {
@@ -160,7 +152,7 @@ func (s *scanner) value() *errs.Error {
 	return nil
 }
 
-func (s *scanner) object() *errs.Error {
+func (s *scanner) object(jt *jsonType) *errs.Error {
 	s.pos++ // '{'
 	first := len(s.keys)
 	var seen map[string]struct{}
@@ -203,13 +195,29 @@ func (s *scanner) object() *errs.Error {
 			}
 			seen[name] = struct{}{}
 		}
+		child := anyJSON
+		switch jt.kind {
+		case jsonStruct:
+			raw := s.data[k.start:k.end]
+			var ok bool
+			if esc {
+				child, ok = jt.field([]byte(s.keyText(k)))
+			} else {
+				child, ok = jt.field(raw)
+			}
+			if !ok {
+				return s.fail(s.keyText(k), "is not a known field")
+			}
+		case jsonMap:
+			child = jt.elem
+		}
 		s.keys = append(s.keys, k)
 		s.ws()
 		if s.pos < len(s.data) && s.data[s.pos] == ':' {
 			s.pos++
 		}
 		s.path = append(s.path, elem{key: k, index: -1})
-		err := s.value()
+		err := s.value(child)
 		s.path = s.path[:len(s.path)-1]
 		if err != nil {
 			return err
@@ -217,8 +225,12 @@ func (s *scanner) object() *errs.Error {
 	}
 }
 
-func (s *scanner) array() *errs.Error {
+func (s *scanner) array(jt *jsonType) *errs.Error {
 	s.pos++ // '['
+	child := anyJSON
+	if jt.kind == jsonArray {
+		child = jt.elem
+	}
 	for i := 0; ; i++ {
 		s.ws()
 		if s.pos >= len(s.data) {
@@ -234,7 +246,7 @@ func (s *scanner) array() *errs.Error {
 			continue
 		}
 		s.path = append(s.path, elem{index: i})
-		err := s.value()
+		err := s.value(child)
 		s.path = s.path[:len(s.path)-1]
 		if err != nil {
 			return err

@@ -31,7 +31,7 @@ func OpenAPI(cat *catalog.Catalog, title string) ([]byte, error) {
 	var eps []*endpoint
 	for _, e := range cat.Commands() {
 		r, ok := RouteOf(e.Spec())
-		if !ok || !e.Local() {
+		if !ok || !e.Local() || e.Routed() {
 			continue
 		}
 		ep, err := newEndpoint(h, e, r)

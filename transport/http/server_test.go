@@ -96,6 +96,8 @@ func TestBindingErrors(t *testing.T) {
 		{"wrong nested type", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1,"notes":[{"text":5}]}`, 400, "invalid_argument", "notes.text"},
 		{"float for int", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1.5}`, 400, "invalid_argument", "qty"},
 		{"unknown field", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1,"extra":true}`, 400, "invalid_argument", "extra"},
+		{"nested unknown field", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1,"notes":[{"text":"x"},{"txt":"y"}]}`, 400, "invalid_argument", "notes.1.txt"},
+		{"unknown field other case", "POST", "/inventory/reserve", jsonCT, `{"SKU":"a","Qty":1,"Extra":1}`, 400, "invalid_argument", "Extra"},
 		{"trailing data", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1} {"sku":"b"}`, 400, "invalid_argument", "body"},
 		{"trailing garbage", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1}x`, 400, "invalid_argument", "body"},
 		{"duplicate key", "POST", "/inventory/reserve", jsonCT, `{"sku":"a","qty":1,"qty":2}`, 400, "invalid_argument", "qty"},

@@ -3,9 +3,11 @@ package checktest
 import (
 	"testing"
 
-	_ "github.com/wegomesh/wego/catalog" // defines the wego.* codes
+	_ "github.com/wegomesh/wego/catalog" // the wego.* codes
 	errs "github.com/wegomesh/wego/err"
+	_ "github.com/wegomesh/wego/fw" // every built-in middleware's codes
 	"github.com/wegomesh/wego/i18n"
+	_ "github.com/wegomesh/wego/transport/http" // the http.* and transport.* codes
 )
 
 // Every code the framework defines has a message in every shipped

@@ -1,0 +1,59 @@
+// Command inventory runs the example inventory service on its own:
+// GET /inventory/stock/{sku} and POST /inventory/reserve on port 8081.
+//
+// The built-in configuration (config/dev.yaml) seeds the stock; a
+// config/dev.yaml next to the binary, or WEGO_ variables such as
+// WEGO_HTTP_ADDR=:9081, override it.
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/examples/mesh/inventory"
+	"github.com/wegomesh/wego/examples/mesh/inventory/service"
+	"github.com/wegomesh/wego/fw"
+	httptransport "github.com/wegomesh/wego/transport/http"
+)
+
+//go:embed config/*.yaml
+var defaults embed.FS
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "inventory:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	embedded, err := fs.Sub(defaults, "config")
+	if err != nil {
+		return err
+	}
+	server := httptransport.NewServer()
+	app, err := fw.New(
+		fw.ConfigOptions(config.FS(embedded)),
+		fw.Sections("inventory"),
+		fw.Messages(inventory.Messages, "locales/*.toml"),
+		fw.Transports(server),
+		fw.AfterStart(func(context.Context) error {
+			base := "http://" + server.Addr()
+			fmt.Printf("inventory listening on %s\n", base)
+			fmt.Printf("  curl %s/inventory/stock/apple\n", base)
+			fmt.Printf("  curl -X POST %s/inventory/reserve -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
+			return nil
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	if err := service.Setup(app.Catalog(), app.Config()); err != nil {
+		return err
+	}
+	return app.Run(context.Background())
+}

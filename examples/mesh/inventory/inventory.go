@@ -1,0 +1,82 @@
+// Package inventory is the API of the example inventory service: its
+// request and response types, its error codes and its commands, declared
+// without their functions. Other services import this package to call
+// inventory — locally when the implementation (package service) is linked
+// in and no route is configured, over HTTP when the configuration routes
+// inventory.* to another deployable.
+package inventory
+
+import (
+	"embed"
+
+	"github.com/wegomesh/wego/catalog"
+	errs "github.com/wegomesh/wego/err"
+	httptransport "github.com/wegomesh/wego/transport/http"
+)
+
+// ReserveRequest asks to reserve Qty units of SKU.
+type ReserveRequest struct {
+	SKU string `json:"sku"`
+	Qty int    `json:"qty"`
+}
+
+// Validate reports the fields that can never be reserved.
+func (r ReserveRequest) Validate() error {
+	var bad []errs.FieldViolation
+	if r.SKU == "" {
+		bad = append(bad, errs.Field("sku", "must not be empty"))
+	}
+	if r.Qty < 1 {
+		bad = append(bad, errs.Field("qty", "must be at least 1"))
+	}
+	if bad != nil {
+		return errs.InvalidArgument(bad...)
+	}
+	return nil
+}
+
+// ReserveResponse is a reservation and the stock left after it.
+type ReserveResponse struct {
+	ReservationID string `json:"reservation_id"`
+	SKU           string `json:"sku"`
+	Remaining     int    `json:"remaining"`
+}
+
+// StockRequest asks how many units of SKU are available.
+type StockRequest struct {
+	SKU string `path:"sku" json:"-"`
+}
+
+// StockResponse is the stock of one SKU.
+type StockResponse struct {
+	SKU       string `json:"sku"`
+	Available int    `json:"available"`
+}
+
+// Error codes of the inventory service.
+var (
+	// ErrUnknownSKU: the SKU is not stocked (404).
+	ErrUnknownSKU = errs.Define("inventory.unknown_sku", errs.KindNotFound,
+		"SKU {{.sku}} is unknown.")
+	// ErrInsufficientStock: fewer units are left than requested (409).
+	ErrInsufficientStock = errs.Define("inventory.insufficient_stock", errs.KindConflict,
+		"Only {{.available}} of {{.sku}} left; {{.requested}} requested.")
+)
+
+// The commands of the inventory service.
+var (
+	// Reserve reserves stock: POST /inventory/reserve.
+	Reserve = catalog.Declare[ReserveRequest, ReserveResponse]("inventory.Reserve",
+		httptransport.POST("/inventory/reserve"),
+		catalog.Doc("Reserve units of a SKU; fails if fewer are left."))
+	// Stock reports the stock of a SKU: GET /inventory/stock/{sku}.
+	Stock = catalog.Declare[StockRequest, StockResponse]("inventory.Stock",
+		httptransport.GET("/inventory/stock/{sku}"),
+		catalog.Doc("Report the units of a SKU still available."))
+)
+
+// Messages holds the English and Spanish messages of the error codes, for
+// the i18n bundle of every deployable that may relay them.
+//
+//go:embed locales/*.toml
+var Messages embed.FS

@@ -1,0 +1,68 @@
+// Command orders runs the example orders service: POST /orders and
+// GET /orders/{id} on port 8080.
+//
+// With the built-in configuration (WEGO_ENV=dev) it calls inventory over
+// HTTP at 127.0.0.1:8081, as the routes section says. With WEGO_ENV=single
+// there is no route: the inventory commands, linked into this binary, run
+// in this process, and this server exposes them too. The code is the same
+// either way.
+package main
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/examples/mesh/inventory"
+	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
+	"github.com/wegomesh/wego/examples/mesh/orders"
+	_ "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
+	"github.com/wegomesh/wego/fw"
+	httptransport "github.com/wegomesh/wego/transport/http"
+)
+
+//go:embed config/*.yaml
+var defaults embed.FS
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "orders:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	embedded, err := fs.Sub(defaults, "config")
+	if err != nil {
+		return err
+	}
+	server := httptransport.NewServer()
+	mode := "inventory runs in this process"
+	app, err := fw.New(
+		fw.ConfigOptions(config.FS(embedded)),
+		fw.Sections("inventory"),
+		fw.Messages(orders.Messages, "locales/*.toml"),
+		fw.Messages(inventory.Messages, "locales/*.toml"),
+		fw.Transports(server),
+		fw.AfterStart(func(context.Context) error {
+			base := "http://" + server.Addr()
+			fmt.Printf("orders listening on %s (%s)\n", base, mode)
+			fmt.Printf("  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
+			fmt.Printf("  curl %s/orders/<order_id>\n", base)
+			fmt.Printf("  curl %s/openapi.json\n", base)
+			return nil
+		}),
+	)
+	if err != nil {
+		return err
+	}
+	if inventory.Reserve.Routed() {
+		mode = "inventory is called over HTTP"
+	} else if err := inventorysvc.Setup(app.Catalog(), app.Config()); err != nil {
+		return err
+	}
+	return app.Run(context.Background())
+}

@@ -1,0 +1,51 @@
+// Package orders is the API of the example orders service: its types,
+// error codes and declared commands.
+package orders
+
+import (
+	"embed"
+	"net/http"
+
+	"github.com/wegomesh/wego/catalog"
+	errs "github.com/wegomesh/wego/err"
+	httptransport "github.com/wegomesh/wego/transport/http"
+)
+
+// PlaceRequest places an order for Qty units of SKU.
+type PlaceRequest struct {
+	SKU string `json:"sku"`
+	Qty int    `json:"qty"`
+}
+
+// Order is a placed order.
+type Order struct {
+	OrderID       string `json:"order_id"`
+	SKU           string `json:"sku"`
+	Qty           int    `json:"qty"`
+	ReservationID string `json:"reservation_id"`
+}
+
+// GetRequest names an order.
+type GetRequest struct {
+	ID string `path:"id" json:"-"`
+}
+
+// ErrNotFound: no order has that id (404).
+var ErrNotFound = errs.Define("orders.not_found", errs.KindNotFound, "Order {{.id}} does not exist.")
+
+// The commands of the orders service.
+var (
+	// Place places an order, reserving its stock in inventory: POST /orders → 201.
+	Place = catalog.Declare[PlaceRequest, Order]("orders.Place",
+		httptransport.POST("/orders"), httptransport.SuccessStatus(http.StatusCreated),
+		catalog.Doc("Place an order; reserves the stock in inventory."))
+	// Get returns an order: GET /orders/{id}.
+	Get = catalog.Declare[GetRequest, Order]("orders.Get",
+		httptransport.GET("/orders/{id}"),
+		catalog.Doc("Return an order by id."))
+)
+
+// Messages holds the English and Spanish messages of the error codes.
+//
+//go:embed locales/*.toml
+var Messages embed.FS

@@ -1,0 +1,134 @@
+package httptransport
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"strings"
+)
+
+// jsonType is what the strict decoder knows about the JSON form of a Go
+// type: for structs, the keys encoding/json matches to fields, so that
+// unknown keys are found while the body is scanned for duplicates. It is
+// built once per command.
+type jsonType struct {
+	kind   jsonShape
+	fields map[string]*jsonType // struct: lower-cased key -> field type
+	elem   *jsonType            // map values, array elements
+}
+
+type jsonShape uint8
+
+const (
+	jsonAny    jsonShape = iota // anything: interfaces, scalars, custom unmarshalers
+	jsonStruct                  // an object with known keys
+	jsonMap                     // an object with any keys
+	jsonArray
+)
+
+var anyJSON = &jsonType{kind: jsonAny}
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerT    = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+func jsonTypeOf(t reflect.Type) *jsonType {
+	return buildJSONType(t, map[reflect.Type]*jsonType{})
+}
+
+func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if jt, ok := seen[t]; ok {
+		return jt
+	}
+	pt := reflect.PointerTo(t)
+	if t.Implements(jsonUnmarshalerType) || pt.Implements(jsonUnmarshalerType) {
+		return anyJSON
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		jt := &jsonType{kind: jsonStruct, fields: map[string]*jsonType{}}
+		seen[t] = jt
+		addFields(jt, t, seen, 0)
+		return jt
+	case reflect.Map:
+		if pt.Implements(textUnmarshalerT) {
+			return anyJSON
+		}
+		jt := &jsonType{kind: jsonMap}
+		seen[t] = jt
+		jt.elem = buildJSONType(t.Elem(), seen)
+		return jt
+	case reflect.Slice, reflect.Array:
+		if t.Elem().Kind() == reflect.Uint8 || pt.Implements(textUnmarshalerT) {
+			return anyJSON
+		}
+		jt := &jsonType{kind: jsonArray}
+		seen[t] = jt
+		jt.elem = buildJSONType(t.Elem(), seen)
+		return jt
+	}
+	return anyJSON
+}
+
+// addFields adds the keys encoding/json decodes into fields of t,
+// flattening embedded structs. Where embedded fields conflict,
+// encoding/json may ignore a key this accepts: then the key is decoded
+// into nothing, as without strictness.
+func addFields(jt *jsonType, t reflect.Type, seen map[reflect.Type]*jsonType, depth int) {
+	if depth > 16 {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				addFields(jt, ft, seen, depth+1)
+				continue
+			}
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		key := strings.ToLower(name)
+		if _, dup := jt.fields[key]; dup && depth > 0 {
+			continue
+		}
+		jt.fields[key] = buildJSONType(f.Type, seen)
+	}
+}
+
+// field returns the type of the field that key names, ignoring ASCII case
+// as encoding/json does, without allocating for keys up to 64 bytes.
+func (jt *jsonType) field(key []byte) (*jsonType, bool) {
+	var buf [64]byte
+	var lower []byte
+	if len(key) <= len(buf) {
+		lower = buf[:len(key)]
+	} else {
+		lower = make([]byte, len(key))
+	}
+	for i, c := range key {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		lower[i] = c
+	}
+	ft, ok := jt.fields[string(lower)]
+	return ft, ok
+}
