@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -253,7 +254,14 @@ func (a *App) I18n() *i18n.Bundle { return a.bundle }
 
 // Host returns what the application hands its transports.
 func (a *App) Host() transport.Host {
-	return transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg}
+	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg}
+	if a.newrelic != nil && a.newrelic.Application() != nil {
+		// Web transactions that continue the caller's trace, and trace
+		// headers on the requests of remote routes.
+		h.HTTPServerMiddleware = []func(http.Handler) http.Handler{newrelic.HTTPServerMiddleware(a.newrelic.Application())}
+		h.HTTPClientHeaders = []func(context.Context, http.Header){newrelic.InjectHeaders}
+	}
+	return h
 }
 
 // Run starts the application, waits until ctx is canceled or the process

@@ -10,6 +10,7 @@ package transport
 
 import (
 	"context"
+	"net/http"
 
 	"go.uber.org/zap"
 
@@ -31,6 +32,13 @@ type Host struct {
 	// Config is the application's configuration, from which a transport
 	// reads its own section. It may be nil in tests.
 	Config *config.Config
+	// HTTPServerMiddleware wrap the handler of HTTP servers, outermost
+	// first: net/http middleware that an application adds to every server,
+	// such as New Relic's web transactions.
+	HTTPServerMiddleware []func(http.Handler) http.Handler
+	// HTTPClientHeaders add headers to every request that HTTP remote
+	// routes send, such as distributed-tracing headers.
+	HTTPClientHeaders []func(ctx context.Context, h http.Header)
 }
 
 // Transport serves a catalog's commands to other processes.

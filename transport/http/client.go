@@ -196,7 +196,8 @@ type base struct {
 var _ catalog.Balancer = (*remoteRoute)(nil)
 
 type remoteRoute struct {
-	c     *Client
+	c       *Client
+	headers []func(context.Context, http.Header) // host.HTTPClientHeaders
 	bases []base
 	err   error
 	next  atomic.Uint64
@@ -365,6 +366,9 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return errs.Internal().WithCause(fmt.Errorf("httptransport: request for %s: %w", c.Spec.Name, err))
 	}
 	h := req.Header
+	for _, f := range b.route.headers {
+		f(ctx, h)
+	}
 	h["Accept"] = acceptJSON
 	if b.hasBody {
 		h["Content-Type"] = contentJSON
@@ -608,6 +612,7 @@ func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
 		return nil, err
 	}
 	r := c.Route(targets...).(*remoteRoute)
+	r.headers = host.HTTPClientHeaders
 	if r.err != nil {
 		return nil, fmt.Errorf("httptransport: %w", r.err)
 	}

@@ -67,6 +67,7 @@ type handler struct {
 	openapi  []byte
 	listing  []byte
 	patterns map[string]string // ServeMux pattern -> owner, for conflict errors
+	outer    http.Handler      // host.HTTPServerMiddleware around serve, or nil
 }
 
 // NewHandler returns an http.Handler that serves the commands of
@@ -118,6 +119,15 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 		return nil, err
 	}
 	h.openapi = doc
+	if mws := host.HTTPServerMiddleware; len(mws) > 0 {
+		var outer http.Handler = http.HandlerFunc(h.serve)
+		for i := len(mws) - 1; i >= 0; i-- {
+			if mws[i] != nil {
+				outer = mws[i](outer)
+			}
+		}
+		h.outer = outer
+	}
 	h.listing = listing(host.Name, eps)
 
 	builtin := []struct {
@@ -176,6 +186,15 @@ func (h *handler) handle(pattern, owner string, hd http.Handler) (err error) {
 // ServeHTTP serves r. A panic outside a command (inside one, the endpoint
 // recovers it) becomes a 500 for this request only.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.outer != nil {
+		h.outer.ServeHTTP(w, r)
+		return
+	}
+	h.serve(w, r)
+}
+
+// serve is the handler inside the host's net/http middleware.
+func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
