@@ -198,9 +198,9 @@ var _ catalog.Balancer = (*remoteRoute)(nil)
 type remoteRoute struct {
 	c       *Client
 	headers []func(context.Context, http.Header) // host.HTTPClientHeaders
-	bases []base
-	err   error
-	next  atomic.Uint64
+	bases   []base
+	err     error
+	next    atomic.Uint64
 }
 
 // pick returns the index of the base URL of the next call.
