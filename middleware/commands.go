@@ -45,6 +45,9 @@ func ValidCommandPattern(key string) bool {
 	if key == "*" {
 		return true
 	}
+	if !strings.Contains(key, ".") {
+		return false // a bare service name matches nothing; write "service.*"
+	}
 	key = strings.TrimSuffix(key, ".*")
 	if key == "" {
 		return false

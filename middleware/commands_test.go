@@ -37,7 +37,7 @@ func TestForCommand(t *testing.T) {
 	if _, ok := middleware.ForCommand[int](nil, "b.C"); ok {
 		t.Error("nil map must report false")
 	}
-	for key, want := range map[string]bool{"*": true, "a.B": true, "a.*": true, "a.b.*": true, "": false, ".*": false, "a..B": false, "a b.C": false} {
+	for key, want := range map[string]bool{"*": true, "a.B": true, "a.*": true, "a.b.*": true, "": false, ".*": false, "a..B": false, "a b.C": false, "inventory": false} {
 		if got := middleware.ValidCommandPattern(key); got != want {
 			t.Errorf("ValidCommandPattern(%q) = %v, want %v", key, got, want)
 		}

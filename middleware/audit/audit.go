@@ -3,8 +3,8 @@ package audit
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -112,56 +112,16 @@ func (c Config) Validate() error {
 	default:
 		return configError(section+".sink", "unknown sink %q (want zap or file)", c.Sink)
 	}
-	keys := make([]string, 0, len(c.Commands))
-	for k := range c.Commands {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		key := section + ".commands[" + k + "]"
-		if !validPattern(k) {
-			return configError(key, `want "service.Operation", "service.*" or "*"`)
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		key := fmt.Sprintf("%s.commands[%q]", section, k)
+		if !middleware.ValidCommandPattern(k) {
+			return configError(key, `not a command pattern (want "service.Operation", "service.*" or "*")`)
 		}
 		if !validPhase(c.Commands[k].Phase) {
 			return configError(key+".phase", "unknown phase %q (want after or before)", c.Commands[k].Phase)
 		}
 	}
 	return nil
-}
-
-func validPattern(p string) bool {
-	if p == "*" {
-		return true
-	}
-	p = strings.TrimSuffix(p, ".*")
-	return p != "" && !strings.HasPrefix(p, ".") && !strings.HasSuffix(p, ".") && !strings.ContainsAny(p, "* \t")
-}
-
-// matching returns the overrides that apply to spec, least specific
-// first: "*", "service.*", then the command's name.
-func matching(cmds map[string]CommandConfig, spec *middleware.Spec) []CommandConfig {
-	if len(cmds) == 0 {
-		return nil
-	}
-	var byRank [3]*CommandConfig
-	service := spec.Service() + ".*"
-	for k, v := range cmds {
-		switch {
-		case strings.EqualFold(k, spec.Name):
-			byRank[2] = &v
-		case strings.EqualFold(k, service):
-			byRank[1] = &v
-		case k == "*":
-			byRank[0] = &v
-		}
-	}
-	var out []CommandConfig
-	for _, v := range byRank {
-		if v != nil {
-			out = append(out, *v)
-		}
-	}
-	return out
 }
 
 // Option configures the middleware.
@@ -256,7 +216,15 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 		audited = v
 	}
 	p := &plan{a: a, name: spec.Name, before: a.cfg.Phase == PhaseBefore, failClosed: a.cfg.FailClosed}
-	for _, o := range matching(a.cfg.Commands, spec) {
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
+		o, ok := middleware.ForCommand(a.cfg.Commands, k)
+		if !ok {
+			continue
+		}
 		if o.Audit != nil {
 			audited = *o.Audit
 		}

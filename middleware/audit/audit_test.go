@@ -409,8 +409,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{audit.Config{Sink: "file", File: audit.FileConfig{Path: "x", Sync: "sometimes"}}, "middleware.audit.file.sync: "},
 		{audit.Config{File: audit.FileConfig{SyncInterval: -1}}, "middleware.audit.file.sync_interval: "},
 		{audit.Config{File: audit.FileConfig{MaxFiles: -1}}, "middleware.audit.file.max_files: "},
-		{audit.Config{Commands: map[string]audit.CommandConfig{"a.B": {Phase: "x"}}}, "middleware.audit.commands[a.B].phase: "},
-		{audit.Config{Commands: map[string]audit.CommandConfig{"": {}}}, "middleware.audit.commands[]: "},
+		{audit.Config{Commands: map[string]audit.CommandConfig{"a.B": {Phase: "x"}}}, `middleware.audit.commands["a.B"].phase: `},
+		{audit.Config{Commands: map[string]audit.CommandConfig{"": {}}}, `middleware.audit.commands[""]: not a command pattern`},
 		{audit.Config{Sink: "file", File: audit.FileConfig{Path: "/nonexistent-dir/x/audit.jsonl"}}, "middleware.audit.file.path: "},
 	} {
 		_, err := audit.New(tc.cfg)

@@ -78,7 +78,13 @@
 //	      sync_interval: 100ms
 //	      max_bytes: 104857600 # rotate past 100 MiB; negative: never
 //	      max_files: 10       # rotated files kept: audit.jsonl.1 … .10
-//	    commands:
-//	      "accounts.*": {audit: true}
-//	      "accounts.Close": {phase: before, fail_closed: true}
+//	    commands:             # "service.Operation", "service.*" or "*"
+//	      accounts.*: {audit: true}
+//	      accounts.Close: {phase: before, fail_closed: true}
+//
+// Each setting of a command comes from the most specific entry that sets
+// it ("accounts.Close", then "accounts.*", then "*"), then from the
+// command's [Auditable] attribute and the top level. Keys match command
+// names without regard to case, since the configuration loader
+// lower-cases them.
 package audit

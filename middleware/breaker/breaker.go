@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,14 +64,14 @@ type Config struct {
 	// command's. Default true; DefaultConfig sets it, and the zero Config
 	// has it off.
 	PerNode bool `mapstructure:"per_node"`
-	// Commands holds per-command and per-service entries: service name,
-	// then operation name or "*" for every operation of the service.
-	Commands map[string]map[string]CommandConfig `mapstructure:"commands"`
+	// Commands holds per-command entries, keyed by a command name
+	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
+	// command); keys match without regard to case. Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// CommandConfig is the entry of a command or a service in
-// [Config.Commands]. Zero fields inherit from the service entry, then from
-// the Config.
+// CommandConfig is an entry of [Config.Commands]. Zero fields inherit
+// from less specific entries, then from the Config.
 type CommandConfig struct {
 	Mode                string        `mapstructure:"mode"`
 	Window              time.Duration `mapstructure:"window"`
@@ -77,7 +80,9 @@ type CommandConfig struct {
 	ConsecutiveFailures uint32        `mapstructure:"consecutive_failures"`
 	OpenTimeout         time.Duration `mapstructure:"open_timeout"`
 	HalfOpenMaxRequests uint32        `mapstructure:"half_open_max_requests"`
-	// Disable turns the breaker off for the command or service.
+	// Disable turns the breaker off for the commands the key matches. The
+	// most specific entry decides, so "inventory.*" can turn the breakers
+	// of a service off and "inventory.Reserve" bring one back.
 	Disable bool `mapstructure:"disable"`
 }
 
@@ -114,9 +119,16 @@ func (c Config) Validate() error {
 	if err := validate(prefix, c.settings()); err != nil {
 		return err
 	}
-	return eachCommand(prefix, c.Commands, func(key string, e CommandConfig) error {
-		return validate(key, e)
-	})
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
+		if !middleware.ValidCommandPattern(k) {
+			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
+		}
+		if err := validate(key, c.Commands[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func validate(key string, e CommandConfig) error {
@@ -139,11 +151,8 @@ func (c Config) settings() CommandConfig {
 		ConsecutiveFailures: c.ConsecutiveFailures, OpenTimeout: c.OpenTimeout, HalfOpenMaxRequests: c.HalfOpenMaxRequests}
 }
 
-// over returns e with the non-zero fields of o.
-func (e CommandConfig) over(o *CommandConfig) CommandConfig {
-	if o == nil {
-		return e
-	}
+// over returns e with the non-zero fields of o, and o's Disable.
+func (e CommandConfig) over(o CommandConfig) CommandConfig {
 	if o.Mode != "" {
 		e.Mode = o.Mode
 	}
@@ -165,17 +174,23 @@ func (e CommandConfig) over(o *CommandConfig) CommandConfig {
 	if o.HalfOpenMaxRequests != 0 {
 		e.HalfOpenMaxRequests = o.HalfOpenMaxRequests
 	}
-	e.Disable = e.Disable || o.Disable
+	e.Disable = o.Disable
 	return e
 }
 
 // For returns the settings of the command name, with the defaults filled
 // in, and false when the breaker is disabled for it.
 func (c Config) For(name string) (CommandConfig, bool) {
-	exact, service := lookupCommand(c.Commands, name)
-	e := c.settings().over(service).over(exact)
-	if exact != nil && !exact.Disable && service != nil && service.Disable {
-		e.Disable = false // the command's own entry wins over its service's
+	e := c.settings()
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	service := name[:strings.LastIndexByte(name, '.')+1] + "*"
+	for _, k := range [...]string{"*", service, name} {
+		if o, ok := middleware.ForCommand(c.Commands, k); ok {
+			e = e.over(o)
+		}
 	}
 	d := DefaultConfig()
 	if e.Mode == "" {
@@ -317,18 +332,28 @@ func (b *Breaker) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 	}
 	cmd := b.command(spec.Name, set)
 	return func(ctx context.Context, c *middleware.Call) error {
-		node := c.Node
-		var err, refused error
-		_, berr := cmd.cb.Execute(func() (struct{}, error) {
-			if node == "" || !cmd.perNode {
-				err = next(ctx, c)
-				return struct{}{}, err
-			}
-			_, nerr := cmd.node(node).Execute(func() (struct{}, error) {
+		var err error
+		if c.Node == "" || !cmd.perNode {
+			_, berr := cmd.cb.Execute(func() (struct{}, error) {
 				err = next(ctx, c)
 				return struct{}{}, err
 			})
-			if err == nil && nerr != nil { // the node's breaker refused
+			if berr != nil && err == nil { // the command's breaker refused
+				return open(cmd.name, "", berr)
+			}
+			return err
+		}
+		// The node is known before the call, as balanced routes set it:
+		// its breaker guards the call inside the command's.
+		node := c.Node
+		nb := cmd.node(node)
+		var refused error
+		_, berr := cmd.cb.Execute(func() (struct{}, error) {
+			_, nerr := nb.Execute(func() (struct{}, error) {
+				err = next(ctx, c)
+				return struct{}{}, err
+			})
+			if nerr != nil && err == nil { // the node's breaker refused
 				refused = nerr
 				return struct{}{}, errNodeRefused // not counted by the command's breaker
 			}
@@ -339,11 +364,6 @@ func (b *Breaker) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 			return open(cmd.name, node, refused)
 		case berr != nil && err == nil: // the command's breaker refused
 			return open(cmd.name, "", berr)
-		}
-		if node == "" && cmd.perNode && c.Node != "" {
-			// The route chose the node: count the outcome for it too.
-			res := err
-			_, _ = cmd.node(c.Node).Execute(func() (struct{}, error) { return struct{}{}, res })
 		}
 		return err
 	}
@@ -362,9 +382,9 @@ func open(name, node string, cause error) error {
 }
 
 // State returns the state of the breaker of the command name
-// ("inventory.Reserve"), or of the command on node when node is not empty, and false when there
-// is no such breaker (yet). Routes that choose among nodes use it to skip
-// nodes whose breaker is open.
+// ("inventory.Reserve"), or of the command on node when node is not empty,
+// and false when there is no such breaker (yet). Balancers may use it to
+// pick nodes whose breaker is not open.
 func (b *Breaker) State(name, node string) (gobreaker.State, bool) {
 	v, ok := b.cmds.Load(name)
 	if !ok {

@@ -229,7 +229,9 @@ func TestConsecutiveMode(t *testing.T) {
 	}
 }
 
-// nodes is a route that sends calls to its nodes in turn; node "bad" fails.
+// nodes is a balanced route: Pick names its nodes in turn, before the
+// client chain runs, and the handler sends the call to the node picked.
+// Node "bad" fails.
 type nodes struct {
 	mu   sync.Mutex
 	next int
@@ -237,18 +239,22 @@ type nodes struct {
 	hits map[string]int
 }
 
+var _ catalog.Balancer = (*nodes)(nil)
+
+func (r *nodes) Pick() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.list[r.next%len(r.list)]
+	r.next++
+	return n
+}
+
 func (r *nodes) Bind(*middleware.Spec) (middleware.Handler, error) {
 	return func(_ context.Context, c *middleware.Call) error {
 		r.mu.Lock()
-		node := c.Node
-		if node == "" {
-			node = r.list[r.next%len(r.list)]
-			r.next++
-		}
-		r.hits[node]++
+		r.hits[c.Node]++
 		r.mu.Unlock()
-		c.Node = node
-		if node == "bad" {
+		if c.Node == "bad" {
 			return errs.Unavailable()
 		}
 		*c.Response.(*resp) = resp{OK: true}
@@ -256,12 +262,18 @@ func (r *nodes) Bind(*middleware.Spec) (middleware.Handler, error) {
 	}, nil
 }
 
+func (r *nodes) hitsOf(node string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.hits[node]
+}
+
 func TestPerNode(t *testing.T) {
 	t.Parallel()
 	cfg := breaker.DefaultConfig()
 	cfg.MinRequests = 10
 	// The command's breaker sees 50% failures: keep it closed.
-	cfg.Commands = map[string]map[string]breaker.CommandConfig{"stock": {"*": {FailureRatio: 0.6}}}
+	cfg.Commands = map[string]breaker.CommandConfig{"stock.*": {FailureRatio: 0.6}}
 	b, err := breaker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -274,61 +286,86 @@ func TestPerNode(t *testing.T) {
 	}
 	h, _ := catalog.DeclareIn[req, resp](c, "stock.Get")
 	ctx := context.Background()
-	for range 40 {
+	// Until the node's breaker opens (min_requests calls to it), calls to
+	// bad reach it and fail.
+	for range 20 {
 		_, _ = h.Call(ctx, req{})
 	}
 	if got := state(t, b, "bad"); got != gobreaker.StateOpen {
-		t.Errorf("node bad: state %s, want open", got)
+		t.Fatalf("node bad: state %s, want open", got)
 	}
 	if got := state(t, b, "good"); got != gobreaker.StateClosed {
 		t.Errorf("node good: state %s, want closed", got)
 	}
-	if got := state(t, b, ""); got != gobreaker.StateClosed {
-		t.Errorf("command: state %s, want closed", got)
-	}
 
-	// A node chosen before the breaker runs is refused while its breaker is
-	// open, and the refusals do not count against the command.
-	pin := middleware.Func(func(next middleware.Handler) middleware.Handler {
-		return func(ctx context.Context, c *middleware.Call) error {
-			if r, ok := c.Request.(*req); ok && r.Fail != nil {
-				c.Node = "bad"
+	// From now on, calls the balancer sends to bad are refused before the
+	// route, calls to good go through, and the refusals do not count
+	// against the command.
+	bad, good := route.hitsOf("bad"), route.hitsOf("good")
+	for i := range 40 {
+		_, err := h.Call(ctx, req{})
+		if i%2 == 0 {
+			if err != nil {
+				t.Fatalf("call %d (to good): %v", i, err)
 			}
-			return next(ctx, c)
+			continue
 		}
-	})
-	c.SetChains(nil, []middleware.Middleware{pin, b})
-	route.mu.Lock()
-	hits := route.hits["bad"]
-	route.mu.Unlock()
-	for range 50 {
-		_, err := h.Call(ctx, req{Fail: errors.New("pin")})
 		if e, ok := errs.As(err); !ok || e.Code() != "circuit_open" {
-			t.Fatalf("call pinned to bad: %v, want circuit_open", err)
+			t.Fatalf("call %d (to bad): %v, want circuit_open", i, err)
 		} else if n, _ := e.Param("node"); n != "bad" {
 			t.Fatalf("node param %q", n)
 		}
 	}
-	route.mu.Lock()
-	defer route.mu.Unlock()
-	if route.hits["bad"] != hits {
+	if route.hitsOf("bad") != bad {
 		t.Error("calls reached the open node")
+	}
+	if route.hitsOf("good") != good+20 {
+		t.Errorf("good served %d calls, want 20", route.hitsOf("good")-good)
 	}
 	if got := state(t, b, ""); got != gobreaker.StateClosed {
 		t.Errorf("command: state %s after node refusals, want closed", got)
 	}
 }
 
+func TestPerNodeOff(t *testing.T) {
+	t.Parallel()
+	cfg := breaker.DefaultConfig()
+	cfg.PerNode = false
+	cfg.MinRequests = 4
+	b, _ := breaker.New(cfg)
+	c := catalog.New()
+	c.UseClient(b)
+	route := &nodes{list: []string{"bad"}, hits: map[string]int{}}
+	if err := c.SetRoute("stock.*", route); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := catalog.DeclareIn[req, resp](c, "stock.Get")
+	for range 4 {
+		_, _ = h.Call(context.Background(), req{})
+	}
+	if _, ok := b.State("stock.Get", "bad"); ok {
+		t.Error("per_node false: a node's breaker was made")
+	}
+	if got := state(t, b, ""); got != gobreaker.StateOpen {
+		t.Errorf("command: state %s, want open", got)
+	}
+}
+
 func TestOverridesAndDisable(t *testing.T) {
 	t.Parallel()
 	cfg := breaker.DefaultConfig()
-	cfg.Commands = map[string]map[string]breaker.CommandConfig{
-		"stock":   {"*": {Disable: true}, "get": {MinRequests: 3}},
-		"billing": {"*": {Disable: true}},
+	cfg.Commands = map[string]breaker.CommandConfig{
+		"stock.*":   {Disable: true, FailureRatio: 0.3},
+		"stock.get": {MinRequests: 3}, // lower case, as the config loader gives it
+		"billing.*": {Disable: true},
+		"*":         {OpenTimeout: time.Minute, FailureRatio: 0.9},
 	}
 	got, ok := cfg.For("stock.Get")
-	if !ok || got.MinRequests != 3 || got.FailureRatio != 0.5 || got.OpenTimeout != 30*time.Second {
+	if !ok || got.MinRequests != 3 || got.FailureRatio != 0.3 || got.OpenTimeout != time.Minute || got.Window != 10*time.Second {
 		t.Errorf("For(stock.Get) = %+v, %v", got, ok)
+	}
+	if got, ok := cfg.For("orders.Place"); !ok || got.FailureRatio != 0.9 || got.MinRequests != 20 {
+		t.Errorf("For(orders.Place) = %+v, %v", got, ok)
 	}
 	if _, ok := cfg.For("stock.Put"); ok {
 		t.Error("stock.Put: want disabled by its service's entry")
@@ -357,8 +394,10 @@ func TestValidate(t *testing.T) {
 		{breaker.Config{Mode: "sometimes"}, "middleware.breaker.mode: unknown mode"},
 		{breaker.Config{Window: -1}, "middleware.breaker.window: must not be negative"},
 		{breaker.Config{OpenTimeout: -1}, "middleware.breaker.open_timeout: must not be negative"},
-		{breaker.Config{Commands: map[string]map[string]breaker.CommandConfig{"stock": {"get": {FailureRatio: 2}}}},
-			"middleware.breaker.commands.stock.get.failure_ratio: must be in (0,1]"},
+		{breaker.Config{Commands: map[string]breaker.CommandConfig{"inventory.Reserve": {FailureRatio: 2}}},
+			`middleware.breaker.commands["inventory.Reserve"].failure_ratio: must be in (0,1]`},
+		{breaker.Config{Commands: map[string]breaker.CommandConfig{"inventory.": {}}},
+			`middleware.breaker.commands["inventory."]: not a command pattern`},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()

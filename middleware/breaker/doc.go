@@ -13,13 +13,16 @@
 // # One breaker per command, and per node
 //
 // Each command gets its own breaker, created when its chain is built and
-// kept across rebuilds. A remote route sets [middleware.Call.Node] to the
-// node that served the call; the outcome then also counts for a breaker of
-// that command and node, created on first use. Because the route picks the
-// node after the breaker has run, a node's breaker rejects calls only when
-// the node is known beforehand (an earlier middleware or the caller set
-// Call.Node); routes and balancers that pick nodes ask [Breaker.State] to
-// skip nodes whose breaker is open.
+// kept across rebuilds. A route that spreads calls over several nodes (a
+// catalog.Balancer) picks the node before the client chain runs and puts
+// it in [middleware.Call.Node]; the breaker then also keeps one breaker per
+// command and node, created on first use, which guards the call inside
+// the command's: while a node's breaker is open, calls sent to that node
+// fail at once (without reaching the route) and are not counted by the
+// command's breaker, so one bad node does not open the command for the
+// others. A balancer may ask [Breaker.State] to avoid such nodes. Calls
+// without a node on entry (local routes, routes with a single address) are
+// counted by the command's breaker only.
 //
 // # What counts
 //
@@ -54,12 +57,24 @@
 //	consecutive_failures      5        failures in a row that open ("consecutive")
 //	open_timeout              30s      time open before trying again
 //	half_open_max_requests    1        calls let through when half-open
-//	per_node                  true     also keep one breaker per remote node
-//	commands.<service>.<Operation> or commands.<service>."*":
-//	                                   the same keys (zero inherits) and
-//	                                   disable (no breaker for these commands)
+//	per_node                  true     also keep one breaker per node
+//	commands.<pattern>        -        per-command entry; the pattern is
+//	                                   "service.Operation", "service.*" or "*":
+//	                                   the keys above but per_node (zero
+//	                                   inherits), and disable
 //
-// The configuration loader splits dotted keys and lowers their case, so
-// per-command entries form a two-level map (service, then operation or
-// "*"), matched without regard to case.
+// For example:
+//
+//	middleware:
+//	  breaker:
+//	    min_requests: 20
+//	    commands:
+//	      inventory.Reserve: {failure_ratio: 0.2}
+//	      inventory.*: {min_requests: 50}
+//	      reports.*: {disable: true}
+//
+// An entry's zero fields inherit from the less specific entries, then from
+// the top level; disable comes from the most specific entry. Keys match
+// command names without regard to case, since the configuration loader
+// lower-cases them.
 package breaker

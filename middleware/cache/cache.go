@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,13 +47,15 @@ type Config struct {
 	// CleanupInterval is how often expired entries are removed, on an
 	// insert. Default 1m.
 	CleanupInterval time.Duration `mapstructure:"cleanup_interval"`
-	// Commands holds per-command and per-service entries: service name,
-	// then operation name or "*" for every operation of the service.
-	Commands map[string]map[string]CommandConfig `mapstructure:"commands"`
+	// Commands holds per-command entries, keyed by a command name
+	// ("inventory.Stock"), a service ("inventory.*") or "*" (every
+	// command); keys match without regard to case. Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// CommandConfig is the entry of a command or a service in
-// [Config.Commands]. Zero fields inherit.
+// CommandConfig is an entry of [Config.Commands]. Zero fields inherit
+// from less specific entries, then from the Config and the [TTL]
+// attribute.
 type CommandConfig struct {
 	// TTL caches the commands for this long.
 	TTL time.Duration `mapstructure:"ttl"`
@@ -87,8 +91,11 @@ func (c Config) Validate() error {
 	case c.CleanupInterval < 0:
 		return fmt.Errorf("%s.cleanup_interval: must not be negative, got %s", prefix, c.CleanupInterval)
 	}
-	return eachCommand(prefix, c.Commands, func(key string, e CommandConfig) error {
-		switch {
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
+		switch e := c.Commands[k]; {
+		case !middleware.ValidCommandPattern(k):
+			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
 		case e.TTL < 0:
 			return fmt.Errorf("%s.ttl: must not be negative, got %s", key, e.TTL)
 		case e.MaxEntries < 0:
@@ -96,8 +103,8 @@ func (c Config) Validate() error {
 		case e.ErrorTTL < 0:
 			return fmt.Errorf("%s.error_ttl: must not be negative, got %s", key, e.ErrorTTL)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // Policy is how one command is cached, as [Config.For] resolves it.
@@ -111,11 +118,15 @@ type Policy struct {
 // For returns how the command described by spec is cached, and false when
 // it is not.
 func (c Config) For(spec *middleware.Spec) (Policy, bool) {
-	exact, service := lookupCommand(c.Commands, spec.Name)
 	p := Policy{MaxEntries: c.MaxEntries, CacheErrors: c.CacheErrors, ErrorTTL: c.ErrorTTL}
 	p.TTL, _ = TTL.Get(spec.Attributes)
-	for _, e := range []*CommandConfig{service, exact} { // the exact entry last: it wins
-		if e == nil {
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
+		e, ok := middleware.ForCommand(c.Commands, k)
+		if !ok {
 			continue
 		}
 		if e.Disable {

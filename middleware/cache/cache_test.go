@@ -378,9 +378,12 @@ func TestKeyFunc(t *testing.T) {
 func TestFor(t *testing.T) {
 	t.Parallel()
 	cfg := cache.DefaultConfig()
-	cfg.Commands = map[string]map[string]cache.CommandConfig{
-		"stock":   {"*": {TTL: time.Second, MaxEntries: 5}, "put": {Disable: true}, "Get": {TTL: time.Minute}},
-		"billing": {"*": {Disable: true}},
+	cfg.Commands = map[string]cache.CommandConfig{
+		"stock.*":   {TTL: time.Second, MaxEntries: 5},
+		"stock.put": {Disable: true}, // lower case, as the config loader gives it
+		"stock.Get": {TTL: time.Minute},
+		"billing.*": {Disable: true},
+		"*":         {MaxEntries: 7},
 	}
 	marked := middleware.NewAttributes(cache.TTL.Value(time.Hour))
 	tests := []struct {
@@ -404,6 +407,9 @@ func TestFor(t *testing.T) {
 	if p, _ := cfg.For(&middleware.Spec{Name: "stock.List"}); p.MaxEntries != 5 || p.ErrorTTL != time.Second {
 		t.Errorf("For(stock.List) = %+v: want max 5, error TTL capped at the TTL", p)
 	}
+	if p, _ := cfg.For(&middleware.Spec{Name: "orders.List", Attributes: marked}); p.MaxEntries != 7 {
+		t.Errorf("For(orders.List) = %+v: want max 7 from \"*\"", p)
+	}
 	c, _ := cache.New(cfg)
 	next := func(context.Context, *middleware.Call) error { return nil }
 	spec := &middleware.Spec{Name: "orders.Place", Request: reflect.TypeFor[req](), Response: reflect.TypeFor[resp]()}
@@ -421,8 +427,10 @@ func TestValidate(t *testing.T) {
 		{cache.Config{MaxEntries: -1}, "middleware.cache.max_entries: must not be negative"},
 		{cache.Config{ErrorTTL: -1}, "middleware.cache.error_ttl: must not be negative"},
 		{cache.Config{CleanupInterval: -1}, "middleware.cache.cleanup_interval: must not be negative"},
-		{cache.Config{Commands: map[string]map[string]cache.CommandConfig{"stock": {"get": {TTL: -1}}}},
-			"middleware.cache.commands.stock.get.ttl: must not be negative"},
+		{cache.Config{Commands: map[string]cache.CommandConfig{"inventory.Stock": {TTL: -1}}},
+			`middleware.cache.commands["inventory.Stock"].ttl: must not be negative`},
+		{cache.Config{Commands: map[string]cache.CommandConfig{"": {}}},
+			`middleware.cache.commands[""]: not a command pattern`},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), tt.want) {

@@ -68,13 +68,27 @@
 //	cache_errors        false   cache errors that are not server faults
 //	error_ttl           5s      TTL of cached errors (at most the command's ttl)
 //	cleanup_interval    1m      how often expired entries are removed
-//	commands.<service>.<Operation> or commands.<service>."*":
+//	commands.<pattern>  -       per-command entry; the pattern is
+//	                            "service.Operation", "service.*" or "*":
 //	  ttl               0       cache these commands for ttl (0 inherits)
 //	  max_entries       0       override (0 inherits)
 //	  error_ttl         0       override (0 inherits)
 //	  disable           false   never cache these commands
 //
-// The configuration loader splits dotted keys and lowers their case, so
-// per-command entries form a two-level map (service, then operation or
-// "*"), matched without regard to case.
+// For example:
+//
+//	middleware:
+//	  cache:
+//	    max_entries: 10000
+//	    commands:
+//	      inventory.Stock: {ttl: 5s}
+//	      inventory.*: {max_entries: 1000}
+//	      inventory.Reserve: {disable: true}
+//
+// Entries apply from the least specific to the most specific, each
+// overriding what it sets, above the Config and the [TTL] attribute: an
+// entry with a ttl makes the commands it matches cacheable, so give "*"
+// or "service.*" a ttl only when every command it matches is safe to
+// cache. Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 package cache

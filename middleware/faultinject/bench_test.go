@@ -47,9 +47,9 @@ func BenchmarkFaultInject(b *testing.B) {
 	b.Run("baseline-noop-middleware", func(b *testing.B) { benchCall(b, noop()) })
 	b.Run("disabled", func(b *testing.B) { benchCall(b, mk(faultinject.DefaultConfig())) })
 	b.Run("enabled-not-firing", func(b *testing.B) {
-		benchCall(b, mk(faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.Fault{"*": {ErrorRate: 1e-12}}}))
+		benchCall(b, mk(faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.CommandConfig{"*": {ErrorRate: 1e-12}}}))
 	})
 	b.Run("error-every-call", func(b *testing.B) {
-		benchCall(b, mk(faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.Fault{"*": {ErrorRate: 1}}}))
+		benchCall(b, mk(faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.CommandConfig{"*": {ErrorRate: 1}}}))
 	})
 }

@@ -9,10 +9,10 @@
 //
 // # Faults
 //
-// For each call of a command that has a [Fault], the injector draws two
-// random numbers. With probability latency_rate the call first waits
-// latency, or less if its context ends first (the call then fails with the
-// context's error, as errs.From converts it). Then, with probability
+// For each call of a command that has faults (a [CommandConfig]), the
+// injector draws two random numbers. With probability latency_rate the
+// call first waits latency, or less if its context ends first (the call
+// then fails with the context's error, as errs.From converts it). Then, with probability
 // panic_rate, the handler panics with panic_message; with probability
 // error_rate it returns an error of the code error_code (a kind's code such
 // as "unavailable", or any code defined with errs.Define); otherwise the
@@ -54,7 +54,11 @@
 //	    enabled: true
 //	    seed: 42
 //	    commands:
-//	      "inventory.Reserve": {error_rate: 0.05, panic_rate: 0.01, latency_rate: 0.05, latency: 200ms}
+//	      inventory.Reserve: {error_rate: 0.05, panic_rate: 0.01, latency_rate: 0.05, latency: 200ms}
+//	      inventory.*: {latency_rate: 0.1, latency: 50ms}
+//
+// Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 //
 // Put it innermost in the server chain, just before the command, so that
 // the other middleware see the faults as the command's own.

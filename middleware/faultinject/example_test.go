@@ -14,7 +14,7 @@ func Example() {
 	in, err := faultinject.New(faultinject.Config{
 		Enabled: true,
 		Seed:    42, // the same seed gives the same faults, call after call
-		Commands: map[string]faultinject.Fault{
+		Commands: map[string]faultinject.CommandConfig{
 			"inventory.Reserve": {ErrorRate: 0.5, ErrorCode: "unavailable"},
 		},
 	})

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,7 +21,7 @@ import (
 // Section is the configuration key of [Config].
 const Section = "middleware.faultinject"
 
-// Defaults of [Fault].
+// Defaults of [CommandConfig].
 const (
 	DefaultErrorCode    = "unavailable"
 	DefaultPanicMessage = "faultinject: injected panic"
@@ -39,13 +40,15 @@ type Config struct {
 	// Seed seeds the random streams. Default 0: a random seed.
 	Seed uint64 `mapstructure:"seed"`
 	// Commands holds the faults, keyed by "service.Operation", "service.*"
-	// or "*"; the most specific entry applies, as a whole. Default none.
-	Commands map[string]Fault `mapstructure:"commands"`
+	// or "*"; the most specific entry applies, as a whole, and keys match
+	// without regard to case. Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// Fault is what to inject into the calls of the commands a pattern matches.
-// Rates are probabilities between 0 and 1; PanicRate+ErrorRate is at most 1.
-type Fault struct {
+// CommandConfig is an entry of [Config.Commands]: what to inject into the
+// calls of the commands its key matches. Rates are probabilities between 0
+// and 1; PanicRate+ErrorRate is at most 1.
+type CommandConfig struct {
 	// ErrorRate is the probability that a call fails with ErrorCode.
 	ErrorRate float64 `mapstructure:"error_rate"`
 	// ErrorCode is the code of injected errors: a kind's code or one
@@ -67,17 +70,12 @@ type Fault struct {
 func DefaultConfig() Config { return Config{} }
 
 // Validate reports the first wrong setting as a *config.Error whose key is
-// relative to the section ("commands[inventory.Reserve].error_rate").
+// relative to the section (`commands["inventory.Reserve"].error_rate`).
 func (c Config) Validate() error {
-	keys := make([]string, 0, len(c.Commands))
-	for k := range c.Commands {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		prefix := "commands[" + k + "]"
-		if msg := checkPattern(k); msg != "" {
-			return &config.Error{Key: prefix, Err: errors.New(msg)}
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		prefix := fmt.Sprintf("commands[%q]", k)
+		if !middleware.ValidCommandPattern(k) {
+			return &config.Error{Key: prefix, Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
 		}
 		if err := c.Commands[k].check(prefix + "."); err != nil {
 			return err
@@ -86,7 +84,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (f Fault) check(prefix string) error {
+func (f CommandConfig) check(prefix string) error {
 	for _, r := range []struct {
 		key string
 		v   float64
@@ -140,7 +138,7 @@ type Injector struct {
 
 // state is the faults of one command, its random stream and its counts.
 type state struct {
-	fault   Fault
+	fault   CommandConfig
 	err     *errs.Error
 	panicAt float64 // draw < panicAt: panic
 	errorAt float64 // panicAt <= draw < errorAt: error
@@ -152,7 +150,7 @@ type state struct {
 }
 
 // New returns an Injector for cfg, or the error of cfg.Validate with the
-// key completed ("middleware.faultinject.commands[x].error_rate").
+// key completed (`middleware.faultinject.commands["x"].error_rate`).
 func New(cfg Config, opts ...Option) (*Injector, error) {
 	if err := cfg.Validate(); err != nil {
 		var ce *config.Error
@@ -190,7 +188,7 @@ func (in *Injector) Counts(name string) (delays, panics, errors int64) {
 }
 
 // stateFor returns the state of the named command, making it on first use.
-func (in *Injector) stateFor(name string, f Fault) *state {
+func (in *Injector) stateFor(name string, f CommandConfig) *state {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if s, ok := in.states[name]; ok {
@@ -240,7 +238,7 @@ func (in *Injector) Wrap(spec *middleware.Spec, next middleware.Handler) middlew
 	if !in.cfg.Enabled {
 		return next
 	}
-	f, ok := lookup(in.cfg.Commands, spec.Name)
+	f, ok := middleware.ForCommand(in.cfg.Commands, spec.Name)
 	if !ok || (f.ErrorRate == 0 && f.PanicRate == 0 && (f.LatencyRate == 0 || f.Latency == 0)) {
 		return next
 	}

@@ -52,7 +52,7 @@ func wrap(t testing.TB, cfg faultinject.Config, name string, opts ...faultinject
 }
 
 func reserveFaults() faultinject.Config {
-	return faultinject.Config{Enabled: true, Seed: 42, Commands: map[string]faultinject.Fault{
+	return faultinject.Config{Enabled: true, Seed: 42, Commands: map[string]faultinject.CommandConfig{
 		"inventory.Reserve": {ErrorRate: 0.05, PanicRate: 0.01, LatencyRate: 0.05, Latency: time.Nanosecond, PanicMessage: sentinel},
 	}}
 }
@@ -88,7 +88,7 @@ func TestRates(t *testing.T) {
 func sequence(t testing.TB, seed uint64, calls int, interleave bool) string {
 	cfg := reserveFaults()
 	cfg.Seed = seed
-	cfg.Commands["inventory.*"] = faultinject.Fault{ErrorRate: 0.5}
+	cfg.Commands["inventory.*"] = faultinject.CommandConfig{ErrorRate: 0.5}
 	in, err := faultinject.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestRandomSeed(t *testing.T) {
 
 func TestLatencyHonoursContext(t *testing.T) {
 	t.Parallel()
-	_, h, spec := wrap(t, faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.Fault{
+	_, h, spec := wrap(t, faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.CommandConfig{
 		"*": {LatencyRate: 1, Latency: time.Hour},
 	}}, "slow.Op")
 
@@ -155,7 +155,7 @@ func TestLatencyHonoursContext(t *testing.T) {
 		t.Fatalf("err = %v, want canceled", err)
 	}
 
-	_, h, spec = wrap(t, faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.Fault{
+	_, h, spec = wrap(t, faultinject.Config{Enabled: true, Seed: 1, Commands: map[string]faultinject.CommandConfig{
 		"*": {LatencyRate: 1, Latency: 30 * time.Millisecond},
 	}}, "slow.Op")
 	start = time.Now()
@@ -173,7 +173,7 @@ type req struct{ SKU string }
 
 func TestThroughCatalog(t *testing.T) {
 	t.Parallel()
-	in, err := faultinject.New(faultinject.Config{Enabled: true, Seed: 9, Commands: map[string]faultinject.Fault{
+	in, err := faultinject.New(faultinject.Config{Enabled: true, Seed: 9, Commands: map[string]faultinject.CommandConfig{
 		"inventory.reserve": {ErrorRate: 1, ErrorCode: "faultinject_test.out_of_stock"}, // lower case, as from a file
 		"inventory.*":       {PanicRate: 1, PanicMessage: sentinel},
 		"*":                 {ErrorRate: 1},
@@ -234,7 +234,7 @@ func TestWrapReturnsNext(t *testing.T) {
 		t.Error("no fault for the command: want next")
 	}
 	cfg = reserveFaults()
-	cfg.Commands["orders.*"] = faultinject.Fault{}
+	cfg.Commands["orders.*"] = faultinject.CommandConfig{}
 	if _, h, _ := wrap(t, cfg, "orders.Place"); !same(h) {
 		t.Error("an empty fault: want next")
 	}
@@ -246,24 +246,24 @@ func TestWrapReturnsNext(t *testing.T) {
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
-		f   faultinject.Fault
+		f   faultinject.CommandConfig
 		key string
 	}{
-		{faultinject.Fault{ErrorRate: 1.5}, "error_rate"},
-		{faultinject.Fault{PanicRate: -0.1}, "panic_rate"},
-		{faultinject.Fault{LatencyRate: math.NaN()}, "latency_rate"},
-		{faultinject.Fault{ErrorRate: 0.6, PanicRate: 0.6}, "error_rate"},
-		{faultinject.Fault{LatencyRate: 0.1}, "latency"},
-		{faultinject.Fault{Latency: -time.Second}, "latency"},
-		{faultinject.Fault{ErrorRate: 0.1, ErrorCode: "no.such_code"}, "error_code"},
+		{faultinject.CommandConfig{ErrorRate: 1.5}, "error_rate"},
+		{faultinject.CommandConfig{PanicRate: -0.1}, "panic_rate"},
+		{faultinject.CommandConfig{LatencyRate: math.NaN()}, "latency_rate"},
+		{faultinject.CommandConfig{ErrorRate: 0.6, PanicRate: 0.6}, "error_rate"},
+		{faultinject.CommandConfig{LatencyRate: 0.1}, "latency"},
+		{faultinject.CommandConfig{Latency: -time.Second}, "latency"},
+		{faultinject.CommandConfig{ErrorRate: 0.1, ErrorCode: "no.such_code"}, "error_code"},
 	} {
-		_, err := faultinject.New(faultinject.Config{Commands: map[string]faultinject.Fault{"a.B": tt.f}})
-		want := "middleware.faultinject.commands[a.B]." + tt.key + ":"
+		_, err := faultinject.New(faultinject.Config{Commands: map[string]faultinject.CommandConfig{"a.B": tt.f}})
+		want := `middleware.faultinject.commands["a.B"].` + tt.key + ":"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: err = %v, want %s", tt.f, err, want)
 		}
 	}
-	if _, err := faultinject.New(faultinject.Config{Commands: map[string]faultinject.Fault{"nodot": {}}}); err == nil {
+	if _, err := faultinject.New(faultinject.Config{Commands: map[string]faultinject.CommandConfig{"inventory.": {}}}); err == nil {
 		t.Error("a malformed pattern was accepted")
 	}
 }

@@ -48,8 +48,14 @@
 //	      initial: 100
 //	      thereafter: 100
 //	      tick: 1s
-//	    commands:
-//	      "inventory.*": {success_level: info}
-//	      "inventory.Reserve": {bodies: true}
-//	      "health.Check": {skip: true}
+//	    commands:                # "service.Operation", "service.*" or "*"
+//	      inventory.*: {success_level: info}
+//	      inventory.Reserve: {bodies: true}
+//	      health.*: {skip: true}
+//
+// Each setting of a command comes from the most specific entry that sets
+// it ("inventory.Reserve", then "inventory.*", then "*"), then from the
+// top level; skip comes from the most specific entry. Keys match command
+// names without regard to case, since the configuration loader
+// lower-cases them.
 package logging

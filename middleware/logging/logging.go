@@ -4,8 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -131,61 +132,16 @@ func (c Config) Validate() error {
 			return configError("sampling.tick", "must not be negative, got %s", s.Tick)
 		}
 	}
-	for _, pattern := range sortedKeys(c.Commands) {
-		key := "commands[" + pattern + "]"
-		if !validPattern(pattern) {
-			return configError(key, `want "service.Operation", "service.*" or "*"`)
+	for _, pattern := range slices.Sorted(maps.Keys(c.Commands)) {
+		key := fmt.Sprintf("commands[%q]", pattern)
+		if !middleware.ValidCommandPattern(pattern) {
+			return configError(key, `not a command pattern (want "service.Operation", "service.*" or "*")`)
 		}
 		if _, ok := parseSuccessLevel(c.Commands[pattern].SuccessLevel); !ok {
 			return configError(key+".success_level", "unknown level %q (want debug or info)", c.Commands[pattern].SuccessLevel)
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func validPattern(p string) bool {
-	if p == "*" {
-		return true
-	}
-	p = strings.TrimSuffix(p, ".*")
-	return p != "" && !strings.HasPrefix(p, ".") && !strings.HasSuffix(p, ".") && !strings.ContainsAny(p, "* \t")
-}
-
-// matching returns the overrides among cmds that apply to the command
-// spec, least specific first: "*", then "service.*", then the command's
-// name. Keys match without regard to case.
-func matching[V any](cmds map[string]V, spec *middleware.Spec) []V {
-	if len(cmds) == 0 {
-		return nil
-	}
-	var byRank [3]*V
-	service := spec.Service() + ".*"
-	for k, v := range cmds {
-		switch {
-		case strings.EqualFold(k, spec.Name):
-			byRank[2] = &v
-		case strings.EqualFold(k, service):
-			byRank[1] = &v
-		case k == "*":
-			byRank[0] = &v
-		}
-	}
-	var out []V
-	for _, v := range byRank {
-		if v != nil {
-			out = append(out, *v)
-		}
-	}
-	return out
 }
 
 // Option configures the middleware.
@@ -260,7 +216,15 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 	p := &plan{m: m, name: spec.Name, bodies: m.cfg.Bodies}
 	p.success, _ = parseSuccessLevel(m.cfg.SuccessLevel)
 	skip := false
-	for _, o := range matching(m.cfg.Commands, spec) {
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
+		o, ok := middleware.ForCommand(m.cfg.Commands, k)
+		if !ok {
+			continue
+		}
 		skip = o.Skip
 		if o.SuccessLevel != "" {
 			p.success, _ = parseSuccessLevel(o.SuccessLevel)

@@ -423,8 +423,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{logging.Config{Redact: []string{"a", " "}}, "middleware.logging.redact[1]: "},
 		{logging.Config{Sampling: &log.SamplingConfig{}}, "middleware.logging.sampling.initial: "},
 		{logging.Config{Sampling: &log.SamplingConfig{Initial: 1, Thereafter: -1}}, "middleware.logging.sampling.thereafter: "},
-		{logging.Config{Commands: map[string]logging.CommandConfig{"a.B": {SuccessLevel: "x"}}}, "middleware.logging.commands[a.B].success_level: "},
-		{logging.Config{Commands: map[string]logging.CommandConfig{"a*": {}}}, "middleware.logging.commands[a*]: "},
+		{logging.Config{Commands: map[string]logging.CommandConfig{"a.B": {SuccessLevel: "x"}}}, `middleware.logging.commands["a.B"].success_level: `},
+		{logging.Config{Commands: map[string]logging.CommandConfig{"a*": {}}}, `middleware.logging.commands["a*"]: not a command pattern`},
 	} {
 		_, err := logging.New(tc.cfg)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.key) {

@@ -18,10 +18,12 @@
 // segments and attributes. A command called locally from another command
 // is a segment of the caller's transaction, not a transaction of its own.
 //
-// On the client side, a call with a remote route (Call.Node set) made
-// while the context holds a transaction is an external segment: host the
-// node, procedure the command, library "wego". Local calls add nothing on
-// the client side: the server side records them.
+// On the client side, a call with a remote route made while the context
+// holds a transaction is an external segment: host the node, procedure the
+// command, library "wego". The node must be known when the client chain
+// runs ([middleware.Call.Node] set on entry), as it is for routes that
+// pick among nodes (catalog.Balancer). Local calls add nothing on the
+// client side: the server side records them.
 //
 // # HTTP
 //
@@ -48,7 +50,22 @@
 //	log_level            string  "info" agent logs written to the zap logger:
 //	                                    off, error, warn, info or debug
 //	commands             map     {}     per "service.Operation", "service.*" or "*":
-//	                                    {enabled: false} records nothing for those commands
+//	                                    {enabled: false} records nothing for those
+//	                                    commands, {enabled: true} records them again;
+//	                                    the most specific entry wins
+//
+// For example:
+//
+//	middleware:
+//	  newrelic:
+//	    app_name: orders
+//	    commands:
+//	      health.*: {enabled: false}
+//	      inventory.*: {enabled: false}
+//	      inventory.Reserve: {enabled: true}
+//
+// Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 //
 // The license key is a secret: set it with the environment variable
 // WEGO_MIDDLEWARE_NEWRELIC_LICENSE_KEY rather than in a file.

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -53,12 +53,12 @@ type Config struct {
 	LogLevel string `mapstructure:"log_level"`
 	// Commands turns recording off for the commands a key matches
 	// ("service.Operation", "service.*" or "*"; the most specific entry
-	// wins). Default none.
-	Commands map[string]Command `mapstructure:"commands"`
+	// wins, and keys match without regard to case). Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// Command is the setting of one command pattern.
-type Command struct {
+// CommandConfig is an entry of [Config.Commands].
+type CommandConfig struct {
 	// Enabled, when set, turns recording on or off for the commands the
 	// pattern matches.
 	Enabled *bool `mapstructure:"enabled"`
@@ -77,14 +77,10 @@ func (c Config) On() bool { return c.Enabled && c.LicenseKey != "" }
 // relative to the section ("app_name"). Settings are checked when
 // reporting is on; the commands map always.
 func (c Config) Validate() error {
-	keys := make([]string, 0, len(c.Commands))
-	for k := range c.Commands {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if msg := checkPattern(k); msg != "" {
-			return &config.Error{Key: "commands[" + k + "]", Err: errors.New(msg)}
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		if !middleware.ValidCommandPattern(k) {
+			return &config.Error{Key: fmt.Sprintf("commands[%q]", k),
+				Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
 		}
 	}
 	if _, ok := logLevel(c.LogLevel); !ok {
@@ -268,7 +264,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 	if m.app == nil {
 		return next
 	}
-	if cc, ok := lookup(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil && !*cc.Enabled {
+	if cc, ok := middleware.ForCommand(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil && !*cc.Enabled {
 		return next
 	}
 	app, name := m.app, spec.Name
@@ -312,7 +308,9 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 }
 
 // external records a call with a remote route as an external segment of
-// the transaction in ctx, if any.
+// the transaction in ctx, if any. The node is known on entry: remote
+// routes that spread calls over nodes (catalog.Balancer) pick it before
+// the client chain runs.
 func external(ctx context.Context, c *middleware.Call, name string, next middleware.Handler) error {
 	node := c.Node
 	txn := nr.FromContext(ctx)

@@ -34,24 +34,14 @@ func onConfig() newrelic.Config {
 	return cfg
 }
 
-// nodes plays the catalog's part for remote routes: it names the node that
-// serves a routed command before the client chain's newrelic middleware
-// runs.
-func nodes(byCommand map[string]string) middleware.Middleware {
-	return middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
-		node, ok := byCommand[spec.Name]
-		if !ok {
-			return next
-		}
-		return func(ctx context.Context, c *middleware.Call) error {
-			c.Node = node
-			return next(ctx, c)
-		}
-	})
-}
+// route is a remote route that answers without a network. It is a
+// balancer with one node, so the catalog names the node before the client
+// chain runs, as for a route with several.
+type route struct{ node string }
 
-// route is a remote route that answers without a network.
-type route struct{}
+var _ catalog.Balancer = route{}
+
+func (r route) Pick() string { return r.node }
 
 func (route) Bind(*middleware.Spec) (middleware.Handler, error) {
 	return func(_ context.Context, c *middleware.Call) error {
@@ -82,7 +72,7 @@ func TestAgentAgainstFakeCollector(t *testing.T) {
 
 	cat := catalog.New()
 	cat.UseServer(m)
-	cat.UseClient(nodes(map[string]string{"orders.Ship": "inventory-node:8080"}), m)
+	cat.UseClient(m)
 	reserve, _ := catalog.RegisterIn(cat, "inventory.Reserve", func(ctx context.Context, r reserveReq) (int, error) {
 		if nr.FromContext(ctx) == nil {
 			return 0, errs.Internal().WithCause(errNoTxn)
@@ -100,7 +90,7 @@ func TestAgentAgainstFakeCollector(t *testing.T) {
 	})
 	// A command served by another process, through a remote route.
 	ship, _ := catalog.DeclareIn[reserveReq, int](cat, "orders.Ship")
-	if err := cat.SetRoute("orders.Ship", route{}); err != nil {
+	if err := cat.SetRoute("orders.Ship", route{node: "inventory-node:8080"}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -274,7 +264,7 @@ func TestCommandsOff(t *testing.T) {
 	t.Parallel()
 	off := false
 	cfg := onConfig()
-	cfg.Commands = map[string]newrelic.Command{"health.*": {Enabled: &off}}
+	cfg.Commands = map[string]newrelic.CommandConfig{"health.*": {Enabled: &off}}
 	app, err := nr.NewApplication(nr.ConfigEnabled(false), nr.ConfigAppName("x"), nr.ConfigLicense(license))
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +291,7 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *newrelic.Config) { c.LicenseKey = "short" }, "middleware.newrelic.license_key"},
 		{func(c *newrelic.Config) { c.AppName = " " }, "middleware.newrelic.app_name"},
 		{func(c *newrelic.Config) { c.LogLevel = "loud" }, "middleware.newrelic.log_level"},
-		{func(c *newrelic.Config) { c.Commands = map[string]newrelic.Command{"x": {}} }, "middleware.newrelic.commands[x]"},
+		{func(c *newrelic.Config) { c.Commands = map[string]newrelic.CommandConfig{"x.": {}} }, `middleware.newrelic.commands["x."]`},
 	} {
 		cfg := onConfig()
 		tt.mod(&cfg)

@@ -43,8 +43,12 @@
 //	  ratelimit:
 //	    max_concurrent: 200
 //	    commands:
-//	      "inventory.Reserve": {rate: 50, burst: 100}
-//	      "reports.*": {max_concurrent: 2}
+//	      inventory.Reserve: {rate: 5}
+//	      inventory.*: {rate: 50, burst: 100}
+//	      reports.*: {max_concurrent: 2}
+//
+// Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 //
 // A command with neither a rate nor a concurrency limit is not wrapped and
 // costs nothing.

@@ -14,7 +14,7 @@ func Example() {
 	// A fixed clock, so that no token comes back while the example runs.
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	lim, err := ratelimit.New(ratelimit.Config{
-		Commands: map[string]ratelimit.Limit{
+		Commands: map[string]ratelimit.CommandConfig{
 			"inventory.Reserve": {Rate: new(1.0), Burst: new(2)},
 		},
 	}, ratelimit.WithClock(func() time.Time { return now }))

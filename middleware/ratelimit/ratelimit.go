@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,14 +36,16 @@ type Config struct {
 	// flight at once. Default 0: no limit.
 	MaxConcurrent int `mapstructure:"max_concurrent"`
 	// Commands overrides the settings above for the commands a key matches:
-	// "service.Operation", "service.*" or "*"; the most specific entry wins.
+	// "service.Operation", "service.*" or "*". Each setting comes from the
+	// most specific entry that sets it; keys match without regard to case.
 	// Default none.
-	Commands map[string]Limit `mapstructure:"commands"`
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// Limit holds the settings of a command pattern. A nil field inherits the
-// value from the top level of [Config]; zero turns the limit off.
-type Limit struct {
+// CommandConfig is an entry of [Config.Commands]. A nil field inherits the
+// value from a less specific entry, then from the top level of [Config];
+// zero turns the limit off.
+type CommandConfig struct {
 	Rate          *float64 `mapstructure:"rate"`
 	Burst         *int     `mapstructure:"burst"`
 	MaxConcurrent *int     `mapstructure:"max_concurrent"`
@@ -51,20 +55,15 @@ type Limit struct {
 func DefaultConfig() Config { return Config{} }
 
 // Validate reports the first wrong setting as a *config.Error whose key is
-// relative to the section ("rate", "commands[inventory.Reserve].burst").
+// relative to the section ("rate", `commands["inventory.Reserve"].burst`).
 func (c Config) Validate() error {
-	if err := checkLimit("", Limit{Rate: &c.Rate, Burst: &c.Burst, MaxConcurrent: &c.MaxConcurrent}); err != nil {
+	if err := checkLimit("", CommandConfig{Rate: &c.Rate, Burst: &c.Burst, MaxConcurrent: &c.MaxConcurrent}); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(c.Commands))
-	for k := range c.Commands {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		prefix := "commands[" + k + "]"
-		if msg := checkPattern(k); msg != "" {
-			return &config.Error{Key: prefix, Err: errors.New(msg)}
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		prefix := fmt.Sprintf("commands[%q]", k)
+		if !middleware.ValidCommandPattern(k) {
+			return &config.Error{Key: prefix, Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
 		}
 		if err := checkLimit(prefix+".", c.Commands[k]); err != nil {
 			return err
@@ -73,7 +72,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func checkLimit(prefix string, l Limit) error {
+func checkLimit(prefix string, l CommandConfig) error {
 	switch {
 	case l.Rate != nil && (*l.Rate < 0 || math.IsNaN(*l.Rate) || math.IsInf(*l.Rate, 0)):
 		return &config.Error{Key: prefix + "rate", Err: fmt.Errorf("must be a finite number of calls per second, at least 0, got %v", *l.Rate)}
@@ -154,7 +153,16 @@ var (
 // second, burst and calls in flight, zero meaning no limit.
 func (l *Limiter) Effective(name string) (perSecond float64, burst, maxConcurrent int) {
 	perSecond, burst, maxConcurrent = l.cfg.Rate, l.cfg.Burst, l.cfg.MaxConcurrent
-	for _, o := range layers(l.cfg.Commands, name) {
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	service := name[:strings.LastIndexByte(name, '.')+1] + "*"
+	for _, k := range [...]string{"*", service, name} {
+		o, ok := middleware.ForCommand(l.cfg.Commands, k)
+		if !ok {
+			continue
+		}
 		if o.Rate != nil {
 			perSecond = *o.Rate
 		}

@@ -102,7 +102,7 @@ func TestRate(t *testing.T) {
 
 func TestBulkhead(t *testing.T) {
 	t.Parallel()
-	lim, _ := ratelimit.New(ratelimit.Config{Commands: map[string]ratelimit.Limit{
+	lim, _ := ratelimit.New(ratelimit.Config{Commands: map[string]ratelimit.CommandConfig{
 		"reports.*": {MaxConcurrent: new(2)},
 	}})
 	cat := catalog.New()
@@ -226,10 +226,11 @@ func TestOverridesAndWrapReturnsNext(t *testing.T) {
 	t.Parallel()
 	lim, err := ratelimit.New(ratelimit.Config{
 		Rate: 10,
-		Commands: map[string]ratelimit.Limit{
-			"health.*":          {Rate: new(0.0)},
+		Commands: map[string]ratelimit.CommandConfig{
+			"health.*":          {Rate: new(0.0), MaxConcurrent: new(0)},
 			"inventory.*":       {Rate: new(1.5), MaxConcurrent: new(4)},
 			"inventory.reserve": {Burst: new(7)}, // lower case, as the config loader gives it
+			"*":                 {MaxConcurrent: new(9)},
 		},
 	})
 	if err != nil {
@@ -240,7 +241,7 @@ func TestOverridesAndWrapReturnsNext(t *testing.T) {
 		burst, concu int
 	}
 	for name, want := range map[string]eff{
-		"orders.Place":      {10, 10, 0},
+		"orders.Place":      {10, 10, 9},
 		"health.Check":      {0, 0, 0},
 		"inventory.Stock":   {1.5, 2, 4},
 		"inventory.Reserve": {1.5, 7, 4},
@@ -270,8 +271,8 @@ func TestConfigValidate(t *testing.T) {
 		{ratelimit.Config{Rate: -1}, "middleware.ratelimit.rate"},
 		{ratelimit.Config{Burst: -1}, "middleware.ratelimit.burst"},
 		{ratelimit.Config{MaxConcurrent: -2}, "middleware.ratelimit.max_concurrent"},
-		{ratelimit.Config{Commands: map[string]ratelimit.Limit{"x": {}}}, "middleware.ratelimit.commands[x]"},
-		{ratelimit.Config{Commands: map[string]ratelimit.Limit{"a.B": {Burst: new(-1)}}}, "middleware.ratelimit.commands[a.B].burst"},
+		{ratelimit.Config{Commands: map[string]ratelimit.CommandConfig{"x.": {}}}, `middleware.ratelimit.commands["x."]`},
+		{ratelimit.Config{Commands: map[string]ratelimit.CommandConfig{"a.B": {Burst: new(-1)}}}, `middleware.ratelimit.commands["a.B"].burst`},
 	} {
 		_, err := ratelimit.New(tt.cfg)
 		if err == nil || !strings.Contains(err.Error(), tt.key+":") {

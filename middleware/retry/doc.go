@@ -46,14 +46,26 @@
 //	max_delay               1s      cap of the backoff
 //	budget.ratio            0.1     tokens each call earns, in (0,1]
 //	budget.min_per_second   10      tokens earned per second regardless of traffic
-//	commands.<service>.<Operation> or commands.<service>."*":
+//	commands.<pattern>      -       per-command entry; the pattern is
+//	                                "service.Operation", "service.*" or "*":
 //	  idempotent            false   retry these commands
 //	  disable               false   never retry these commands
 //	  max_attempts, base_delay, max_delay   overrides (0 inherits)
 //
-// The configuration loader splits dotted keys and lowers their case, so
-// per-command entries form a two-level map (service, then operation or
-// "*"), matched without regard to case.
+// For example:
+//
+//	middleware:
+//	  retry:
+//	    max_attempts: 3
+//	    commands:
+//	      inventory.Reserve: {idempotent: true, max_attempts: 5}
+//	      inventory.*: {base_delay: 100ms}
+//	      billing.*: {disable: true}
+//
+// Entries apply from the least specific to the most specific, each
+// overriding what it sets, above the Config and the [Idempotent]
+// attribute. Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 //
 // # Calls are retried in place
 //

@@ -3,7 +3,9 @@ package retry
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,9 +33,10 @@ type Config struct {
 	MaxDelay time.Duration `mapstructure:"max_delay"`
 	// Budget limits retries per command.
 	Budget BudgetConfig `mapstructure:"budget"`
-	// Commands holds per-command and per-service entries: service name,
-	// then operation name or "*" for every operation of the service.
-	Commands map[string]map[string]CommandConfig `mapstructure:"commands"`
+	// Commands holds per-command entries, keyed by a command name
+	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
+	// command); keys match without regard to case. Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
 // BudgetConfig configures the retry budget of each command.
@@ -45,8 +48,9 @@ type BudgetConfig struct {
 	MinPerSecond float64 `mapstructure:"min_per_second"`
 }
 
-// CommandConfig is the entry of a command or a service in
-// [Config.Commands].
+// CommandConfig is an entry of [Config.Commands]. Zero fields inherit from
+// less specific entries, then from the Config and the [Idempotent]
+// attribute.
 type CommandConfig struct {
 	// Idempotent marks the commands as safe to retry.
 	Idempotent bool `mapstructure:"idempotent"`
@@ -87,9 +91,17 @@ func (c Config) Validate() error {
 	case c.Budget.MinPerSecond < 0:
 		return fmt.Errorf("%s.budget.min_per_second: must not be negative, got %v", prefix, c.Budget.MinPerSecond)
 	}
-	return eachCommand(prefix, c.Commands, func(key string, e CommandConfig) error {
-		return validate(key, e.MaxAttempts, e.BaseDelay, e.MaxDelay)
-	})
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
+		if !middleware.ValidCommandPattern(k) {
+			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
+		}
+		e := c.Commands[k]
+		if err := validate(key, e.MaxAttempts, e.BaseDelay, e.MaxDelay); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func validate(key string, attempts int, base, maxDelay time.Duration) error {
@@ -116,11 +128,15 @@ type Policy struct {
 // false when the command is not retried: it is not idempotent, retries
 // are disabled for it, or it has at most one attempt.
 func (c Config) For(spec *middleware.Spec) (Policy, bool) {
-	exact, service := lookupCommand(c.Commands, spec.Name)
 	idem, _ := Idempotent.Get(spec.Attributes)
 	p := Policy{MaxAttempts: c.MaxAttempts, BaseDelay: c.BaseDelay, MaxDelay: c.MaxDelay}
-	for _, e := range []*CommandConfig{service, exact} { // the exact entry last: it wins
-		if e == nil {
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
+		e, ok := middleware.ForCommand(c.Commands, k)
+		if !ok {
 			continue
 		}
 		if e.Disable {

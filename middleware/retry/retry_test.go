@@ -226,9 +226,12 @@ func TestBudgetFloorRefills(t *testing.T) {
 func TestFor(t *testing.T) {
 	t.Parallel()
 	cfg := retry.DefaultConfig()
-	cfg.Commands = map[string]map[string]retry.CommandConfig{
-		"stock":   {"*": {Idempotent: true, MaxAttempts: 5}, "put": {Disable: true}},
-		"billing": {"*": {Disable: true}, "Lookup": {Idempotent: true}},
+	cfg.Commands = map[string]retry.CommandConfig{
+		"stock.*":        {Idempotent: true, MaxAttempts: 5},
+		"stock.put":      {Disable: true}, // lower case, as the config loader gives it
+		"billing.*":      {Disable: true},
+		"billing.Lookup": {Idempotent: true},
+		"*":              {MaxAttempts: 4},
 	}
 	attrs := middleware.NewAttributes(retry.Idempotent.Value(true))
 	tests := []struct {
@@ -239,10 +242,10 @@ func TestFor(t *testing.T) {
 	}{
 		{"stock.Get", middleware.Attributes{}, true, 5},
 		{"stock.Put", attrs, false, 5},
-		{"billing.Charge", attrs, false, 3},
-		{"billing.Lookup", middleware.Attributes{}, true, 3},
-		{"orders.List", attrs, true, 3},
-		{"orders.Place", middleware.Attributes{}, false, 3},
+		{"billing.Charge", attrs, false, 4},
+		{"billing.Lookup", middleware.Attributes{}, true, 4},
+		{"orders.List", attrs, true, 4},
+		{"orders.Place", middleware.Attributes{}, false, 4},
 	}
 	for _, tt := range tests {
 		p, ok := cfg.For(&middleware.Spec{Name: tt.name, Attributes: tt.attrs})
@@ -263,8 +266,10 @@ func TestValidate(t *testing.T) {
 		{retry.Config{MaxDelay: -1}, "middleware.retry.max_delay: must not be negative"},
 		{retry.Config{Budget: retry.BudgetConfig{Ratio: 2}}, "middleware.retry.budget.ratio: must be in (0,1]"},
 		{retry.Config{Budget: retry.BudgetConfig{MinPerSecond: -1}}, "middleware.retry.budget.min_per_second: must not be negative"},
-		{retry.Config{Commands: map[string]map[string]retry.CommandConfig{"stock": {"get": {MaxAttempts: -2}}}},
-			"middleware.retry.commands.stock.get.max_attempts: must not be negative"},
+		{retry.Config{Commands: map[string]retry.CommandConfig{"inventory.Reserve": {MaxAttempts: -2}}},
+			`middleware.retry.commands["inventory.Reserve"].max_attempts: must not be negative`},
+		{retry.Config{Commands: map[string]retry.CommandConfig{"inventory.*.Reserve": {}}},
+			`middleware.retry.commands["inventory.*.Reserve"]: not a command pattern`},
 	}
 	for _, tt := range tests {
 		if err := tt.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), tt.want) {

@@ -15,8 +15,9 @@
 //
 //  1. the config entry for the command ("inventory.Reserve"),
 //  2. the config entry for its service ("inventory.*"),
-//  3. the command's [Key] attribute, set at registration,
-//  4. the config's default.
+//  3. the config entry for every command ("*"),
+//  4. the command's [Key] attribute, set at registration,
+//  5. the config's default.
 //
 // An entry with disable: true, or a resulting timeout of zero, means no
 // timeout: the middleware then returns the command's handler unchanged
@@ -36,14 +37,22 @@
 //
 // # Configuration (section middleware.timeout)
 //
-//	default                         0 (none)   timeout of every command
-//	commands.<service>.<Operation>  -          per-command entry
-//	commands.<service>."*"          -          per-service entry
-//	  timeout                       0          the timeout (0: inherit)
-//	  disable                       false      no timeout for these commands
+//	default              0 (none)   timeout of every command
+//	commands.<pattern>   -          per-command entry; the pattern is
+//	                                "service.Operation", "service.*" or "*"
+//	  timeout            0          the timeout (0: inherit)
+//	  disable            false      no timeout for these commands
 //
-// The configuration loader splits dotted keys and lowers their case, so
-// per-command entries form a two-level map (service, then operation or
-// "*"), matched without regard to case; in YAML both
-// `"inventory.Reserve": {timeout: 1s}` and the nested form work.
+// For example:
+//
+//	middleware:
+//	  timeout:
+//	    default: 5s
+//	    commands:
+//	      inventory.Reserve: {timeout: 1s}
+//	      inventory.*: {timeout: 2s}
+//	      reports.*: {disable: true}
+//
+// Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 package timeout

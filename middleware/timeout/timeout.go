@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	errs "github.com/wegomesh/wego/err"
@@ -23,16 +25,17 @@ type Config struct {
 	// Default is the timeout of commands that have neither an entry in
 	// Commands nor a [Key] attribute. Zero (the default) means none.
 	Default time.Duration `mapstructure:"default"`
-	// Commands holds per-command and per-service entries: service name,
-	// then operation name or "*" for every operation of the service.
-	Commands map[string]map[string]CommandConfig `mapstructure:"commands"`
+	// Commands holds per-command entries, keyed by a command name
+	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
+	// command); keys match without regard to case. Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// CommandConfig is the entry of a command or a service in
-// [Config.Commands].
+// CommandConfig is an entry of [Config.Commands].
 type CommandConfig struct {
-	// Timeout is the command's timeout; zero inherits (from the service
-	// entry, the attribute, then the default).
+	// Timeout is the timeout of the commands the key matches; zero
+	// inherits (from a less specific entry, the attribute, then the
+	// default).
 	Timeout time.Duration `mapstructure:"timeout"`
 	// Disable turns the timeout off for the command or service.
 	Disable bool `mapstructure:"disable"`
@@ -49,12 +52,15 @@ func (c Config) Validate() error {
 	if c.Default < 0 {
 		return fmt.Errorf("%s.default: must not be negative, got %s", prefix, c.Default)
 	}
-	return eachCommand(prefix, c.Commands, func(key string, e CommandConfig) error {
-		if e.Timeout < 0 {
-			return fmt.Errorf("%s.timeout: must not be negative, got %s", key, e.Timeout)
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		if !middleware.ValidCommandPattern(k) {
+			return fmt.Errorf(`%s.commands[%q]: not a command pattern (want "service.Operation", "service.*" or "*")`, prefix, k)
 		}
-		return nil
-	})
+		if e := c.Commands[k]; e.Timeout < 0 {
+			return fmt.Errorf("%s.commands[%q].timeout: must not be negative, got %s", prefix, k, e.Timeout)
+		}
+	}
+	return nil
 }
 
 type mw struct{ cfg Config }
@@ -72,13 +78,17 @@ func New(cfg Config) (middleware.Middleware, error) {
 // under cfg, and false when none does. It is what [New]'s middleware
 // computes once per command; tools use it to show the effective setting.
 func (c Config) For(spec *middleware.Spec) (time.Duration, bool) {
-	exact, service := lookupCommand(c.Commands, spec.Name)
 	d := c.Default
 	if v, ok := Key.Get(spec.Attributes); ok {
 		d = v
 	}
-	for _, e := range []*CommandConfig{service, exact} { // the exact entry last: it wins
-		if e == nil {
+	// Entries apply least specific first, so that the most specific one
+	// that sets a value wins. ForCommand falls back to less specific keys:
+	// a level without an entry of its own applies the one below again,
+	// which changes nothing.
+	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
+		e, ok := middleware.ForCommand(c.Commands, k)
+		if !ok {
 			continue
 		}
 		if e.Disable {

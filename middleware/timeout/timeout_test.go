@@ -124,13 +124,14 @@ func TestFor(t *testing.T) {
 	attr := func(d time.Duration) middleware.Attributes {
 		return middleware.NewAttributes(timeout.Key.Value(d))
 	}
-	cmds := map[string]map[string]timeout.CommandConfig{
-		"inventory": {
-			"reserve": {Timeout: 3 * time.Second}, // lower case, as the config loader gives it
-			"*":       {Timeout: 2 * time.Second},
-			"Release": {Disable: true},
-		},
-		"billing": {"*": {Disable: true}, "Charge": {Timeout: 5 * time.Second}},
+	cmds := map[string]timeout.CommandConfig{
+		"inventory.reserve": {Timeout: 3 * time.Second}, // lower case, as the config loader gives it
+		"inventory.*":       {Timeout: 2 * time.Second},
+		"inventory.Release": {Disable: true},
+		"billing.*":         {Disable: true},
+		"billing.Charge":    {Timeout: 5 * time.Second},
+		"billing.Refund":    {}, // inherits the service's disable
+		"*":                 {Timeout: 7 * time.Second},
 	}
 	tests := []struct {
 		name  string
@@ -147,6 +148,7 @@ func TestFor(t *testing.T) {
 		{"inventory.Release", timeout.Config{Default: time.Second, Commands: cmds}, attr(9 * time.Second), 0},
 		{"billing.Refund", timeout.Config{Default: time.Second, Commands: cmds}, middleware.Attributes{}, 0},
 		{"billing.Charge", timeout.Config{Default: time.Second, Commands: cmds}, middleware.Attributes{}, 5 * time.Second},
+		{"orders.Place", timeout.Config{Default: time.Second, Commands: cmds}, attr(9 * time.Second), 7 * time.Second},
 	}
 	for _, tt := range tests {
 		got, ok := tt.cfg.For(&middleware.Spec{Name: tt.name, Attributes: tt.attrs})
@@ -174,10 +176,10 @@ func TestValidate(t *testing.T) {
 	}{
 		{timeout.DefaultConfig(), ""},
 		{timeout.Config{Default: -time.Second}, "middleware.timeout.default: must not be negative"},
-		{timeout.Config{Commands: map[string]map[string]timeout.CommandConfig{"inventory": {"reserve": {Timeout: -1}}}},
-			"middleware.timeout.commands.inventory.reserve.timeout: must not be negative"},
-		{timeout.Config{Commands: map[string]map[string]timeout.CommandConfig{"*": {"x": {}}}},
-			"middleware.timeout.commands:"},
+		{timeout.Config{Commands: map[string]timeout.CommandConfig{"inventory.Reserve": {Timeout: -1}}},
+			`middleware.timeout.commands["inventory.Reserve"].timeout: must not be negative`},
+		{timeout.Config{Commands: map[string]timeout.CommandConfig{"inventory.Re*": {}}},
+			`middleware.timeout.commands["inventory.Re*"]: not a command pattern`},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()

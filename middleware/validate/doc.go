@@ -50,10 +50,19 @@
 // Section "middleware.validate":
 //
 //	enabled   bool  true   validate requests at all
-//	commands  map   {}     per command: {enabled: false} turns validation
-//	                       off for "service.Operation", "service.*" or "*";
-//	                       the most specific entry wins
+//	commands  map   {}     per "service.Operation", "service.*" or "*":
+//	                       {enabled: false} turns validation off for the
+//	                       commands, {enabled: true} back on; the most
+//	                       specific entry wins
 //
-// Configuration keys are matched without regard to case, because the
-// configuration loader lower-cases keys.
+// For example:
+//
+//	middleware:
+//	  validate:
+//	    commands:
+//	      inventory.*: {enabled: false}
+//	      inventory.Reserve: {enabled: true}
+//
+// Keys match command names without regard to case, since the
+// configuration loader lower-cases them.
 package validate

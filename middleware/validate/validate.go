@@ -3,8 +3,10 @@ package validate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 
 	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
@@ -25,12 +27,13 @@ type Config struct {
 	// Enabled turns validation on. Default true.
 	Enabled bool `mapstructure:"enabled"`
 	// Commands holds per-command settings keyed by "service.Operation",
-	// "service.*" or "*"; the most specific entry wins. Default none.
-	Commands map[string]Command `mapstructure:"commands"`
+	// "service.*" or "*"; the most specific entry wins, and keys match
+	// without regard to case. Default none.
+	Commands map[string]CommandConfig `mapstructure:"commands"`
 }
 
-// Command is the setting of one command pattern.
-type Command struct {
+// CommandConfig is an entry of [Config.Commands].
+type CommandConfig struct {
 	// Enabled, when set, turns validation on or off for the commands the
 	// pattern matches, whatever Config.Enabled says.
 	Enabled *bool `mapstructure:"enabled"`
@@ -40,16 +43,12 @@ type Command struct {
 func DefaultConfig() Config { return Config{Enabled: true} }
 
 // Validate reports a wrong setting as a *config.Error whose key is relative
-// to the section, such as "commands[inventory.Reserve]".
+// to the section, such as `commands["inventory.Reserve"]`.
 func (c Config) Validate() error {
-	keys := make([]string, 0, len(c.Commands))
-	for k := range c.Commands {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if msg := checkPattern(k); msg != "" {
-			return &config.Error{Key: "commands[" + k + "]", Err: errors.New(msg)}
+	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
+		if !middleware.ValidCommandPattern(k) {
+			return &config.Error{Key: fmt.Sprintf("commands[%q]", k),
+				Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
 		}
 	}
 	return nil
@@ -83,7 +82,7 @@ type Middleware struct {
 }
 
 // New returns the middleware for cfg, or the error of cfg.Validate with
-// the key completed ("middleware.validate.commands[x]").
+// the key completed (`middleware.validate.commands["x"]`).
 func New(cfg Config, opts ...Option) (*Middleware, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fullKey(err)
@@ -112,7 +111,7 @@ var validatorType = reflect.TypeFor[Validator]()
 // type has no Validate method.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	on := m.cfg.Enabled
-	if cc, ok := lookup(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil {
+	if cc, ok := middleware.ForCommand(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil {
 		on = *cc.Enabled
 	}
 	t := spec.Request

@@ -170,7 +170,7 @@ func TestWrapReturnsNext(t *testing.T) {
 	t.Parallel()
 	off := false
 	on := true
-	mw, err := validate.New(validate.Config{Enabled: true, Commands: map[string]validate.Command{
+	mw, err := validate.New(validate.Config{Enabled: true, Commands: map[string]validate.CommandConfig{
 		"inventory.*":       {Enabled: &off},
 		"inventory.reserve": {Enabled: &on}, // lower case, as the config loader gives it
 	}})
@@ -203,17 +203,17 @@ func TestWrapReturnsNext(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	t.Parallel()
-	_, err := validate.New(validate.Config{Enabled: true, Commands: map[string]validate.Command{"inventory": {}}})
-	if err == nil || !strings.Contains(err.Error(), "middleware.validate.commands[inventory]") {
+	_, err := validate.New(validate.Config{Enabled: true, Commands: map[string]validate.CommandConfig{"inventory.": {}}})
+	if err == nil || !strings.Contains(err.Error(), `middleware.validate.commands["inventory."]: not a command pattern`) {
 		t.Fatalf("err = %v", err)
 	}
 	for _, ok := range []string{"*", "inventory.*", "inventory.Reserve", "shop.inventory.Reserve"} {
-		if err := (validate.Config{Commands: map[string]validate.Command{ok: {}}}).Validate(); err != nil {
+		if err := (validate.Config{Commands: map[string]validate.CommandConfig{ok: {}}}).Validate(); err != nil {
 			t.Errorf("%q: %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"", "inventory.", ".Reserve", "inv*.Reserve", "inventory.Re*", "a b.C"} {
-		if err := (validate.Config{Commands: map[string]validate.Command{bad: {}}}).Validate(); err == nil {
+		if err := (validate.Config{Commands: map[string]validate.CommandConfig{bad: {}}}).Validate(); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}
