@@ -26,9 +26,9 @@ type Catalog struct {
 	idx     atomic.Pointer[index]
 	nrecent int      // entries in idx.recent; guarded by mu
 	deps    sync.Map // string -> *depSlot
-	server []middleware.Middleware
-	client []middleware.Middleware
-	routes []routeRule
+	server  []middleware.Middleware
+	client  []middleware.Middleware
+	routes  []routeRule
 }
 
 // Default is the catalog that [Register], [Declare], [Provide] and calls by

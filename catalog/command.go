@@ -31,14 +31,14 @@ type Command[Req, Resp any] struct {
 	frames sync.Pool // *frame[Req, Resp]
 
 	// Guarded by cat.mu.
-	fn       Func[Req, Resp] // the registered function; nil when only declared
-	fake     Func[Req, Resp] // a replacement, or nil
-	fnSite   string
-	declSite string
-	spec     *middleware.Spec
-	server   []middleware.Middleware // the command's own
-	client   []middleware.Middleware
-	route    Route
+	fn          Func[Req, Resp] // the registered function; nil when only declared
+	fake        Func[Req, Resp] // a replacement, or nil
+	fnSite      string
+	declSite    string
+	spec        *middleware.Spec
+	server      []middleware.Middleware // the command's own
+	client      []middleware.Middleware
+	route       Route
 	bindFailure error
 
 	cur atomic.Pointer[state[Req, Resp]] // read without locks on every call
