@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// wego runs the command line and returns its exit status and output.
+func wego(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "Usage:"},
+		{[]string{"build"}, `unknown command "build"`},
+		{[]string{"new"}, "wego new service NAME"},
+		{[]string{"new", "client", "billing"}, "only services"},
+		{[]string{"new", "service"}, "takes one NAME, got 0"},
+		{[]string{"new", "service", "a", "b"}, "takes one NAME, got 2"},
+		{[]string{"new", "service", "Billing"}, `"Billing" cannot name a service`},
+		{[]string{"new", "service", "func"}, `"func" cannot name a service`},
+		{[]string{"new", "service", "billing", "--colour"}, "flag provided but not defined: -colour"},
+		{[]string{"new", "service", "billing", "--module", "/x", "--dir", dir}, "not a valid Go module path"},
+		{[]string{"gen", "extra"}, `takes no arguments, got "extra"`},
+		{[]string{"gen", "--dir"}, "flag needs an argument"},
+		{[]string{"version", "now"}, "version takes no arguments"},
+		{[]string{"help", "deploy"}, `no help for "deploy"`},
+	}
+	for _, tt := range tests {
+		code, _, stderr := wego(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.want) {
+			t.Errorf("wego %q = %d, stderr:\n%s\nwant 2 and %q", tt.args, code, stderr, tt.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Error("a usage error wrote files")
+	}
+}
+
+func TestHelp(t *testing.T) {
+	t.Parallel()
+	for _, args := range [][]string{{"help"}, {"--help"}, {"help", "new"}, {"help", "gen"}, {"new", "-h"}} {
+		code, stdout, stderr := wego(t, args...)
+		if code != exitOK || !strings.Contains(stdout+stderr, "Usage") {
+			t.Errorf("wego %q = %d\n%s%s", args, code, stdout, stderr)
+		}
+	}
+	_, stdout, _ := wego(t, "help", "new")
+	if !strings.Contains(stdout, "-wego-replace") {
+		t.Errorf("help new lists no flags:\n%s", stdout)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, stdout, _ := wego(t, "version")
+	if code != exitOK || !regexp.MustCompile(`^wego \S+.* go1\.\S+\n$`).MatchString(stdout) {
+		t.Errorf("wego version = %d %q", code, stdout)
+	}
+	old := version
+	version = "v1.2.3"
+	t.Cleanup(func() { version = old })
+	if _, stdout, _ := wego(t, "version"); stdout != "wego v1.2.3\n" {
+		t.Errorf("stamped version: %q", stdout)
+	}
+	if got := moduleVersion(); got != "v1.2.3" {
+		t.Errorf("moduleVersion() = %q", got)
+	}
+	version = "v1.2.3+dirty"
+	if got := moduleVersion(); got != "" {
+		t.Errorf("moduleVersion() = %q for a version go.mod cannot require", got)
+	}
+}
+
+func TestNewRefusesANonEmptyDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := wego(t, "new", "service", "billing", "--dir", dir)
+	if code != exitFailure || !strings.Contains(stderr, "not empty") || !strings.Contains(stderr, "--force") {
+		t.Fatalf("new into a non-empty dir = %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		t.Fatal("the refused new wrote files")
+	}
+	code, _, stderr = wego(t, "new", "service", "--force", "billing", "--dir", dir)
+	if code != exitOK {
+		t.Fatalf("new --force = %d\n%s", code, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "mine" {
+		t.Error("--force removed an unrelated file")
+	}
+}
+
+func TestNewWithSpec(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	spec := filepath.Join(root, "spec.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(spec, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A spec with problems: every one reported with file:line, nothing written.
+	write("service: billing\noperations:\n  - name: get\n    method: FETCH\n")
+	code, _, stderr := wego(t, "new", "service", "billing", "--spec", spec, "--dir", filepath.Join(root, "bad"))
+	if code != exitFailure || !strings.Contains(stderr, spec+":3: operation name") || !strings.Contains(stderr, spec+":4: unknown method") {
+		t.Fatalf("bad spec = %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(root, "bad")); err == nil {
+		t.Fatal("a bad spec wrote files")
+	}
+	// A spec for another service.
+	write("service: orders\noperations:\n  - name: Get\n")
+	if code, _, stderr := wego(t, "new", "service", "billing", "--spec", spec, "--dir", filepath.Join(root, "x")); code != exitUsage || !strings.Contains(stderr, `for the service "orders"`) {
+		t.Fatalf("spec of another service = %d\n%s", code, stderr)
+	}
+
+	// A spec without a module: --module gives it, and gen finds it in go.mod.
+	write("service: billing\noperations:\n  - name: Charge\n    request:\n      - {name: amount, type: int64}\n")
+	dir := filepath.Join(root, "billing")
+	code, stdout, stderr := wego(t, "new", "service", "billing", "--spec", spec, "--dir", dir, "--module", "example.com/billing")
+	if code != exitOK || !strings.Contains(stdout, "module example.com/billing") {
+		t.Fatalf("new = %d\n%s%s", code, stdout, stderr)
+	}
+	main, err := os.ReadFile(filepath.Join(dir, "cmd/billing/main.go"))
+	if err != nil || !strings.Contains(string(main), `"example.com/billing/billing/service"`) {
+		t.Fatalf("main.go: %v\n%s", err, main)
+	}
+	code, stdout, stderr = wego(t, "gen", "--dir", dir)
+	if code != exitOK || !strings.Contains(stdout, "0 written") {
+		t.Fatalf("gen = %d\n%s%s", code, stdout, stderr)
+	}
+	// --module disagreeing with the spec's module is a usage error.
+	write("service: billing\nmodule: example.com/a\noperations:\n  - name: Charge\n")
+	if code, _, stderr := wego(t, "new", "service", "billing", "--spec", spec, "--dir", filepath.Join(root, "y"), "--module", "example.com/b"); code != exitUsage || !strings.Contains(stderr, "differs") {
+		t.Fatalf("conflicting modules = %d\n%s", code, stderr)
+	}
+}
+
+func TestGen(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if code, _, stderr := wego(t, "gen", "--dir", dir); code != exitFailure || !strings.Contains(stderr, "wego.yaml") {
+		t.Fatalf("gen without a spec = %d\n%s", code, stderr)
+	}
+	if code, _, stderr := wego(t, "new", "service", "billing", "--dir", dir, "--module", "example.com/billing"); code != exitOK {
+		t.Fatal(stderr)
+	}
+	// Change the spec and regenerate: the API changes, impl.go does not.
+	specPath := filepath.Join(dir, "wego.yaml")
+	spec, _ := os.ReadFile(specPath)
+	impl, _ := os.ReadFile(filepath.Join(dir, "billing/service/impl.go"))
+	changed := strings.Replace(string(spec), "port: 8080", "port: 9090", 1)
+	if err := os.WriteFile(specPath, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := wego(t, "gen", "--dir", dir)
+	if code != exitOK || !strings.Contains(stdout, "cmd/billing/main.go") {
+		t.Fatalf("gen = %d\n%s%s", code, stdout, stderr)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "billing/service/impl.go")); !bytes.Equal(now, impl) {
+		t.Error("gen changed impl.go")
+	}
+	// A broken spec: nothing is written.
+	if err := os.WriteFile(specPath, []byte("service: billing\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := wego(t, "gen", "--dir", dir); code != exitFailure || !strings.Contains(stderr, "wego.yaml:1: missing key operations") {
+		t.Fatalf("gen with a broken spec = %d\n%s", code, stderr)
+	}
+}
