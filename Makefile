@@ -1,9 +1,11 @@
 # WeGO — make help lists the targets.
-GO       ?= go
-PKGS     ?= ./...
-BENCHTIME ?= 200ms
+GO         ?= go
+PKGS       ?= ./...
+BENCHTIME  ?= 200ms
+FUZZTIME   ?= 10s
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help run test test-short bench lint fmt tidy
+.PHONY: help run test test-short lint fuzz soak bench bench-quick fmt
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -11,21 +13,39 @@ help: ## list the targets
 run: ## start the example mesh (orders on :8080, inventory on :8081) on embedded defaults
 	./examples/mesh/run.sh
 
-test: ## every test: vet, gofmt, then go test -race -shuffle=on
+test: ## every test: gofmt, go vet, then go test -race -shuffle=on (features, codegen and the short reliability suite included)
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
-	$(GO) test -race -shuffle=on -count=1 $(PKGS)
+	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
 
-test-short: ## the tests without the race detector, for a quick loop
+test-short: ## the tests without the race detector and the slow ones, for a quick loop
 	$(GO) test -short $(PKGS)
 
-bench: ## the framework's own benchmarks, with -benchmem
+lint: ## go vet, gofmt and staticcheck
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || (gofmt -l .; exit 1)
+	$(GO) run $(STATICCHECK) $(PKGS)
+
+fuzz: ## every fuzz target for FUZZTIME (10s) each
+	$(GO) test -run='^$$' -fuzz='^FuzzBind$$' -fuzztime=$(FUZZTIME) ./transport/http
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeStrict$$' -fuzztime=$(FUZZTIME) ./transport/http
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeError$$' -fuzztime=$(FUZZTIME) ./transport/http
+	$(GO) test -run='^$$' -fuzz='^FuzzRemoteResponse$$' -fuzztime=$(FUZZTIME) ./transport/http
+	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./config
+	$(GO) test -run='^$$' -fuzz='^FuzzEnv$$' -fuzztime=$(FUZZTIME) ./config
+	$(GO) test -run='^$$' -fuzz='^FuzzParseSpec$$' -fuzztime=$(FUZZTIME) ./templates
+	$(GO) test -run='^$$' -fuzz='^FuzzParseRequestID$$' -fuzztime=$(FUZZTIME) ./log
+	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./err
+	$(GO) test -run='^$$' -fuzz='^FuzzLocalize$$' -fuzztime=$(FUZZTIME) ./i18n
+	$(GO) test -run='^$$' -fuzz='^FuzzFromHeader$$' -fuzztime=$(FUZZTIME) ./middleware/requestid
+	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./middleware/logging
+
+soak: ## the long reliability run: 50,000 orders, faults, shutdown under load
+	WEGO_SOAK=1 $(GO) test -race -shuffle=on -count=1 -timeout 30m -v ./examples/mesh/reliability
+
+bench: ## the framework's own micro-benchmarks, with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-lint: ## go vet and gofmt
-	$(GO) vet $(PKGS)
-	@test -z "$$(gofmt -l .)" || (gofmt -l .; exit 1)
-
 fmt: ## gofmt the tree
-	gofmt -w .
+	gofmt -w $$(git ls-files '*.go')

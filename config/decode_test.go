@@ -31,7 +31,8 @@ type Types struct {
 	Labels   map[string]int `mapstructure:"labels"`
 	Skipped  string         `mapstructure:"-"`
 	NoTag    string
-	hidden   string //nolint:unused // unexported: ignored
+	//lint:ignore U1000 an unexported field, to show that decoding ignores it
+	hidden string
 }
 
 // Common is squashed into Types by its tag.

@@ -52,7 +52,7 @@ func TestContextValues(t *testing.T) {
 		},
 		{
 			name:    "through other contexts",
-			ctx:     context.WithValue(log.WithLogger(log.ContextWithCommand(bg, idB, "c.D"), zap.NewNop()), struct{}{}, 1),
+			ctx:     context.WithValue(log.WithLogger(log.ContextWithCommand(bg, idB, "c.D"), zap.NewNop()), otherKey{}, 1),
 			wantID:  idB,
 			wantCmd: "c.D",
 		},
@@ -295,3 +295,6 @@ func BenchmarkCheckAndAppendFieldsDisabled(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// otherKey is a context key of another package's.
+type otherKey struct{}

@@ -45,6 +45,7 @@ func setup(t testing.TB, cfg recovery.Config, extra ...middleware.Middleware) (*
 			panic(errSentinel)
 		case "nil-map":
 			var m map[string]int
+			//lint:ignore SA5000 a runtime error panic, on purpose
 			m["x"] = 1
 		case "nil":
 			panic(nil) //nolint:govet // testing panic(nil) on purpose

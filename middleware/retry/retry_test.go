@@ -55,7 +55,7 @@ func failing(calls *atomic.Int64, n int64, err error) func(context.Context, req)
 		if k := calls.Add(1); n < 0 || k <= n {
 			return resp{}, err
 		}
-		return resp{N: r.N}, nil
+		return resp(r), nil
 	}
 }
 

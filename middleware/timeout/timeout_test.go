@@ -111,7 +111,7 @@ func TestSuccessAfterDeadlineIsKept(t *testing.T) {
 	c := newCatalog(t, timeout.Config{Default: time.Millisecond})
 	h, _ := catalog.RegisterIn(c, "svc.Stubborn", func(ctx context.Context, r req) (resp, error) {
 		<-ctx.Done()
-		return resp{N: r.N}, nil // ignores the deadline: the work is done
+		return resp(r), nil // ignores the deadline: the work is done
 	})
 	got, err := h.Call(context.Background(), req{N: 7})
 	if err != nil || got.N != 7 {

@@ -18,7 +18,8 @@ type ServerConfig struct {
 	// MaxBodyBytes bounds request bodies; larger ones get 413. Default 1 MiB.
 	MaxBodyBytes int64 `mapstructure:"max_body_bytes"`
 	// MaxHeaderBytes bounds the request line and headers; larger ones get
-	// 431 from net/http. Default 64 KiB.
+	// 431 from net/http. Limits below 4 KiB are enforced as 4 KiB (net/http
+	// reads that much beyond its setting). Default 64 KiB.
 	MaxHeaderBytes int `mapstructure:"max_header_bytes"`
 	// ReadHeaderTimeout bounds reading the request headers. Default 5s.
 	ReadHeaderTimeout time.Duration `mapstructure:"read_header_timeout"`
@@ -34,6 +35,11 @@ type ServerConfig struct {
 	// MaxTimeout caps the deadline a caller asks for with X-Wego-Timeout.
 	// Default 5m.
 	MaxTimeout time.Duration `mapstructure:"max_timeout"`
+	// DrainDelay is how long Stop keeps serving after /readyz turns 503,
+	// so that load balancers stop sending requests before the listener
+	// closes. Default 0; behind a load balancer, set it to a little more
+	// than its readiness probe period (for example 5s).
+	DrainDelay time.Duration `mapstructure:"drain_delay"`
 }
 
 // DefaultServerConfig returns the defaults of the "http" section.
@@ -67,6 +73,8 @@ func (c *ServerConfig) Validate() error {
 		return &config.Error{Key: "write_timeout", Err: fmt.Errorf("negative duration %s", c.WriteTimeout)}
 	case c.IdleTimeout < 0:
 		return &config.Error{Key: "idle_timeout", Err: fmt.Errorf("negative duration %s", c.IdleTimeout)}
+	case c.DrainDelay < 0:
+		return &config.Error{Key: "drain_delay", Err: fmt.Errorf("negative duration %s", c.DrainDelay)}
 	case c.MaxTimeout <= 0:
 		return &config.Error{Key: "max_timeout", Err: fmt.Errorf("%s is not a positive duration", c.MaxTimeout)}
 	}

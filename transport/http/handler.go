@@ -205,7 +205,29 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 			h.panicked(w, r, ctx, id, v)
 		}
 	}()
+	if !canonicalPath(r.URL.EscapedPath()) {
+		// ServeMux would answer a redirect with an HTML body; a path with
+		// "..", "." or "//" names nothing here.
+		h.notFound(w, r)
+		return
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// canonicalPath reports whether p, an escaped path, is clean, as ServeMux
+// wants it: no empty, "." or ".." segments (a final slash is fine).
+// Percent-encoded dots and slashes are data inside one segment, as
+// ServeMux treats them.
+func canonicalPath(p string) bool {
+	if p == "" || p[0] != '/' {
+		return p == "" // the empty path of "OPTIONS *" and similar
+	}
+	for seg := range strings.SplitSeq(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return !strings.Contains(p, "//")
 }
 
 func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -245,6 +267,17 @@ func (h *handler) fallback(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, ctx, id, ErrMethodNotAllowed.New(errs.P("method", r.Method), errs.P("allow", a)), false)
 		return
 	}
+	h.writeNotFound(w, r, ctx, id)
+}
+
+// notFound answers 404 as a WeGO error.
+func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
+	id, idh := requestID(r)
+	w.Header()[canonRequestID] = idh
+	h.writeNotFound(w, r, log.ContextWithRequestID(r.Context(), id), id)
+}
+
+func (h *handler) writeNotFound(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID) {
 	path := r.URL.Path
 	if len(path) > 256 {
 		path = strings.ToValidUTF8(path[:256], "") + "..."

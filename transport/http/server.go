@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -30,6 +31,8 @@ type Server struct {
 	ln   net.Listener
 	done chan struct{} // closed when Serve returns
 	err  error         // what Serve returned, other than ErrServerClosed
+
+	drainDelay time.Duration
 }
 
 // NewServer returns a server configured by opts over the "http" section
@@ -82,11 +85,12 @@ func (s *Server) Start(_ context.Context, host transport.Host) error {
 		ReadTimeout:       set.ReadTimeout,
 		WriteTimeout:      set.WriteTimeout,
 		IdleTimeout:       set.IdleTimeout,
-		MaxHeaderBytes:    set.MaxHeaderBytes,
+		MaxHeaderBytes:    netHTTPHeaderLimit(set.MaxHeaderBytes),
 		ErrorLog:          stdLog,
 	}
 	s.cur.Store(h)
 	s.srv, s.ln, s.done = srv, ln, make(chan struct{})
+	s.drainDelay = set.DrainDelay
 	go func(done chan struct{}) {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -141,10 +145,20 @@ func (sh serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.mu.Lock()
-	srv, done := s.srv, s.done
+	srv, done, delay := s.srv, s.done, s.drainDelay
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
+	}
+	if delay > 0 {
+		// Keep serving while load balancers see /readyz fail and stop
+		// sending new requests; then stop accepting.
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+		}
 	}
 	err := srv.Shutdown(ctx)
 	if err != nil {
@@ -155,6 +169,18 @@ func (s *Server) Stop(ctx context.Context) error {
 	serveErr := s.err
 	s.mu.Unlock()
 	return errors.Join(err, serveErr)
+}
+
+// netHTTPHeaderLimit returns the http.Server.MaxHeaderBytes that makes
+// net/http answer 431 once the request line and headers exceed limit:
+// net/http reads 4096 bytes beyond its own setting before it refuses, so
+// limits below about 4 KiB are enforced as 4 KiB.
+func netHTTPHeaderLimit(limit int) int {
+	const slack = 4096
+	if limit > slack {
+		return limit - slack
+	}
+	return 1
 }
 
 var _ transport.Transport = (*Server)(nil)

@@ -1,0 +1,300 @@
+package reliability
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// probe is one answer of /readyz.
+type probe struct {
+	at     time.Time
+	status int // 0: no connection
+}
+
+// pollReadiness asks base/readyz every 2ms on a new connection until stop
+// is closed, and returns the answers.
+func pollReadiness(base string, stop <-chan struct{}) func() []probe {
+	var out []probe
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tr := &http.Transport{DisableKeepAlives: true}
+		defer tr.CloseIdleConnections()
+		hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := probe{}
+			if resp, err := hc.Get(base + "/readyz"); err == nil {
+				p.status = resp.StatusCode
+				resp.Body.Close()
+			}
+			p.at = time.Now()
+			out = append(out, p)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return func() []probe { <-done; return out }
+}
+
+// checkReadiness checks that /readyz answered 200, then never 200 again
+// once it answered anything else (503 or no connection).
+func checkReadiness(t *testing.T, ps []probe) (ready, notReady, refused int) {
+	t.Helper()
+	down := false
+	for _, p := range ps {
+		switch p.status {
+		case http.StatusOK:
+			ready++
+			if down {
+				t.Errorf("/readyz answered 200 again after it went down")
+			}
+		case http.StatusServiceUnavailable:
+			notReady++
+			down = true
+		case 0:
+			refused++
+			down = true
+		default:
+			t.Errorf("/readyz answered %d", p.status)
+		}
+	}
+	if ready == 0 || refused == 0 {
+		t.Errorf("/readyz: %d ready, %d not ready, %d refused: want ready then refused", ready, notReady, refused)
+	}
+	return ready, notReady, refused
+}
+
+// drainMix orders only SKUs in stock: what is not a 201 comes from the
+// shutdown.
+func drainMix(i int) (string, int) { return fmt.Sprintf("plenty-%d", i%10), 1 + i%3 }
+
+// duringShutdown is what a caller of orders may get while inventory stops:
+// a complete order, or a retryable 503.
+var duringShutdown = map[int][]string{
+	http.StatusCreated:            {""},
+	http.StatusServiceUnavailable: {"transport.unavailable", "circuit_open"},
+}
+
+// sendUntil sends orders from conc goroutines until stop is closed.
+func sendUntil(c *client, base string, conc int, stop <-chan struct{}) func() []result {
+	var mu sync.Mutex
+	var all []result
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			var mine []result
+			for i := w; ; i += conc {
+				select {
+				case <-stop:
+					mu.Lock()
+					all = append(all, mine...)
+					mu.Unlock()
+					return
+				default:
+				}
+				sku, qty := drainMix(i)
+				mine = append(mine, c.placeOrder(context.Background(), base, sku, qty))
+			}
+		})
+	}
+	return func() []result { wg.Wait(); return all }
+}
+
+// TestShutdownUnderLoad stops inventory (App.Stop) while 50 clients place
+// orders through orders and 30% of reservations take 100ms: the requests
+// inventory had accepted complete (201), later ones get a retryable 503
+// (transport.unavailable, then circuit_open), /readyz goes down and never
+// comes back, and the stock accounting is exact.
+func TestShutdownUnderLoad(t *testing.T) {
+	verifyNoLeaks(t)
+	stock := catalogue(1_000_000, 1_000_000)
+	inv := start(t, nodeOpts{yaml: inventoryYAML(`  faultinject:
+    enabled: true
+    commands:
+      inventory.Reserve: {latency_rate: 0.3, latency: 100ms}
+`), stock: stock})
+	ord := start(t, nodeOpts{yaml: ordersYAML(inv.url, "", "")})
+	c := newClient(50)
+	defer c.close()
+
+	stopLoad, stopProbe := make(chan struct{}), make(chan struct{})
+	probes := pollReadiness(inv.url, stopProbe)
+	results := sendUntil(c, ord.url, 50, stopLoad)
+	time.Sleep(time.Duration(scale(300, 3000)) * time.Millisecond)
+	stopBegan := time.Now()
+	if err := inv.stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	stopped := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	close(stopLoad)
+	rs := results()
+	close(stopProbe)
+	ps := probes()
+
+	checkResults(t, rs, duringShutdown)
+	checkAccounting(t, inv.inv, ord.ord, stock, rs)
+	ready, notReady, refused := checkReadiness(t, ps)
+	completedDuringDrain := 0
+	for _, r := range rs {
+		if r.status == http.StatusCreated && r.at.After(stopBegan) {
+			completedDuringDrain++
+		}
+	}
+	if completedDuringDrain == 0 {
+		t.Errorf("no order completed while inventory drained: in-flight requests were cut")
+	}
+	t.Logf("FIGURES shutdown: %d orders {%s}; %d completed while inventory stopped (stop took %s); /readyz ready=%d not_ready=%d refused=%d",
+		len(rs), fmtTally(tally(rs)), completedDuringDrain, stopped.Sub(stopBegan).Round(time.Millisecond), ready, notReady, refused)
+}
+
+var listeningRE = regexp.MustCompile(`inventory listening on (http://127\.0\.0\.1:\d+)`)
+
+// TestSIGTERMChildProcess runs inventory as its own process, built from
+// its main package with a config/dev.yaml beside it, and sends it SIGTERM
+// while orders (in this process) places orders through it: the process
+// exits 0 within its shutdown timeout, every caller of orders gets a
+// complete order or a retryable 503, /readyz goes down and stays down, and
+// orders holds exactly the orders its callers were told about, each with
+// its own reservation. (The child's stock dies with it; the in-process
+// test checks the stock.)
+func TestSIGTERMChildProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a binary")
+	}
+	verifyNoLeaks(t)
+	dir := t.TempDir()
+	bin := inventoryBinary(t)
+	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	yaml := `app: {name: inventory, shutdown_timeout: 10s}
+log: {level: warn, format: json}
+http: {addr: "127.0.0.1:0", read_header_timeout: 1s}
+inventory:
+  stock: {plenty-0: 1000000, plenty-1: 1000000, plenty-2: 1000000, plenty-3: 1000000, plenty-4: 1000000,
+          plenty-5: 1000000, plenty-6: 1000000, plenty-7: 1000000, plenty-8: 1000000, plenty-9: 1000000}
+middleware:
+  faultinject:
+    enabled: true
+    commands:
+      inventory.Reserve: {latency_rate: 0.3, latency: 100ms}
+`
+	if err := os.WriteFile(filepath.Join(dir, "config", "dev.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "WEGO_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "WEGO_ENV=dev")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case urls <- m[1]:
+				default:
+				}
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		select {
+		case <-exited:
+		case <-time.After(5 * time.Second):
+		}
+	})
+	var invURL string
+	select {
+	case invURL = <-urls:
+	case err := <-exited:
+		t.Fatalf("inventory exited: %v\n%s", err, stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("inventory did not start in 20s")
+	}
+
+	ord := start(t, nodeOpts{yaml: ordersYAML(invURL, "", "")})
+	c := newClient(50)
+	defer c.close()
+	stopLoad, stopProbe := make(chan struct{}), make(chan struct{})
+	probes := pollReadiness(invURL, stopProbe)
+	results := sendUntil(c, ord.url, 50, stopLoad)
+	time.Sleep(time.Duration(scale(300, 3000)) * time.Millisecond)
+	termAt := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	var exitErr error
+	select {
+	case exitErr = <-exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("inventory still running 15s after SIGTERM\n%s", stderr.String())
+	}
+	exitedAt := time.Now()
+	time.Sleep(300 * time.Millisecond)
+	close(stopLoad)
+	rs := results()
+	close(stopProbe)
+	ps := probes()
+
+	if exitErr != nil {
+		t.Errorf("inventory exited with %v after SIGTERM\n%s", exitErr, stderr.String())
+	}
+	checkResults(t, rs, duringShutdown)
+	ready, notReady, refused := checkReadiness(t, ps)
+	created, completedDuringDrain := 0, 0
+	ids := map[string]bool{}
+	for _, r := range rs {
+		if r.status != http.StatusCreated {
+			continue
+		}
+		created++
+		if ids[r.resID] {
+			t.Errorf("reservation %s given to two orders", r.resID)
+		}
+		ids[r.resID] = true
+		if r.at.After(termAt) {
+			completedDuringDrain++
+		}
+	}
+	if got := ord.ord.Len(); got != created {
+		t.Errorf("orders holds %d orders, its callers got %d", got, created)
+	}
+	if completedDuringDrain == 0 {
+		t.Errorf("no order completed after SIGTERM: in-flight requests were cut")
+	}
+	t.Logf("FIGURES sigterm: %d orders {%s}; %d completed after SIGTERM; exit %s after SIGTERM; /readyz ready=%d not_ready=%d refused=%d",
+		len(rs), fmtTally(tally(rs)), completedDuringDrain, exitedAt.Sub(termAt).Round(time.Millisecond), ready, notReady, refused)
+}
