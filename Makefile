@@ -5,7 +5,7 @@ BENCHTIME  ?= 200ms
 FUZZTIME   ?= 10s
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help run test test-short lint fuzz soak bench bench-quick fmt
+.PHONY: help run test test-short lint fuzz soak bench bench-quick bench-micro fmt
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
@@ -18,6 +18,8 @@ test: ## every test: gofmt, go vet, then go test -race -shuffle=on (features, co
 	  if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 	$(GO) test -race -shuffle=on -count=1 -timeout 15m $(PKGS)
+	$(GO) test -count=1 ./internal/hotpath   # allocation counts are exact only without -race
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./inproc >/dev/null
 
 test-short: ## the tests without the race detector and the slow ones, for a quick loop
 	$(GO) test -short $(PKGS)
@@ -44,7 +46,13 @@ fuzz: ## every fuzz target for FUZZTIME (10s) each
 soak: ## the long reliability run: 50,000 orders, faults, shutdown under load
 	WEGO_SOAK=1 $(GO) test -race -shuffle=on -count=1 -timeout 30m -v ./examples/mesh/reliability
 
-bench: ## the framework's own micro-benchmarks, with -benchmem
+bench: ## WeGO beside go-kit, gin and net/http (bench/ module): medians, ratios, targets; writes docs/performance.md
+	cd bench && $(GO) run ./cmd/benchreport
+
+bench-quick: ## the same in under two minutes
+	cd bench && $(GO) run ./cmd/benchreport -quick
+
+bench-micro: ## the framework's own micro-benchmarks, with -benchmem
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
 fmt: ## gofmt the tree

@@ -1,0 +1,653 @@
+// Command benchreport runs WeGO's benchmark suites — the in-process Go
+// benchmarks of package inproc and the HTTP suite of package httpbench —
+// takes the median of the repetitions, compares each figure with its
+// target and writes the report (docs/performance.md by default).
+//
+//	go run ./cmd/benchreport            # full: -count 10, 1s benchtime, 9 HTTP rounds
+//	go run ./cmd/benchreport -quick     # under two minutes
+//
+// Run it from the bench module's directory. The HTTP targets run in child
+// processes of this program (it calls itself with -serve NAME), so that
+// their allocations are counted apart from the load generator's.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wegomesh/wego/bench/fixture"
+	"github.com/wegomesh/wego/bench/httpbench"
+)
+
+type settings struct {
+	quick     bool
+	out       string
+	count     int
+	benchtime string
+	bench     string
+	rounds    int
+	requests  int
+	conns     int
+	calls     int
+	inproc    bool
+	http      bool
+	profile   string
+}
+
+func main() {
+	serve := flag.String("serve", "", "internal: run the HTTP target `name` (used by the runner itself)")
+	var s settings
+	flag.BoolVar(&s.quick, "quick", false, "a quick run (under two minutes): fewer, shorter repetitions")
+	flag.StringVar(&s.out, "out", "../docs/performance.md", "where to write the report (- for stdout only)")
+	flag.IntVar(&s.count, "count", 0, "repetitions of the in-process suite, each a whole run (default 10, quick 6)")
+	flag.StringVar(&s.benchtime, "benchtime", "", "go test -benchtime (default 1s, quick 100ms)")
+	flag.StringVar(&s.bench, "bench", ".", "go test -bench pattern of the in-process suite")
+	flag.IntVar(&s.rounds, "rounds", 0, "interleaved rounds of the HTTP suite (default 9, quick 5)")
+	flag.IntVar(&s.requests, "requests", 0, "requests per target and round (default 40000, quick 8000)")
+	flag.IntVar(&s.conns, "conns", 16, "keep-alive connections of the load generator")
+	flag.IntVar(&s.calls, "calls", 0, "remote-route calls per client round (default 10000, quick 2000)")
+	flag.BoolVar(&s.inproc, "inproc", true, "run the in-process suite")
+	flag.BoolVar(&s.http, "http", true, "run the HTTP suite")
+	flag.StringVar(&s.profile, "profile", "", "write CPU and allocation profiles of each HTTP server process into `dir`")
+	flag.Parse()
+	if *serve != "" {
+		if err := httpbench.Serve(*serve); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	def := func(v *int, full, quick int) {
+		if *v == 0 {
+			*v = full
+			if s.quick {
+				*v = quick
+			}
+		}
+	}
+	def(&s.count, 10, 6)
+	def(&s.rounds, 9, 5)
+	def(&s.requests, 40000, 8000)
+	def(&s.calls, 10000, 2000)
+	if s.benchtime == "" {
+		s.benchtime = "1s"
+		if s.quick {
+			s.benchtime = "100ms"
+		}
+	}
+	if s.conns < 16 {
+		fail(fmt.Errorf("-conns must be at least 16"))
+	}
+	if err := run(s); err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "benchreport:", err)
+	os.Exit(1)
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "benchreport: "+format+"\n", args...)
+}
+
+func run(s settings) error {
+	started := time.Now()
+	if l, err := strconv.ParseFloat(loadAvg(), 64); err == nil && l > float64(runtime.NumCPU())/2 {
+		logf("warning: load average %.2f on %d cores: other work will make the figures noisy", l, runtime.NumCPU())
+	}
+	var doc strings.Builder
+	doc.WriteString(header(s, started))
+	if s.inproc {
+		res, err := runInproc(s)
+		if err != nil {
+			return err
+		}
+		doc.WriteString(inprocTable(res))
+	}
+	if s.http {
+		tbl, err := runHTTP(s)
+		if err != nil {
+			return err
+		}
+		doc.WriteString(tbl)
+	}
+	doc.WriteString(footer(s, time.Since(started)))
+	fmt.Print(doc.String())
+	if s.out != "-" {
+		if err := os.WriteFile(s.out, []byte(doc.String()), 0o644); err != nil {
+			return err
+		}
+		logf("wrote %s in %s", s.out, time.Since(started).Round(time.Second))
+	}
+	return nil
+}
+
+// ---- machine ----
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown"
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
+func kernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return runtime.GOOS
+	}
+	return runtime.GOOS + " " + strings.TrimSpace(string(b))
+}
+
+// loadAvg returns the 1-minute load average, which says how busy the
+// machine was with other work.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func goVersion() string {
+	out, err := exec.Command("go", "env", "GOVERSION").Output()
+	if err != nil {
+		return runtime.Version()
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func header(s settings, t time.Time) string {
+	mode := "full"
+	if s.quick {
+		mode = "quick"
+	}
+	var b strings.Builder
+	b.WriteString("# Performance\n\n")
+	b.WriteString("<!-- Generated by bench/cmd/benchreport; do not edit by hand. Regenerate with `make bench` (or `make bench-quick`). -->\n\n")
+	b.WriteString("WeGO's benchmark suite (module `bench/`): the call path in process, and the HTTP transport on loopback, ")
+	b.WriteString("each against a baseline measured in the same run and against the targets of the design ")
+	b.WriteString("(docs: DESIGN.md, \"Reaching zero allocations\"). Figures are medians of the repetitions; ratios are to the ")
+	b.WriteString("baseline of the same run, so they compare across machines better than the absolute times do. ")
+	b.WriteString("Allocation counts are exact on any machine, and `internal/hotpath` asserts them in CI.\n\n")
+	b.WriteString("## Machine\n\n")
+	fmt.Fprintf(&b, "| | |\n|---|---|\n")
+	fmt.Fprintf(&b, "| CPU | %s |\n", cpuModel())
+	fmt.Fprintf(&b, "| cores | %d (GOMAXPROCS %d) |\n", runtime.NumCPU(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(&b, "| OS | %s/%s |\n", kernel(), runtime.GOARCH)
+	fmt.Fprintf(&b, "| Go | %s |\n", goVersion())
+	fmt.Fprintf(&b, "| date | %s |\n", t.UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "| load average at start | %s |\n", loadAvg())
+	fmt.Fprintf(&b, "| mode | %s: Go benchmarks %d interleaved runs of the suite at `-benchtime %s`; HTTP %d interleaved rounds × %d requests per target over %d keep-alive connections; %d remote calls per client round |\n\n",
+		mode, s.count, s.benchtime, s.rounds, s.requests, s.conns, s.calls)
+	return b.String()
+}
+
+func footer(s settings, d time.Duration) string {
+	var b strings.Builder
+	b.WriteString("## How to reproduce\n\n")
+	b.WriteString("```sh\ncd bench\ngo run ./cmd/benchreport           # full run, writes docs/performance.md\n")
+	b.WriteString("go run ./cmd/benchreport -quick    # under two minutes\n")
+	b.WriteString("go test -run '^$' -bench . -benchmem -count 6 ./inproc   # the Go benchmarks alone\n")
+	b.WriteString("go test -run '^$' -bench 'Audit/wego' -benchmem -cpuprofile cpu.out -memprofile mem.out ./inproc  # profile one\n```\n\n")
+	fmt.Fprintf(&b, "This run took %s; the 1-minute load average was %s at its end. A load average well above 0 ", d.Round(time.Second), loadAvg())
+	b.WriteString("means other work shared the cores, and absolute times are then high and noisy; ratios suffer less, allocation counts not at all.\n")
+	return b.String()
+}
+
+// ---- in-process suite ----
+
+type sample struct{ ns, bytes, allocs float64 }
+
+// inprocResult holds the samples of each benchmark, one per run of the
+// suite, in run order (runs[i] of two benchmarks come from the same run).
+type inprocResult map[string][]sample
+
+func runInproc(s settings) (inprocResult, error) {
+	dir, err := os.MkdirTemp("", "wego-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "inproc.test")
+	logf("go test -c -o %s ./inproc", bin)
+	build := exec.Command("go", "test", "-c", "-o", bin, "./inproc")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("building the in-process suite: %w", err)
+	}
+	// The repetitions are whole runs of the suite, one after the other,
+	// rather than -count N (which repeats each benchmark N times in a row):
+	// every benchmark and its baseline then share the machine's noise.
+	args := []string{"-test.run", "^$", "-test.bench", s.bench, "-test.benchmem", "-test.count", "1", "-test.benchtime", s.benchtime}
+	var out bytes.Buffer
+	for i := range s.count {
+		logf("in-process repetition %d/%d: inproc.test %s", i+1, s.count, strings.Join(args, " "))
+		cmd := exec.Command(bin, args...)
+		cmd.Dir = "inproc"
+		cmd.Stdout = io.MultiWriter(&out, os.Stderr)
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return nil, fmt.Errorf("in-process suite: %w", err)
+		}
+	}
+	if raw := filepath.Join(os.TempDir(), "wego-bench-inproc.txt"); os.WriteFile(raw, out.Bytes(), 0o644) == nil {
+		logf("raw output in %s (benchstat reads it)", raw)
+	}
+	return parseBench(&out), nil
+}
+
+// parseBench reads `go test -bench -benchmem` output.
+func parseBench(r io.Reader) inprocResult {
+	res := inprocResult{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i]
+			}
+		}
+		var sm sample
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			switch f[i+1] {
+			case "ns/op":
+				sm.ns = v
+			case "B/op":
+				sm.bytes = v
+			case "allocs/op":
+				sm.allocs = v
+			}
+		}
+		res[name] = append(res[name], sm)
+	}
+	return res
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func (r inprocResult) med(name string) (sample, bool) {
+	ss, ok := r[name]
+	if !ok {
+		return sample{}, false
+	}
+	var ns, by, al []float64
+	for _, s := range ss {
+		ns, by, al = append(ns, s.ns), append(by, s.bytes), append(al, s.allocs)
+	}
+	return sample{median(ns), median(by), median(al)}, true
+}
+
+// ratio is the median over the runs of a's time divided by b's time in
+// the same run: paired, so that noise common to a run cancels out.
+func (r inprocResult) ratio(a, b string) float64 {
+	as, bs := r[a], r[b]
+	var rs []float64
+	for i := range min(len(as), len(bs)) {
+		if bs[i].ns > 0 {
+			rs = append(rs, as[i].ns/bs[i].ns)
+		}
+	}
+	return median(rs)
+}
+
+// diff is the median over the runs of a's time less b's time.
+func (r inprocResult) diff(a, b string) float64 {
+	as, bs := r[a], r[b]
+	var ds []float64
+	for i := range min(len(as), len(bs)) {
+		ds = append(ds, as[i].ns-bs[i].ns)
+	}
+	return median(ds)
+}
+
+type verdict struct{ target, status string }
+
+const (
+	met    = "met"
+	notMet = "**not met**"
+	info   = "—"
+)
+
+func status(ok bool) string {
+	if ok {
+		return met
+	}
+	return notMet
+}
+
+type row struct {
+	label, bench string
+	check        func(r inprocResult, s sample) verdict
+}
+
+func inprocTable(r inprocResult) string {
+	zeroAllocs := func(s sample) bool { return s.allocs == 0 }
+	rows := []row{
+		{"direct call of the function (baseline)", "Direct", nil},
+		{"typed handle, empty chains", "HandleEmpty", func(r inprocResult, s sample) verdict {
+			return verdict{"≤ 2× direct, 0 allocs", status(r.ratio("HandleEmpty", "Direct") <= 2 && zeroAllocs(s))}
+		}},
+		{"call by name, empty chains", "ByNameEmpty", func(r inprocResult, s sample) verdict {
+			return verdict{"≤ 6× direct, 0 allocs", status(r.ratio("ByNameEmpty", "Direct") <= 6 && zeroAllocs(s))}
+		}},
+		{"typed handle, 5 no-op middleware per side", "Handle5x5", func(r inprocResult, s sample) verdict {
+			x := r.ratio("Handle5x5", "GoKit5")
+			return verdict{fmt.Sprintf("≤ ½ go-kit's 5, 0 allocs: %.2f× go-kit", x), status(x <= 0.5 && zeroAllocs(s))}
+		}},
+		{"call by name, 5 no-op middleware per side", "ByName5x5", func(_ inprocResult, s sample) verdict {
+			return verdict{"0 allocs", status(zeroAllocs(s))}
+		}},
+		{"go-kit endpoint, 5 no-op middleware", "GoKit5", nil},
+		{"full default chain, logs off, request id in ctx", "DefaultChain/id=present", func(_ inprocResult, s sample) verdict {
+			return verdict{"≤ 400 ns, 0 allocs", status(s.ns <= 400 && zeroAllocs(s))}
+		}},
+		{"full default chain, logs off, no request id", "DefaultChain/id=absent", func(_ inprocResult, s sample) verdict {
+			return verdict{"≤ 400 ns, ≤ 1 alloc", status(s.ns <= 400 && s.allocs <= 1)}
+		}},
+		{"go-kit: breaker + recovery + zap logging (same work)", "DefaultChain/gokit", nil},
+		{"one bare zap line (audit fields, JSON to io.Discard)", "Audit/bare-zap-line", nil},
+		{"full default chain + one audit line (zap sink)", "Audit/wego", func(r inprocResult, s sample) verdict {
+			d := r.diff("Audit/wego", "Audit/bare-zap-line")
+			return verdict{fmt.Sprintf("≤ bare zap line + 300 ns, ≤ 2 allocs: %+.0f ns", d), status(d <= 300 && s.allocs <= 2)}
+		}},
+		{"go-kit: breaker + recovery + logging + audit line (zap)", "Audit/gokit-zap", nil},
+		{"go-kit: same, audit line through go-kit's log adapter", "Audit/gokit-kitlog", nil},
+		{"parallel: direct", "Parallel/direct", nil},
+		{"parallel: typed handle, empty chains", "Parallel/handle-empty", func(_ inprocResult, s sample) verdict {
+			return verdict{"0 allocs", status(zeroAllocs(s))}
+		}},
+		{"parallel: call by name, empty chains", "Parallel/by-name-empty", func(_ inprocResult, s sample) verdict {
+			return verdict{"0 allocs", status(zeroAllocs(s))}
+		}},
+		{"parallel: typed handle, 5 no-op per side", "Parallel/handle-5x5", func(_ inprocResult, s sample) verdict {
+			return verdict{"0 allocs", status(zeroAllocs(s))}
+		}},
+		{"parallel: go-kit, 5 no-op", "Parallel/gokit-5", nil},
+		{"parallel: full default chain, request id in ctx", "Parallel/default-chain", func(_ inprocResult, s sample) verdict {
+			return verdict{"0 allocs", status(zeroAllocs(s))}
+		}},
+		{"call by name, catalog of 10 commands", "CatalogSize/commands=10", nil},
+		{"call by name, catalog of 10,000 commands", "CatalogSize/commands=10000", func(r inprocResult, s sample) verdict {
+			x := r.ratio("CatalogSize/commands=10000", "CatalogSize/commands=10")
+			return verdict{fmt.Sprintf("within 10 %% of 10 commands: %+.1f %%", 100*(x-1)), status(x <= 1.1 && zeroAllocs(s))}
+		}},
+	}
+	var b strings.Builder
+	b.WriteString("## In process\n\n")
+	b.WriteString("One call of `inventory.Reserve` (a not-inlined function of a small struct) per operation; `go test -bench` ")
+	b.WriteString("with `-benchmem`; times are medians of the repetitions, and every ratio — to the direct call, or to the figure a target names — is the median of the ratios within each repetition (the repetitions are whole runs of the suite, so a figure and its baseline share the noise of their run). Parallel rows run from ")
+	b.WriteString("GOMAXPROCS goroutines (`b.RunParallel`): ns/op is wall time per call over all of them.\n\n")
+	b.WriteString("| path | ns/op | × direct | B/op | allocs/op | target | |\n|---|--:|--:|--:|--:|---|---|\n")
+	for _, rw := range rows {
+		s, found := r.med(rw.bench)
+		if !found {
+			continue
+		}
+		v := verdict{"", info}
+		if rw.check != nil {
+			v = rw.check(r, s)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %.1f× | %.0f | %s | %s | %s |\n", rw.label, fmtNs(s.ns), r.ratio(rw.bench, "Direct"), s.bytes, fmtAllocs(s.allocs), v.target, v.status)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func fmtNs(ns float64) string {
+	switch {
+	case ns < 10:
+		return fmt.Sprintf("%.2f", ns)
+	case ns < 100:
+		return fmt.Sprintf("%.1f", ns)
+	}
+	return fmt.Sprintf("%.0f", ns)
+}
+
+func fmtAllocs(a float64) string {
+	if a == float64(int64(a)) {
+		return strconv.FormatInt(int64(a), 10)
+	}
+	return fmt.Sprintf("%.1f", a)
+}
+
+// ---- HTTP suite ----
+
+func runHTTP(s settings) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	// The servers must not be slowed by anything the environment sets.
+	env := []string{"NEW_RELIC_LICENSE_KEY=", "GOGC=100"}
+	if s.profile != "" {
+		dir, err := filepath.Abs(s.profile)
+		if err != nil {
+			return "", err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", err
+		}
+		env = append(env, httpbench.ProfileEnv+"="+dir)
+	}
+	var servers []*httpbench.Server
+	defer func() {
+		for _, srv := range servers {
+			_ = srv.Stop()
+		}
+	}()
+	loads := map[string]*httpbench.Load{}
+	for _, t := range fixture.Handlers {
+		srv, err := httpbench.Start(exe, t.Name, env)
+		if err != nil {
+			return "", err
+		}
+		servers = append(servers, srv)
+		l, err := httpbench.NewLoad(srv, s.conns)
+		if err != nil {
+			return "", err
+		}
+		defer l.Close()
+		loads[t.Name] = l
+	}
+	// Warm-up: every target once, with half a round.
+	for _, t := range fixture.Handlers {
+		if _, err := loads[t.Name].Run(s.requests / 2); err != nil {
+			return "", err
+		}
+	}
+	rounds := map[string][]httpbench.Round{}
+	for i := range s.rounds {
+		// Rotate the order so that no target always follows the same one.
+		for j := range fixture.Handlers {
+			t := fixture.Handlers[(i+j)%len(fixture.Handlers)]
+			r, err := loads[t.Name].Run(s.requests)
+			if err != nil {
+				return "", err
+			}
+			rounds[t.Name] = append(rounds[t.Name], r)
+		}
+		logf("HTTP round %d/%d done", i+1, s.rounds)
+	}
+
+	// Remote route against the WeGO server with empty chains.
+	var target *httpbench.Server
+	for _, srv := range servers {
+		if srv.Name == "wego-empty" {
+			target = srv
+		}
+	}
+	bare, closeBare := httpbench.BareClient(target.Addr)
+	defer closeBare()
+	route, closeRoute, err := httpbench.RouteClient(target.Addr)
+	if err != nil {
+		return "", err
+	}
+	defer closeRoute()
+	clients := map[string][]httpbench.ClientRound{}
+	for i := range s.rounds {
+		order := []string{"bare", "route"}
+		if i%2 == 1 {
+			order = []string{"route", "bare"}
+		}
+		for _, name := range order {
+			call := bare
+			if name == "route" {
+				call = route
+			}
+			r, err := httpbench.RunClient(target, call, s.calls, s.conns)
+			if err != nil {
+				return "", fmt.Errorf("client %s: %w", name, err)
+			}
+			clients[name] = append(clients[name], r)
+		}
+	}
+	logf("client rounds done")
+	return httpTable(rounds) + clientTable(clients), nil
+}
+
+type httpMed struct {
+	rps, p50, p99, allocs, bytes float64
+	conns                        int64
+}
+
+func medHTTP(rs []httpbench.Round) httpMed {
+	var rps, p50, p99, al, by []float64
+	var m httpMed
+	for _, r := range rs {
+		rps = append(rps, r.RPS())
+		p50 = append(p50, float64(r.P50.Microseconds()))
+		p99 = append(p99, float64(r.P99.Microseconds()))
+		al = append(al, r.AllocsReq)
+		by = append(by, r.BytesReq)
+		m.conns += r.NewConns
+	}
+	m.rps, m.p50, m.p99, m.allocs, m.bytes = median(rps), median(p50), median(p99), median(al), median(by)
+	return m
+}
+
+func httpTable(rounds map[string][]httpbench.Round) string {
+	var b strings.Builder
+	b.WriteString("## HTTP server\n\n")
+	b.WriteString("POST /inventory/reserve with a 27-byte JSON body, answered with JSON, on loopback. Each target runs in a ")
+	b.WriteString("process of its own under the same `http.Server` settings; the load generator (a minimal HTTP/1.1 client) ")
+	b.WriteString("keeps a fixed set of keep-alive connections, warms every target up, then runs the rounds interleaved, each ")
+	b.WriteString("target in turn, so that they share the machine's noise. Allocations are counted in the server process ")
+	b.WriteString("(runtime.MemStats), less what reading them costs. Latencies are per request as the generator sees them; ")
+	b.WriteString("the figures are medians over the rounds, and the ratios medians of the ratios to bare within each round. On a 2-core machine the generator and the server share the cores.\n\n")
+	b.WriteString("| server | req/s | × bare | p50 µs | p99 µs | p99 × bare | allocs/req | B/req | new conns | target | |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
+	base := medHTTP(rounds["bare"])
+	paired := func(name string, f func(httpbench.Round) float64) float64 {
+		var rs []float64
+		for i, r := range rounds[name] {
+			if i < len(rounds["bare"]) {
+				rs = append(rs, f(r)/f(rounds["bare"][i]))
+			}
+		}
+		return median(rs)
+	}
+	rps := func(r httpbench.Round) float64 { return r.RPS() }
+	p99 := func(r httpbench.Round) float64 { return float64(r.P99) }
+	for _, t := range fixture.Handlers {
+		m := medHTTP(rounds[t.Name])
+		v := verdict{"", info}
+		thr, lat := paired(t.Name, rps), paired(t.Name, p99)
+		if strings.HasPrefix(t.Name, "wego") {
+			al := m.allocs - base.allocs
+			ok := thr >= 1.0 && lat <= 1.1 && al <= 5
+			stretch := "stretch ≥ 1.2× not reached"
+			if thr >= 1.2 {
+				stretch = "stretch ≥ 1.2× reached"
+			}
+			v = verdict{fmt.Sprintf("≥ 1.0× bare req/s, p99 ≤ 1.1× bare, allocs ≤ bare + 5 (%+.1f); %s", al, stretch), status(ok)}
+		}
+		if t.Name == "bare" {
+			v.target = "baseline"
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f× | %.0f | %.0f | %.2f× | %.1f | %.0f | %d | %s | %s |\n",
+			t.Desc, m.rps, thr, m.p50, m.p99, lat, m.allocs, m.bytes, m.conns, v.target, v.status)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func clientTable(cs map[string][]httpbench.ClientRound) string {
+	type med struct {
+		us, allocs, bytes, parUs, parAllocs float64
+		calls, parCalls, conns, parConns    int64
+	}
+	get := func(rs []httpbench.ClientRound) med {
+		var us, al, by, pus, pal []float64
+		var m med
+		for _, r := range rs {
+			us = append(us, float64(r.PerCall.Nanoseconds())/1e3)
+			al = append(al, r.AllocsOp)
+			by = append(by, r.BytesOp)
+			pus = append(pus, float64(r.ParPerOp.Nanoseconds())/1e3)
+			pal = append(pal, r.ParAllocs)
+			m.calls += int64(r.Calls)
+			m.parCalls += int64(r.ParCalls)
+			m.conns += r.NewConns
+			m.parConns += r.ParConns
+		}
+		m.us, m.allocs, m.bytes, m.parUs, m.parAllocs = median(us), median(al), median(by), median(pus), median(pal)
+		return m
+	}
+	bare, route := get(cs["bare"]), get(cs["route"])
+	var b strings.Builder
+	b.WriteString("## Remote route (HTTP client)\n\n")
+	b.WriteString("The same command called from another process: a hand-written `http.Client` call (encoding/json, same pool ")
+	b.WriteString("size) against a typed handle whose catalog routes it with `httptransport.NewClient().Route(url)` (empty ")
+	b.WriteString("chains), both to the WeGO server with empty chains. Allocations are the caller's only (the server is another ")
+	b.WriteString("process). Serial calls, then as many from as many goroutines as the load generator has connections, after a ")
+	b.WriteString("warm-up at that concurrency; the server's ConnState hook counts the connections opened meanwhile: with ")
+	b.WriteString("keep-alive, none. (In parallel, net/http's Transport may dial while every idle connection is busy and keep ")
+	b.WriteString("the extra one: that is a new connection without any connection having been given up.)\n\n")
+	b.WriteString("| client | µs/call | allocs/call | B/call | µs/call, parallel | allocs/call, parallel | new conns serial | new conns parallel | reuse | target | |\n")
+	b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|\n")
+	reuse := func(m med) float64 { return 100 * (1 - float64(m.conns+m.parConns)/float64(m.calls+m.parCalls)) }
+	fmt.Fprintf(&b, "| bare http.Client + encoding/json (baseline) | %.1f | %.1f | %.0f | %.1f | %.1f | %d of %d | %d of %d | %.3f %% | baseline | |\n",
+		bare.us, bare.allocs, bare.bytes, bare.parUs, bare.parAllocs, bare.conns, bare.calls, bare.parConns, bare.parCalls, reuse(bare))
+	ok := route.allocs <= bare.allocs+5 && route.conns == 0 && route.parConns <= bare.parConns
+	fmt.Fprintf(&b, "| WeGO remote route | %.1f | %.1f | %.0f | %.1f | %.1f | %d of %d | %d of %d | %.3f %% | ≤ bare + 5 allocs (%+.1f); 100 %% reuse: no new connection serially, no more than bare in parallel | %s |\n\n",
+		route.us, route.allocs, route.bytes, route.parUs, route.parAllocs, route.conns, route.calls, route.parConns, route.parCalls, reuse(route), route.allocs-bare.allocs, status(ok))
+	return b.String()
+}
