@@ -47,6 +47,7 @@ type Command[Req, Resp any] struct {
 // state is everything a call needs, composed once and swapped atomically.
 type state[Req, Resp any] struct {
 	spec        *middleware.Spec
+	cspec       *middleware.Spec   // spec as the client chain sees it (Remote set when routed)
 	fn          Func[Req, Resp]    // what runs locally (fake or fn); nil if none
 	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
 	entry       Func[Req, Resp]    // what Call calls: direct when set and no context can carry a catalog, else h.call
@@ -352,7 +353,7 @@ func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 		f = new(frame[Req, Resp])
 	}
 	f.req = req
-	f.call = middleware.Call{Spec: s.spec, Side: middleware.Client, Request: &f.req, Response: &f.resp}
+	f.call = middleware.Call{Spec: s.cspec, Side: middleware.Client, Request: &f.req, Response: &f.resp}
 	if s.pick != nil {
 		f.call.Node = s.pick()
 	}
@@ -417,7 +418,7 @@ func (h *Command[Req, Resp]) Invoke(ctx context.Context, req, resp any) error {
 		return err
 	}
 	c := callPool.Get().(*middleware.Call)
-	*c = middleware.Call{Spec: s.spec, Side: middleware.Client, Request: rq, Response: rp}
+	*c = middleware.Call{Spec: s.cspec, Side: middleware.Client, Request: rq, Response: rp}
 	if s.pick != nil {
 		c.Node = s.pick()
 	}
@@ -527,7 +528,13 @@ func (h *Command[Req, Resp]) recompose() {
 		}
 		route = remote
 	}
-	invoke := middleware.Build(spec, route, clientMW...)
+	clientSpec := spec
+	if !local {
+		rs := *spec
+		rs.Remote = true
+		clientSpec = &rs
+	}
+	invoke := middleware.Build(clientSpec, route, clientMW...)
 	var direct Func[Req, Resp]
 	if local && serverEmpty && sameHandler(invoke, route) {
 		direct = fn
@@ -538,6 +545,7 @@ func (h *Command[Req, Resp]) recompose() {
 	}
 	h.cur.Store(&state[Req, Resp]{
 		spec:        spec,
+		cspec:       clientSpec,
 		fn:          fn,
 		direct:      direct,
 		entry:       entry,

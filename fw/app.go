@@ -77,6 +77,7 @@ type App struct {
 	cat      *catalog.Catalog
 	shutdown time.Duration
 
+	logCfg                   wlog.Config
 	serverChain, clientChain []string
 	closers                  []io.Closer // middleware to close when the app stops
 	newrelic                 *newrelic.Middleware
@@ -146,6 +147,7 @@ func New(opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err // validated even when a Logger option replaces it
 	}
+	a.logCfg = logCfg
 	a.logger = o.logger
 	if a.logger == nil {
 		if a.logger, err = wlog.New(logCfg); err != nil {

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/wegomesh/wego/config"
+	wlog "github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/middleware/audit"
 	"github.com/wegomesh/wego/middleware/breaker"
@@ -98,7 +101,20 @@ func builtins() map[string]Factory {
 			if err != nil {
 				return nil, err
 			}
-			m, err := audit.New(cfg, audit.WithLogger(a.logger))
+			opts := []audit.Option{audit.WithLogger(a.logger)}
+			if (cfg.Sink == "" || cfg.Sink == audit.SinkZap) && a.opts.logger == nil {
+				// Audit records are not log lines that a level or a
+				// sampler may drop: write them through a logger of their
+				// own, like the application's but at info and unsampled.
+				lc := a.logCfg
+				lc.Level, lc.Sampling = "info", nil
+				l, err := wlog.New(lc)
+				if err != nil {
+					return nil, err
+				}
+				opts = append(opts, audit.WithSink(audit.NewZapSink(l.With(zap.String("app", a.name)))))
+			}
+			m, err := audit.New(cfg, opts...)
 			if err != nil {
 				return nil, err
 			}

@@ -3,6 +3,8 @@ package fw_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -14,6 +16,7 @@ import (
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/middleware/audit"
 )
 
 func appWithConfig(t *testing.T, cat *catalog.Catalog, yaml string, opts ...fw.Option) (*fw.App, error) {
@@ -165,4 +168,29 @@ func Example_chainOrder() {
 	// hello gopher
 	// default server chain: recovery → requestid → newrelic → logging → audit → ratelimit → faultinject → validate
 	// default client chain: cache → timeout → retry → breaker → newrelic
+}
+
+// Audit records are written even when the application logs only errors:
+// they are not log lines that a level may drop.
+func TestAuditSurvivesLogLevel(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "app.log")
+	cat := catalog.New()
+	h, _ := catalog.RegisterIn(cat, "bank.Transfer", func(_ context.Context, s string) (string, error) { return s, nil },
+		catalog.With(audit.Auditable.Value(true)))
+	fsys := fstest.MapFS{"dev.yaml": {Data: []byte("log: {level: error, output: [" + out + "]}\n")}}
+	a, err := fw.New(fw.Catalog(cat), fw.ConfigOptions(config.FS(fsys), config.Env("dev"), config.Dir(t.TempDir())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Start(context.Background())
+	h.Call(context.Background(), "x")
+	a.Stop(context.Background())
+	data, _ := os.ReadFile(out)
+	if !strings.Contains(string(data), `"command":"bank.Transfer"`) || !strings.Contains(string(data), audit.ZapMessage) {
+		t.Fatalf("no audit line in the log at level error:\n%s", data)
+	}
+	if strings.Contains(string(data), `"msg":"started"`) {
+		t.Fatal("info lines of the application must still be filtered")
+	}
 }

@@ -43,6 +43,12 @@ type Spec struct {
 	Attributes Attributes
 	// Doc is an optional human description of the command.
 	Doc string
+	// Remote is true in the client chain of a command that a route sends
+	// to another process, and false in server chains and for local
+	// commands. Client middleware that only make sense across a network,
+	// such as a circuit breaker, return next when it is false. Chains are
+	// rebuilt when routes change.
+	Remote bool
 }
 
 // Service returns the part of the name before the last dot ("inventory" for

@@ -433,3 +433,14 @@ func TestNoAllocsForCommandsNotAudited(t *testing.T) {
 		t.Errorf("%v allocs, want 0", n)
 	}
 }
+
+// A zap sink whose logger drops info-level lines fails instead of losing
+// the record silently.
+func TestZapSinkRefusesADisabledLevel(t *testing.T) {
+	t.Parallel()
+	core, _ := observer.New(zap.ErrorLevel)
+	s := audit.NewZapSink(zap.New(core))
+	if err := s.Write(context.Background(), &audit.Record{Command: "a.B"}); !errors.Is(err, audit.ErrLevelDisabled) {
+		t.Fatalf("Write = %v, want ErrLevelDisabled", err)
+	}
+}

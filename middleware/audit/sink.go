@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -66,7 +67,9 @@ func (s *ZapSink) logger(ctx context.Context) *zap.Logger {
 func (s *ZapSink) Write(ctx context.Context, r *Record) error {
 	ce := s.logger(ctx).Check(zap.InfoLevel, ZapMessage)
 	if ce == nil {
-		return nil
+		// An audit record is not a log line that a level may drop: a
+		// logger that drops it is a failing sink, never a silent one.
+		return ErrLevelDisabled
 	}
 	var buf [9]zap.Field
 	fields := append(buf[:0],
@@ -90,6 +93,11 @@ func (s *ZapSink) Write(ctx context.Context, r *Record) error {
 	ce.Write(fields...)
 	return nil
 }
+
+// ErrLevelDisabled is what [ZapSink.Write] returns when its logger does not
+// write info-level lines, so the record would be lost. Give the sink a
+// logger of its own at info level (package fw does) or raise the level.
+var ErrLevelDisabled = errors.New("audit: the zap sink's logger drops info-level lines")
 
 // Close does nothing: the logger belongs to the application, which syncs
 // it.

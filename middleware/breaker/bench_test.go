@@ -38,6 +38,9 @@ func BenchmarkBaselinePassThrough(b *testing.B) {
 
 // BenchmarkClosed is a call through a closed breaker.
 func BenchmarkClosed(b *testing.B) {
-	br, _ := breaker.New(breaker.DefaultConfig())
+	cfg := breaker.DefaultConfig()
+	cfg.Local = true // guard a local command, for the example
+	cfg.Local = true // the benchmark's command is local
+	br, _ := breaker.New(cfg)
 	bench(b, br)
 }

@@ -64,6 +64,12 @@ type Config struct {
 	// command's. Default true; DefaultConfig sets it, and the zero Config
 	// has it off.
 	PerNode bool `mapstructure:"per_node"`
+	// Local guards local commands too. Default false: a breaker protects
+	// callers from a remote service that fails, and a command routed to
+	// another process is what [middleware.Spec.Remote] reports; an
+	// in-process function gains little from one and would pay for it on
+	// every call.
+	Local bool `mapstructure:"local"`
 	// Commands holds per-command entries, keyed by a command name
 	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
 	// command); keys match without regard to case. Default none.
@@ -326,6 +332,9 @@ func isExcluded(err error) bool {
 // Wrap returns next guarded by the command's breaker, or next itself when
 // the breaker is disabled for the command.
 func (b *Breaker) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	if !spec.Remote && !b.cfg.Local {
+		return next
+	}
 	set, ok := b.cfg.For(spec.Name)
 	if !ok {
 		return next

@@ -62,7 +62,7 @@ func state(t *testing.T, b *breaker.Breaker, node string) gobreaker.State {
 
 func TestDefaultTripsOnAlternatingFailures(t *testing.T) {
 	t.Parallel()
-	b, h, calls := setup(t, breaker.DefaultConfig())
+	b, h, calls := setup(t, localConfig())
 	ctx := context.Background()
 	for i := range breaker.DefaultMinRequests {
 		var fail error
@@ -110,7 +110,7 @@ func TestGobreakerDefaultMissesAlternatingFailures(t *testing.T) {
 func TestClosedOpenHalfOpenClosed(t *testing.T) {
 	t.Parallel()
 	core, logs := observer.New(zapcore.WarnLevel)
-	cfg := breaker.DefaultConfig()
+	cfg := localConfig()
 	cfg.MinRequests = 4
 	cfg.OpenTimeout = 50 * time.Millisecond
 	b, h, calls := setup(t, cfg, breaker.WithLogger(zap.New(core)))
@@ -163,7 +163,7 @@ func TestClosedOpenHalfOpenClosed(t *testing.T) {
 
 func TestClientErrorsAndCancellationNeverTrip(t *testing.T) {
 	t.Parallel()
-	cfg := breaker.DefaultConfig()
+	cfg := localConfig()
 	cfg.MinRequests = 2
 	cfg.Mode = breaker.ModeRatio
 	for _, fail := range []error{
@@ -185,7 +185,7 @@ func TestClientErrorsAndCancellationNeverTrip(t *testing.T) {
 
 func TestCanceledCallsAreNotCounted(t *testing.T) {
 	t.Parallel()
-	cfg := breaker.DefaultConfig()
+	cfg := localConfig()
 	cfg.MinRequests = 4
 	b, h, _ := setup(t, cfg)
 	ctx := context.Background()
@@ -211,7 +211,7 @@ func TestCanceledCallsAreNotCounted(t *testing.T) {
 
 func TestConsecutiveMode(t *testing.T) {
 	t.Parallel()
-	cfg := breaker.Config{Mode: breaker.ModeConsecutive, ConsecutiveFailures: 3}
+	cfg := breaker.Config{Mode: breaker.ModeConsecutive, ConsecutiveFailures: 3, Local: true}
 	b, h, _ := setup(t, cfg)
 	ctx := context.Background()
 	for range 10 { // alternating: never 3 in a row
@@ -270,7 +270,7 @@ func (r *nodes) hitsOf(node string) int {
 
 func TestPerNode(t *testing.T) {
 	t.Parallel()
-	cfg := breaker.DefaultConfig()
+	cfg := localConfig()
 	cfg.MinRequests = 10
 	// The command's breaker sees 50% failures: keep it closed.
 	cfg.Commands = map[string]breaker.CommandConfig{"stock.*": {FailureRatio: 0.6}}
@@ -329,7 +329,7 @@ func TestPerNode(t *testing.T) {
 
 func TestPerNodeOff(t *testing.T) {
 	t.Parallel()
-	cfg := breaker.DefaultConfig()
+	cfg := localConfig()
 	cfg.PerNode = false
 	cfg.MinRequests = 4
 	b, _ := breaker.New(cfg)
@@ -353,7 +353,7 @@ func TestPerNodeOff(t *testing.T) {
 
 func TestOverridesAndDisable(t *testing.T) {
 	t.Parallel()
-	cfg := breaker.DefaultConfig()
+	cfg := localConfig()
 	cfg.Commands = map[string]breaker.CommandConfig{
 		"stock.*":   {Disable: true, FailureRatio: 0.3},
 		"stock.get": {MinRequests: 3}, // lower case, as the config loader gives it
@@ -414,9 +414,29 @@ func TestValidate(t *testing.T) {
 }
 
 func TestClosedNoAllocations(t *testing.T) {
-	_, h, _ := setup(t, breaker.DefaultConfig())
+	_, h, _ := setup(t, localConfig())
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(1000, func() { _, _ = h.Call(ctx, req{}) }); n != 0 {
 		t.Errorf("closed breaker: %v allocations per call, want 0", n)
+	}
+}
+
+// localConfig is the default configuration guarding local commands too,
+// so that these tests need no remote route.
+func localConfig() breaker.Config {
+	cfg := breaker.DefaultConfig()
+	cfg.Local = true
+	return cfg
+}
+
+// By default a breaker guards only commands routed to another process.
+func TestLocalCommandsUnguardedByDefault(t *testing.T) {
+	t.Parallel()
+	b, h, _ := setup(t, breaker.DefaultConfig())
+	for range 100 {
+		h.Call(context.Background(), req{Fail: errs.Unavailable()})
+	}
+	if _, ok := b.State("stock.Get", ""); ok {
+		t.Fatal("a local command got a breaker")
 	}
 }

@@ -18,6 +18,7 @@ func TestCommandsFromYAML(t *testing.T) {
 	const yaml = `
 middleware:
   breaker:
+    local: true   # the test's commands are local
     min_requests: 100
     commands:
       inventory.Reserve: {mode: consecutive, consecutive_failures: 2}

@@ -13,6 +13,7 @@ import (
 
 func Example() {
 	cfg := breaker.DefaultConfig()
+	cfg.Local = true // guard a local command, for the example
 	cfg.MinRequests = 4
 	cfg.OpenTimeout = time.Minute
 	b, err := breaker.New(cfg)
