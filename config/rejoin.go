@@ -76,27 +76,35 @@ func rejoin(in any, t reflect.Type) any {
 // rejoinFields rejoins, in place, the values of m that struct type t's
 // fields take.
 func rejoinFields(m map[string]any, t reflect.Type) {
+	eachField(t, func(key string, ft reflect.Type) {
+		if v, ok := m[key]; ok {
+			m[key] = rejoin(v, ft)
+		}
+	})
+}
+
+// eachField calls f with the lower-case key and the type of every field
+// of struct type t that mapstructure fills, descending into squashed and
+// embedded structs.
+func eachField(t reflect.Type, f func(key string, ft reflect.Type)) {
 	for i := range t.NumField() {
-		f := t.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
-		if name == "-" || !f.IsExported() {
+		sf := t.Field(i)
+		name, opts, _ := strings.Cut(sf.Tag.Get("mapstructure"), ",")
+		if name == "-" || !sf.IsExported() {
 			continue
 		}
-		ft := f.Type
+		ft := sf.Type
 		for ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
-		if (f.Anonymous || hasTagOption(opts, "squash")) && ft.Kind() == reflect.Struct {
-			rejoinFields(m, ft)
+		if (sf.Anonymous || hasTagOption(opts, "squash")) && ft.Kind() == reflect.Struct {
+			eachField(ft, f)
 			continue
 		}
 		if name == "" {
-			name = f.Name
+			name = sf.Name
 		}
-		key := strings.ToLower(name)
-		if v, ok := m[key]; ok {
-			m[key] = rejoin(v, f.Type)
-		}
+		f(strings.ToLower(name), sf.Type)
 	}
 }
 
@@ -127,26 +135,6 @@ func splitKey(sub map[string]any, elem reflect.Type) bool {
 // fieldNames returns the lower-case keys that struct type t's fields take.
 func fieldNames(t reflect.Type) map[string]bool {
 	names := map[string]bool{}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		name, opts, _ := strings.Cut(f.Tag.Get("mapstructure"), ",")
-		if name == "-" || !f.IsExported() {
-			continue
-		}
-		ft := f.Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		if (f.Anonymous || hasTagOption(opts, "squash")) && ft.Kind() == reflect.Struct {
-			for k := range fieldNames(ft) {
-				names[k] = true
-			}
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		names[strings.ToLower(name)] = true
-	}
+	eachField(t, func(key string, _ reflect.Type) { names[key] = true })
 	return names
 }
