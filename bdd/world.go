@@ -326,9 +326,7 @@ func (a *AuditRecorder) Write(_ context.Context, r *audit.Record) error {
 	if a.closed {
 		return audit.ErrClosed
 	}
-	c := *r
-	c.Request = slices.Clone(r.Request)
-	a.records = append(a.records, c)
+	a.records = append(a.records, *r.Clone())
 	return nil
 }
 

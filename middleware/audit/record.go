@@ -60,6 +60,14 @@ type Record struct {
 	Request Fields `json:"request,omitempty"`
 }
 
+// Clone returns a copy of r that stays valid after [Sink.Write] returns.
+// Field values are copied shallowly: they are scalars or redacted strings.
+func (r *Record) Clone() *Record {
+	c := *r
+	c.Request = append(Fields(nil), r.Request...)
+	return &c
+}
+
 // Field is one audited request field.
 type Field struct {
 	// Name is the field's JSON name, or its Go name when it has none.
