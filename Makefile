@@ -34,6 +34,8 @@ fuzz: ## every fuzz target for FUZZTIME (10s) each
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeStrict$$' -fuzztime=$(FUZZTIME) ./transport/http
 	$(GO) test -run='^$$' -fuzz='^FuzzDecodeError$$' -fuzztime=$(FUZZTIME) ./transport/http
 	$(GO) test -run='^$$' -fuzz='^FuzzRemoteResponse$$' -fuzztime=$(FUZZTIME) ./transport/http
+	$(GO) test -run='^$$' -fuzz='^FuzzFastDecode$$' -fuzztime=$(FUZZTIME) ./transport/http
+	$(GO) test -run='^$$' -fuzz='^FuzzEncPlan$$' -fuzztime=$(FUZZTIME) ./transport/http
 	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz='^FuzzEnv$$' -fuzztime=$(FUZZTIME) ./config
 	$(GO) test -run='^$$' -fuzz='^FuzzParseSpec$$' -fuzztime=$(FUZZTIME) ./templates

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -310,7 +311,18 @@ func requestID(r *http.Request) (log.RequestID, []string) {
 		}
 	}
 	id := log.NewRequestID()
-	return id, []string{id.String()}
+	h := new(idHeader)
+	b := id.AppendTo(h.text[:0])
+	h.value[0] = unsafe.String(unsafe.SliceData(b), len(b))
+	return id, h.value[:]
+}
+
+// idHeader is the X-Request-Id value of a generated id: the one-string
+// slice the header map holds and the text that string points into, in one
+// allocation instead of two. Neither is written after requestID returns.
+type idHeader struct {
+	value [1]string
+	text  [36]byte // a UUID's text
 }
 
 // errorBody is the JSON body of every error response.
@@ -382,6 +394,7 @@ type endpoint struct {
 	bodyless  bool // GET, HEAD, DELETE: no request body
 	shape     *shape
 	json      *jsonType
+	enc       *encPlan // a one-pass response encoder, or nil
 	hasQuery  bool
 	reqs      sync.Pool // *Req
 	resps     sync.Pool // *Resp
@@ -454,6 +467,9 @@ func newEndpoint(h *handler, e catalog.Entry, r Route) (*endpoint, error) {
 			ep.hasQuery = true
 		}
 	}
+	if !ep.noContent && spec.Response != nil {
+		ep.enc = encPlanOf(spec.Response)
+	}
 	ep.reqs.New = func() any { return e.NewRequest() }
 	ep.resps.New = func() any { return e.NewResponse() }
 	return ep, nil
@@ -465,10 +481,11 @@ type reqBuf struct {
 	sc   scanner
 	out  bytes.Buffer
 	enc  *json.Encoder
+	resp []byte // the response, when encPlan encodes it
 }
 
 var reqBufs = sync.Pool{New: func() any {
-	b := &reqBuf{body: make([]byte, 0, 512)}
+	b := &reqBuf{body: make([]byte, 0, 512), resp: make([]byte, 0, 256)}
 	b.enc = json.NewEncoder(&b.out)
 	return b
 }}
@@ -478,10 +495,11 @@ var reqBufs = sync.Pool{New: func() any {
 const maxPooledBuffer = 64 << 10
 
 func putReqBuf(b *reqBuf) {
-	if cap(b.body) > maxPooledBuffer || b.out.Cap() > maxPooledBuffer {
+	if cap(b.body) > maxPooledBuffer || b.out.Cap() > maxPooledBuffer || cap(b.resp) > maxPooledBuffer {
 		return
 	}
 	b.body = b.body[:0]
+	b.resp = b.resp[:0]
 	b.out.Reset()
 	reqBufs.Put(b)
 }
@@ -541,13 +559,21 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(ep.status)
 		return
 	}
-	if err := rb.enc.Encode(resp); err != nil {
-		ep.h.writeError(w, r, ctx, id, errs.Internal().WithCause(fmt.Errorf("encoding the response: %w", err)), false)
-		return
+	out, ok := rb.resp, false
+	if ep.enc != nil {
+		out, ok = ep.enc.encode(rb.resp[:0], resp)
+		rb.resp = out[:0]
+	}
+	if !ok {
+		if err := rb.enc.Encode(resp); err != nil {
+			ep.h.writeError(w, r, ctx, id, errs.Internal().WithCause(fmt.Errorf("encoding the response: %w", err)), false)
+			return
+		}
+		out = rb.out.Bytes()
 	}
 	hdr["Content-Type"] = jsonContentType
 	w.WriteHeader(ep.status)
-	_, _ = w.Write(rb.out.Bytes())
+	_, _ = w.Write(out)
 }
 
 // decode fills req from r's body, path, query and headers.

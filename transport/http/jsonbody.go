@@ -21,6 +21,12 @@ import (
 // UTF-8. json.Unmarshal itself rejects data after the value. Every failure
 // is an invalid-argument error naming the field.
 func decodeStrict(body []byte, v any, jt *jsonType, sc *scanner) *errs.Error {
+	if jt.fast != nil {
+		var ok bool
+		if sc.vals, ok = jt.fast.decode(body, v, sc.vals); ok {
+			return nil
+		}
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return jsonError(err)
 	}
@@ -96,8 +102,9 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 type scanner struct {
 	data []byte
 	pos  int
-	keys []span // the keys of every open object, innermost last
-	path []elem // where the scan is, for error messages
+	keys []span    // the keys of every open object, innermost last
+	path []elem    // where the scan is, for error messages
+	vals []fastVal // scratch space of fastPlan.decode
 }
 
 type span struct{ start, end int } // a string's content, without quotes

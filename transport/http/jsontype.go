@@ -15,6 +15,7 @@ type jsonType struct {
 	kind   jsonShape
 	fields map[string]*jsonType // struct: lower-cased key -> field type
 	elem   *jsonType            // map values, array elements
+	fast   *fastPlan            // the top-level type: a one-walk decoder, or nil
 }
 
 type jsonShape uint8
@@ -34,7 +35,17 @@ var (
 )
 
 func jsonTypeOf(t reflect.Type) *jsonType {
-	return buildJSONType(t, map[reflect.Type]*jsonType{})
+	jt := buildJSONType(t, map[reflect.Type]*jsonType{})
+	if jt.kind == jsonStruct {
+		if p := fastPlanOf(t); p != nil {
+			// A copy, so that the plan is used only at the top level
+			// (a recursive type's fields point to jt itself).
+			top := *jt
+			top.fast = p
+			return &top
+		}
+	}
+	return jt
 }
 
 func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
