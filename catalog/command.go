@@ -50,7 +50,7 @@ type state[Req, Resp any] struct {
 	cspec       *middleware.Spec   // spec as the client chain sees it (Remote set when routed)
 	fn          Func[Req, Resp]    // what runs locally (fake or fn); nil if none
 	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
-	entry       Func[Req, Resp]    // what Call calls: direct when set and no context can carry a catalog, else h.call
+	fast        Func[Req, Resp]    // direct, while no context can carry a catalog; else nil, and Call calls h.call
 	serveDirect bool               // fn set, no server middleware
 	invoke      middleware.Handler // client chain, then the route
 	serve       middleware.Handler // server chain, then fn
@@ -68,6 +68,22 @@ type frame[Req, Resp any] struct {
 
 // callPool recycles the Calls of calls by name and of transports.
 var callPool = sync.Pool{New: func() any { return new(middleware.Call) }}
+
+// getCall takes a Call from callPool and fills it in. It sets the fields
+// one by one (the pool's Calls are zero): assigning a Call literal goes
+// through a temporary copy, which costs as much as a middleware hop.
+func getCall(spec *middleware.Spec, side middleware.Side, req, resp any) *middleware.Call {
+	c := callPool.Get().(*middleware.Call)
+	c.Spec, c.Side, c.Request, c.Response = spec, side, req, resp
+	return c
+}
+
+// putCall clears c, so that the pool keeps no request alive, and puts it
+// back.
+func putCall(c *middleware.Call) {
+	*c = middleware.Call{}
+	callPool.Put(c)
+}
 
 // Option configures a command at registration or declaration.
 type Option interface{ apply(*options) }
@@ -330,19 +346,24 @@ func (h *Command[Req, Resp]) In(c *Catalog) (*Command[Req, Resp], error) {
 // of the same name in that catalog is called instead. As usual in Go, the
 // response is meaningful only when the error is nil.
 func (h *Command[Req, Resp]) Call(ctx context.Context, req Req) (Resp, error) {
-	return h.cur.Load().entry(ctx, req)
+	if fast := h.cur.Load().fast; fast != nil {
+		return fast(ctx, req)
+	}
+	return h.call(ctx, req)
 }
 
 // call is the path of calls that are not a direct call of the function.
 func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 	t := h
-	if sc := scopeOf(ctx); sc != nil && sc != h.cat {
-		other, err := scoped2[Req, Resp](sc, h.name)
-		if err != nil {
-			var zero Resp
-			return zero, err
+	if scoped.Load() { // checked first: scopeOf is too big to inline
+		if sc := scopeOf(ctx); sc != nil && sc != h.cat {
+			other, err := scoped2[Req, Resp](sc, h.name)
+			if err != nil {
+				var zero Resp
+				return zero, err
+			}
+			t = other
 		}
-		t = other
 	}
 	s := t.cur.Load()
 	if s.direct != nil {
@@ -352,8 +373,12 @@ func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 	if f == nil {
 		f = new(frame[Req, Resp])
 	}
+	// Set one by one, not from a Call literal (see getCall).
 	f.req = req
-	f.call = middleware.Call{Spec: s.cspec, Side: middleware.Client, Request: &f.req, Response: &f.resp}
+	f.call.Spec = s.cspec
+	f.call.Side = middleware.Client
+	f.call.Request = &f.req
+	f.call.Response = &f.resp
 	if s.pick != nil {
 		f.call.Node = s.pick()
 	}
@@ -405,9 +430,14 @@ func (h *Command[Req, Resp]) args(req, resp any) (*Req, *Resp, error) {
 // receives the response. Arguments of the wrong type give an error with
 // code "wego.wrong_type", never a panic.
 func (h *Command[Req, Resp]) Invoke(ctx context.Context, req, resp any) error {
-	rq, rp, err := h.args(req, resp)
-	if err != nil {
-		return err
+	rq, okq := req.(*Req)
+	rp, okp := resp.(*Resp)
+	if !okq || !okp || rq == nil || rp == nil {
+		// Anything but two non-nil pointers: a Req by value, or an error.
+		var err error
+		if rq, rp, err = h.args(req, resp); err != nil {
+			return err
+		}
 	}
 	s := h.cur.Load()
 	if s.direct != nil {
@@ -417,14 +447,12 @@ func (h *Command[Req, Resp]) Invoke(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	c := callPool.Get().(*middleware.Call)
-	*c = middleware.Call{Spec: s.cspec, Side: middleware.Client, Request: rq, Response: rp}
+	c := getCall(s.cspec, middleware.Client, rq, rp)
 	if s.pick != nil {
 		c.Node = s.pick()
 	}
-	err = s.invoke(ctx, c)
-	*c = middleware.Call{}
-	callPool.Put(c)
+	err := s.invoke(ctx, c)
+	putCall(c)
 	return err
 }
 
@@ -444,11 +472,9 @@ func (h *Command[Req, Resp]) Serve(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	c := callPool.Get().(*middleware.Call)
-	*c = middleware.Call{Spec: s.spec, Side: middleware.Server, Request: rq, Response: rp}
+	c := getCall(s.spec, middleware.Server, rq, rp)
 	err = s.serve(ctx, c)
-	*c = middleware.Call{}
-	callPool.Put(c)
+	putCall(c)
 	return err
 }
 
@@ -539,16 +565,16 @@ func (h *Command[Req, Resp]) recompose() {
 	if local && serverEmpty && sameHandler(invoke, route) {
 		direct = fn
 	}
-	entry := direct
-	if entry == nil || scoped.Load() {
-		entry = h.call
+	fast := direct
+	if scoped.Load() {
+		fast = nil
 	}
 	h.cur.Store(&state[Req, Resp]{
 		spec:        spec,
 		cspec:       clientSpec,
 		fn:          fn,
 		direct:      direct,
-		entry:       entry,
+		fast:        fast,
 		serveDirect: fn != nil && serverEmpty,
 		invoke:      invoke,
 		serve:       serve,

@@ -7,7 +7,7 @@ import (
 )
 
 // table is an immutable open-addressing hash table from command names to
-// entries, built once per index. Lookups by name are on the path of every
+// entries, built once per index, which probes it (see index.load). Lookups by name are on the path of every
 // call by name, so it uses a cheap hash of a name's length and its first
 // and last eight bytes instead of the runtime's general string hash; the
 // full name is compared on every probe, so collisions cost time, never
@@ -61,23 +61,6 @@ func (t *table) put(name string, e entry) {
 	}
 	t.slots[i] = slot{name: name, e: e}
 	t.n++
-}
-
-func (t *table) get(name string) (entry, bool) {
-	if t == nil {
-		return nil, false
-	}
-	i := hashName(name) & t.mask
-	for {
-		s := &t.slots[i]
-		if s.e == nil {
-			return nil, false
-		}
-		if s.name == name {
-			return s.e, true
-		}
-		i = (i + 1) & t.mask
-	}
 }
 
 func (t *table) len() int {

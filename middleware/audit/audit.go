@@ -156,6 +156,7 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(o *options)
 type Auditor struct {
 	cfg      Config
 	sink     Sink
+	zap      *ZapSink    // sink, when it is a *ZapSink
 	logger   *zap.Logger // nil: the context's
 	now      func() time.Time
 	failures atomic.Uint64
@@ -188,6 +189,7 @@ func New(cfg Config, opts ...Option) (*Auditor, error) {
 			a.sink = NewZapSink(o.logger)
 		}
 	}
+	a.zap, _ = a.sink.(*ZapSink)
 	return a, nil
 }
 
@@ -242,8 +244,17 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 	return func(ctx context.Context, c *middleware.Call) error {
 		side := c.Side // next may change it
 		start := a.now()
-		// One allocation holds the record and, usually, its fields.
-		rb := new(recordBox)
+		// One allocation holds the record, usually its fields and, for the
+		// zap sink, the zap fields of its line. It is never reused: the
+		// fields a zap core is given may be kept after Write returns.
+		var rb *recordBox
+		var zf []zap.Field
+		if a.zap != nil {
+			zb := new(zapRecordBox)
+			rb, zf = &zb.recordBox, zb.zap[:0]
+		} else {
+			rb = new(recordBox)
+		}
 		var fields Fields
 		if p.x != nil {
 			buf := Fields(rb.fields[:0])
@@ -255,7 +266,7 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 		if p.before {
 			r := p.record(ctx, new(Record), side, start, fields)
 			r.Phase, r.Outcome = PhaseBefore, OutcomeStarted
-			if err := a.write(ctx, r); err != nil && p.failClosed {
+			if err := a.write(ctx, r, nil); err != nil && p.failClosed {
 				return ErrUnavailable.Wrap(err, errs.P("command", p.name))
 			}
 		}
@@ -267,7 +278,7 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 		} else {
 			r.Outcome = errs.CodeOf(err)
 		}
-		if werr := a.write(ctx, r); werr != nil && p.failClosed && !p.before {
+		if werr := a.write(ctx, r, zf); werr != nil && p.failClosed && !p.before {
 			return ErrWriteFailed.Wrap(werr, errs.P("command", p.name))
 		}
 		return err
@@ -281,17 +292,33 @@ type recordBox struct {
 	fields [4]Field
 }
 
+// zapRecordBox is a recordBox with room for the fields of the record's zap
+// line (see [ZapSink.Write]).
+type zapRecordBox struct {
+	recordBox
+	zap [zapFields]zap.Field
+}
+
 // record fills r with what the call's context and the plan say.
 func (p *plan) record(ctx context.Context, r *Record, side middleware.Side, start time.Time, fields Fields) *Record {
-	*r = Record{Time: start.UTC(), Command: p.name, Side: side.String(), Request: fields}
+	// Field by field: r is new, hence zero, and a Record literal would be
+	// built on the stack and copied.
+	r.Time, r.Command, r.Side, r.Request = start.UTC(), p.name, side.String(), fields
 	r.RequestID, _ = log.RequestIDFrom(ctx)
 	r.Principal, _ = PrincipalFrom(ctx)
 	return r
 }
 
-// write hands r to the sink, and counts and logs a failure.
-func (a *Auditor) write(ctx context.Context, r *Record) error {
-	err := a.sink.Write(ctx, r)
+// write hands r to the sink, and counts and logs a failure. zf is room
+// for the zap sink's fields, in memory that is not reused; nil when there
+// is none.
+func (a *Auditor) write(ctx context.Context, r *Record, zf []zap.Field) error {
+	var err error
+	if a.zap != nil {
+		err = a.zap.write(ctx, r, zf)
+	} else {
+		err = a.sink.Write(ctx, r)
+	}
 	if err == nil {
 		return nil
 	}

@@ -65,14 +65,28 @@ func (s *ZapSink) logger(ctx context.Context) *zap.Logger {
 // Write logs r. It never fails: zap reports its own write errors to its
 // error output.
 func (s *ZapSink) Write(ctx context.Context, r *Record) error {
+	return s.write(ctx, r, nil)
+}
+
+// zapFields is the most fields a line of the ZapSink has.
+const zapFields = 9
+
+// write is Write with room for the line's fields: fields has a capacity of
+// zapFields (or is nil, and then write allocates it), in memory that is
+// not reused after write returns, because a zap core may keep the fields
+// it is given (zaptest/observer does). The audit middleware allocates it
+// with the record.
+func (s *ZapSink) write(ctx context.Context, r *Record, fields []zap.Field) error {
 	ce := s.logger(ctx).Check(zap.InfoLevel, ZapMessage)
 	if ce == nil {
 		// An audit record is not a log line that a level may drop: a
 		// logger that drops it is a failing sink, never a silent one.
 		return ErrLevelDisabled
 	}
-	var buf [9]zap.Field
-	fields := append(buf[:0],
+	if fields == nil {
+		fields = make([]zap.Field, 0, zapFields)
+	}
+	fields = append(fields[:0],
 		zap.Time("time", r.Time),
 		zap.String(log.CommandKey, r.Command),
 		zap.String("side", r.Side),
