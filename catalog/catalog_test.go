@@ -678,3 +678,29 @@ func TestRoutePatternsIgnoreCase(t *testing.T) {
 		t.Fatal(`"math.*" must not route "mathx.Sub"`)
 	}
 }
+
+// Similar names hash apart: a catalog of many services with the same
+// operations keeps calls by name fast. A slow lookup would show as a
+// timeout here only in the worst case, so the test checks correctness
+// over a large catalog of look-alike names.
+func TestManySimilarNames(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	for s := range 100 {
+		for o := range 100 {
+			mustRegister(t, c, fmt.Sprintf("inventory%03d.Operation%02d", s, o), sum)
+		}
+	}
+	var resp addResp
+	for s := range 100 {
+		for o := range 100 {
+			name := fmt.Sprintf("inventory%03d.Operation%02d", s, o)
+			if err := c.Call(context.Background(), name, &addReq{A: s, B: o}, &resp); err != nil || resp.Sum != s+o {
+				t.Fatalf("%s = %v, %v", name, resp, err)
+			}
+		}
+	}
+	if err := c.Call(context.Background(), "inventory100.Operation00", &addReq{}, &resp); !errors.Is(err, catalog.ErrUnknownCommand) {
+		t.Fatalf("missing name: %v", err)
+	}
+}

@@ -32,25 +32,39 @@ func newTable(n int) *table {
 	return &table{slots: make([]slot, size), mask: uint64(size - 1)}
 }
 
-// hashName mixes the length and the first and last eight bytes of s.
+// hashName hashes every byte of s, eight at a time (the last word
+// overlaps the one before when the length is not a multiple of eight):
+// each word is multiplied in and rotated, and the result goes through
+// the 64-bit finalizer of MurmurHash3 so that every input bit reaches the
+// low bits that pick a slot. Names that differ anywhere —
+// "inventory07.Reserve" and "inventory08.Reserve" — hash apart, so a
+// catalog of many similar names keeps short probes.
 func hashName(s string) uint64 {
+	const k1, k2 = 0x9e3779b97f4a7c15, 0xbf58476d1ce4e5b9
 	n := len(s)
-	var a, b uint64
+	h := uint64(n) * k1
 	if n > 0 {
 		p := unsafe.Slice(unsafe.StringData(s), n)
-		switch {
-		case n >= 8:
-			a = binary.LittleEndian.Uint64(p)
-			b = binary.LittleEndian.Uint64(p[n-8:])
-		case n >= 4:
-			a = uint64(binary.LittleEndian.Uint32(p))
-			b = uint64(binary.LittleEndian.Uint32(p[n-4:]))
-		default:
-			a = uint64(p[0])<<16 | uint64(p[n/2])<<8 | uint64(p[n-1])
+		if n < 8 {
+			var w uint64
+			for i := range p {
+				w = w<<8 | uint64(p[i])
+			}
+			h = bits.RotateLeft64(h^w*k1, 31) * k2
+		} else {
+			for len(p) > 8 {
+				h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(p)*k1, 31) * k2
+				p = p[8:]
+			}
+			last := unsafe.Slice(unsafe.StringData(s[n-8:]), 8)
+			h = bits.RotateLeft64(h^binary.LittleEndian.Uint64(last)*k1, 31) * k2
 		}
 	}
-	h := (a ^ bits.RotateLeft64(b, 29) ^ uint64(n)*0x9e3779b97f4a7c15) * 0xbf58476d1ce4e5b9
-	return h ^ h>>31
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	return h ^ h>>33
 }
 
 // put adds e under name; the table must have room and name must be new.
