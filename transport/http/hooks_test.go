@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -54,5 +55,26 @@ func TestHostHTTPHooks(t *testing.T) {
 	}
 	if wrapped.Load() != 1 || traced.Load() != "00-trace-span-01" {
 		t.Fatalf("server middleware ran %d times, saw trace header %q", wrapped.Load(), traced.Load())
+	}
+}
+
+func TestServerURL(t *testing.T) {
+	t.Parallel()
+	for addr, host := range map[string]string{"127.0.0.1:0": "127.0.0.1", ":0": "localhost", "[::1]:0": "[::1]"} {
+		s := httptransport.NewServer(httptransport.Addr(addr))
+		if s.URL() != "" {
+			t.Fatal("URL before Start must be empty")
+		}
+		if err := s.Start(context.Background(), transport.Host{Catalog: catalog.New()}); err != nil {
+			if addr == "[::1]:0" {
+				continue // no IPv6 loopback on this machine
+			}
+			t.Fatal(err)
+		}
+		u := s.URL()
+		s.Stop(context.Background())
+		if !strings.HasPrefix(u, "http://"+host+":") || strings.HasSuffix(u, ":0") {
+			t.Errorf("%s: URL = %q", addr, u)
+		}
 	}
 }

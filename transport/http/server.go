@@ -33,6 +33,7 @@ type Server struct {
 	err  error         // what Serve returned, other than ErrServerClosed
 
 	drainDelay time.Duration
+	tls        bool
 }
 
 // NewServer returns a server configured by opts over the "http" section
@@ -90,7 +91,7 @@ func (s *Server) Start(_ context.Context, host transport.Host) error {
 	}
 	s.cur.Store(h)
 	s.srv, s.ln, s.done = srv, ln, make(chan struct{})
-	s.drainDelay = set.DrainDelay
+	s.drainDelay, s.tls = set.DrainDelay, set.tls != nil
 	go func(done chan struct{}) {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -114,6 +115,29 @@ func (s *Server) Addr() string {
 		return ""
 	}
 	return s.ln.Addr().String()
+}
+
+// URL returns the base URL to reach the server from this machine after
+// Start ("http://localhost:8080" when it listens on every interface), or ""
+// before Start.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln == nil {
+		return ""
+	}
+	scheme := "http"
+	if s.tls {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(s.ln.Addr().String())
+	if err != nil {
+		return scheme + "://" + s.ln.Addr().String()
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // Handler returns the server's handler, to mount in another mux or test

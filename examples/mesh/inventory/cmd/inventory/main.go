@@ -42,7 +42,7 @@ func run() error {
 		fw.Messages(inventory.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
-			base := "http://" + server.Addr()
+			base := server.URL()
 			fmt.Printf("inventory listening on %s\n", base)
 			fmt.Printf("  curl %s/inventory/stock/apple\n", base)
 			fmt.Printf("  curl -X POST %s/inventory/reserve -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)

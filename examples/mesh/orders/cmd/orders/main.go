@@ -48,7 +48,7 @@ func run() error {
 		fw.Messages(inventory.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
-			base := "http://" + server.Addr()
+			base := server.URL()
 			fmt.Printf("orders listening on %s (%s)\n", base, mode)
 			fmt.Printf("  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
 			fmt.Printf("  curl %s/orders/<order_id>\n", base)
