@@ -216,7 +216,7 @@ func (s *shape) walk(t reflect.Type, index []int, seen map[reflect.Type]bool) er
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(append([]int(nil), index...), i)
-		jsonName, skip := jsonField(f)
+		jsonName, _, skip := jsonField(f)
 		var found []param
 		for _, in := range []source{inPath, inQuery, inHeader} {
 			name, ok := f.Tag.Lookup(in.String())
@@ -298,14 +298,15 @@ func hasBindTags(t reflect.Type) bool {
 }
 
 // jsonField returns the name in the field's json tag ("" when the tag
-// gives none) and whether JSON skips the field (json:"-").
-func jsonField(f reflect.StructField) (name string, skip bool) {
+// gives none), the tag's options ("omitempty,string") and whether JSON
+// skips the field (json:"-").
+func jsonField(f reflect.StructField) (name, opts string, skip bool) {
 	tag := f.Tag.Get("json")
 	if tag == "-" {
-		return "", true
+		return "", "", true
 	}
-	name, _, _ = strings.Cut(tag, ",")
-	return name, false
+	name, opts, _ = strings.Cut(tag, ",")
+	return name, opts, false
 }
 
 // pathWildcards returns the names of the wildcards of a ServeMux path

@@ -74,11 +74,10 @@ func fastPlanOf(t reflect.Type) *fastPlan {
 		if f.Anonymous {
 			return nil
 		}
-		tag := f.Tag.Get("json")
-		if tag == "-" || !f.IsExported() {
+		name, opts, skip := jsonField(f)
+		if skip || !f.IsExported() {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			name = f.Name
 		}
@@ -466,11 +465,10 @@ func encPlanOf(t reflect.Type) *encPlan {
 		if f.Anonymous {
 			return nil
 		}
-		tag := f.Tag.Get("json")
-		if tag == "-" || !f.IsExported() {
+		name, opts, skip := jsonField(f)
+		if skip || !f.IsExported() {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
 		if name == "" {
 			name = f.Name
 		}

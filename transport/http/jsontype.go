@@ -95,11 +95,10 @@ func addFields(jt *jsonType, t reflect.Type, seen map[reflect.Type]*jsonType, de
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
+		name, _, skip := jsonField(f)
+		if skip {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			ft := f.Type
 			if ft.Kind() == reflect.Pointer {

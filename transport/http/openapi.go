@@ -245,14 +245,13 @@ func (g *schemaGen) fields(t reflect.Type, props obj, unbound bool, depth int) {
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
+		name, opts, skip := jsonField(f)
+		if skip {
 			continue
 		}
 		if unbound && (f.Tag.Get("path") != "" || f.Tag.Get("query") != "" || f.Tag.Get("header") != "") {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
 		ft := f.Type
 		if f.Anonymous && name == "" {
 			et := ft
