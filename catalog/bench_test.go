@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/wegomesh/wego/catalog"
@@ -49,6 +50,21 @@ func BenchmarkByNameEmpty(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		req.A = i
 		_ = c.Call(ctx, "bench.Add", &req, &sink)
+	}
+}
+
+// BenchmarkByNameBuilt calls by a name made at run time (as one read from
+// a file or a request would be), which the catalog finds by content.
+func BenchmarkByNameBuilt(b *testing.B) {
+	c := catalog.New()
+	catalog.RegisterIn(c, "bench.Add", add)
+	ctx := context.Background()
+	req := benchReq{B: 1}
+	name := strings.Clone("bench.Add")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		req.A = i
+		_ = c.Call(ctx, name, &req, &sink)
 	}
 }
 

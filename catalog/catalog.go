@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 	"weak"
 
 	errs "github.com/wegomesh/wego/err"
@@ -38,7 +39,7 @@ var Default = New()
 // New returns an empty catalog.
 func New() *Catalog {
 	c := &Catalog{}
-	c.idx.Store(&index{})
+	c.idx.Store(newIndex(newTable(0)))
 	track(c)
 	return c
 }
@@ -53,6 +54,36 @@ func New() *Catalog {
 type index struct {
 	base   *table
 	recent sync.Map // string -> entry
+
+	// base's addrs, mask and shift, one load nearer for byAddr.
+	addrs []addrSlot
+	mask  uint64
+	shift uint8
+}
+
+// newIndex returns an index of the entries in base, which must not be
+// nil.
+func newIndex(base *table) *index {
+	return &index{base: base, addrs: base.addrs, mask: base.mask, shift: base.shift}
+}
+
+// byAddr finds the entry whose registered name is the very string name,
+// by address instead of by content: the same bytes at the same address
+// and of the same length are the same name, because strings are
+// immutable. That holds for most calls by name: the Go linker stores
+// equal string literals once, so a caller's "inventory.Reserve" is the
+// registration's, and transports pass the name the catalog gave them. It
+// costs one multiplication, where hashing the name reads all its bytes.
+// Any other string (built at run time, read from a file) misses, and load
+// finds it by content. Returns nil on a miss.
+func (ix *index) byAddr(name string) entry {
+	p := unsafe.StringData(name)
+	for i := uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> (ix.shift & 63); ; i = (i + 1) & ix.mask {
+		s := &ix.addrs[i]
+		if s.p == p && s.n == len(name) || s.e == nil {
+			return s.e
+		}
+	}
 }
 
 // load finds the entry of name. It probes base itself rather than through
@@ -107,7 +138,7 @@ func (c *Catalog) compact(name string, e entry) {
 	if e != nil {
 		base.put(name, e)
 	}
-	c.idx.Store(&index{base: base})
+	c.idx.Store(newIndex(base))
 	c.nrecent = 0
 }
 
@@ -330,12 +361,19 @@ func (c *Catalog) Commands() []Entry {
 // "wego.unknown_command"; requests or responses of the wrong type give
 // "wego.wrong_type". Call never panics on bad input.
 func (c *Catalog) Call(ctx context.Context, name string, req, resp any) error {
-	e, ok := c.lookup(name)
-	if !ok {
-		return ErrUnknownCommand.New(errs.P("command", name))
+	ix := c.idx.Load()
+	e := ix.byAddr(name)
+	if e == nil {
+		var ok bool
+		if e, ok = ix.load(name); !ok {
+			return unknownCommand(name)
+		}
 	}
 	return e.Invoke(ctx, req, resp)
 }
+
+// unknownCommand is the error of a call of a name that no command has.
+func unknownCommand(name string) error { return ErrUnknownCommand.New(errs.P("command", name)) }
 
 // Call calls the command named name in the catalog that ctx carries (see
 // [NewContext]) or in [Default]. See [Catalog.Call].
@@ -360,7 +398,7 @@ func (c *Catalog) Clone() *Catalog {
 	defer n.mu.Unlock()
 	base := newTable(c.idx.Load().base.len() + c.nrecent)
 	c.each(func(e entry) { base.put(e.Spec().Name, e.cloneInto(n)) })
-	n.idx.Store(&index{base: base})
+	n.idx.Store(newIndex(base))
 	c.deps.Range(func(k, v any) bool {
 		n.deps.Store(k, v.(*depSlot).clone())
 		return true

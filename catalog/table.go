@@ -17,6 +17,11 @@ type table struct {
 	slots []slot // len is a power of two
 	mask  uint64
 	n     int
+
+	// addrs finds entries by where their name's bytes are: see byAddr.
+	// Same length as slots.
+	addrs []addrSlot
+	shift uint8 // 64 - log2(len(addrs))
 }
 
 type slot struct {
@@ -24,12 +29,25 @@ type slot struct {
 	e    entry
 }
 
+// addrSlot keys an entry by its name's address and length. p keeps the
+// name's bytes alive, so no other string can take that address while the
+// table exists.
+type addrSlot struct {
+	p *byte
+	n int
+	e entry
+}
+
 func newTable(n int) *table {
-	size := 8
+	size, bits := 8, uint8(3)
 	for size < 2*n {
 		size <<= 1
+		bits++
 	}
-	return &table{slots: make([]slot, size), mask: uint64(size - 1)}
+	return &table{
+		slots: make([]slot, size), mask: uint64(size - 1),
+		addrs: make([]addrSlot, size), shift: 64 - bits,
+	}
 }
 
 // hashName hashes every byte of s, eight at a time (the last word
@@ -75,6 +93,12 @@ func (t *table) put(name string, e entry) {
 	}
 	t.slots[i] = slot{name: name, e: e}
 	t.n++
+	p := unsafe.StringData(name)
+	i = uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> t.shift
+	for t.addrs[i].e != nil {
+		i = (i + 1) & t.mask
+	}
+	t.addrs[i] = addrSlot{p: p, n: len(name), e: e}
 }
 
 func (t *table) len() int {
