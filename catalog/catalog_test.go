@@ -218,6 +218,31 @@ func TestChainOrderAndSides(t *testing.T) {
 	}
 }
 
+// A local command whose client middleware all pass next on starts its
+// calls on the server side; the server chain still sees the server side,
+// through the typed handle and by name alike.
+func TestEmptyClientChainStartsOnServerSide(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	var o order
+	h := mustRegister(t, c, "math.Add", func(ctx context.Context, r addReq) (addResp, error) {
+		return addResp{Sum: r.A + r.B}, nil
+	})
+	passThrough := middleware.WrapFunc(func(_ *middleware.Spec, next middleware.Handler) middleware.Handler { return next })
+	c.UseClient(passThrough)
+	c.UseServer(o.mw("S1"))
+	if got, err := h.Call(context.Background(), addReq{A: 1, B: 2}); err != nil || got.Sum != 3 {
+		t.Fatalf("Call = %v, %v", got, err)
+	}
+	var resp addResp
+	if err := c.Call(context.Background(), "math.Add", &addReq{A: 2, B: 2}, &resp); err != nil || resp.Sum != 4 {
+		t.Fatalf("Call by name = %v, %v", resp, err)
+	}
+	if got, want := strings.Join(o.log, " "), "S1>server <S1 S1>server <S1"; got != want {
+		t.Fatalf("order:\n got %s\nwant %s", got, want)
+	}
+}
+
 func TestMiddlewareSeesSpecAtWrap(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()

@@ -52,7 +52,8 @@ type state[Req, Resp any] struct {
 	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
 	fast        Func[Req, Resp]    // direct, while no context can carry a catalog; else nil, and Call calls h.call
 	serveDirect bool               // fn set, no server middleware
-	invoke      middleware.Handler // client chain, then the route
+	invoke      middleware.Handler // client chain, then the route; or the server chain, see side
+	side        middleware.Side    // the side invoke starts on: Server when it skips an empty client chain
 	serve       middleware.Handler // server chain, then fn
 	pick        func() string      // the route's node picker, if it balances
 }
@@ -376,7 +377,7 @@ func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 	// Set one by one, not from a Call literal (see getCall).
 	f.req = req
 	f.call.Spec = s.cspec
-	f.call.Side = middleware.Client
+	f.call.Side = s.side
 	f.call.Request = &f.req
 	f.call.Response = &f.resp
 	if s.pick != nil {
@@ -459,7 +460,7 @@ func (h *Command[Req, Resp]) invoke(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	c := getCall(s.cspec, middleware.Client, rq, rp)
+	c := getCall(s.cspec, s.side, rq, rp)
 	if s.pick != nil {
 		c.Node = s.pick()
 	}
@@ -577,6 +578,12 @@ func (h *Command[Req, Resp]) recompose() {
 	if local && serverEmpty && sameHandler(invoke, route) {
 		direct = fn
 	}
+	// A local command whose client middleware all passed next on starts
+	// its calls on the server side: one hop (the route's) less.
+	side := middleware.Client
+	if local && !serverEmpty && sameHandler(invoke, route) {
+		invoke, side = serve, middleware.Server
+	}
 	fast := direct
 	if scoped.Load() {
 		fast = nil
@@ -589,6 +596,7 @@ func (h *Command[Req, Resp]) recompose() {
 		fast:        fast,
 		serveDirect: fn != nil && serverEmpty,
 		invoke:      invoke,
+		side:        side,
 		serve:       serve,
 		pick:        pick,
 	})
