@@ -159,6 +159,7 @@ type Auditor struct {
 	zap      *ZapSink    // sink, when it is a *ZapSink
 	logger   *zap.Logger // nil: the context's
 	now      func() time.Time
+	clock    bool // now was injected (WithClock): measure durations with it
 	failures atomic.Uint64
 }
 
@@ -173,7 +174,7 @@ func New(cfg Config, opts ...Option) (*Auditor, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, now: o.now}
+	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, now: o.now, clock: o.now != nil}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -244,24 +245,12 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 	return func(ctx context.Context, c *middleware.Call) error {
 		side := c.Side // next may change it
 		start := a.now()
-		// One allocation holds the record, usually its fields and, for the
-		// zap sink, the zap fields of its line. It is never reused: the
-		// fields a zap core is given may be kept after Write returns.
-		var rb *recordBox
-		var zf []zap.Field
-		if a.zap != nil {
-			zb := new(zapRecordBox)
-			rb, zf = &zb.recordBox, zb.zap[:0]
-		} else {
-			rb = new(recordBox)
-		}
-		var fields Fields
+		rec, fields, room := p.alloc()
 		if p.x != nil {
-			buf := Fields(rb.fields[:0])
-			if len(p.x.fields) > len(rb.fields) {
-				buf = make(Fields, 0, len(p.x.fields))
+			if len(p.x.fields) > cap(fields) {
+				fields = make(Fields, 0, len(p.x.fields))
 			}
-			fields = p.x.extract(buf, c.Request)
+			fields = p.x.extract(fields, c.Request)
 		}
 		if p.before {
 			r := p.record(ctx, new(Record), side, start, fields)
@@ -271,32 +260,68 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 			}
 		}
 		err := next(ctx, c)
-		r := p.record(ctx, &rb.record, side, start, fields)
-		r.Phase, r.Duration = PhaseAfter, a.now().Sub(start)
+		r := p.record(ctx, rec, side, start, fields)
+		r.Phase, r.Duration = PhaseAfter, a.since(start)
 		if err == nil {
 			r.Outcome = OutcomeOK
 		} else {
 			r.Outcome = errs.CodeOf(err)
 		}
-		if werr := a.write(ctx, r, zf); werr != nil && p.failClosed && !p.before {
+		if werr := a.write(ctx, r, room); werr != nil && p.failClosed && !p.before {
 			return ErrWriteFailed.Wrap(werr, errs.P("command", p.name))
 		}
 		return err
 	}
 }
 
-// recordBox holds a record and room for its fields, so that both take one
-// allocation.
+// since returns the time elapsed since start, a time a.now returned. With
+// the real clock it reads only the monotonic clock (time.Since), which
+// costs less than time.Now: that reads the wall clock too.
+func (a *Auditor) since(start time.Time) time.Duration {
+	if a.clock {
+		return a.now().Sub(start)
+	}
+	return time.Since(start)
+}
+
+// alloc returns a new record of phase "after", with room for the
+// command's request fields (an empty slice; nil when the command has none)
+// and, for the zap sink, room for the record's line (else nil). One
+// allocation holds them all, sized for what the command needs; it is never
+// reused, because a zap core may keep the fields of a line, which point
+// into it, after Write returns.
+func (p *plan) alloc() (*Record, Fields, *zapRoom) {
+	switch {
+	case p.a.zap != nil && p.x != nil:
+		b := new(zapFieldsBox)
+		return &b.record, b.fields[:0], &b.zap
+	case p.a.zap != nil:
+		b := new(zapBox)
+		return &b.record, nil, &b.zap
+	case p.x != nil:
+		b := new(recordBox)
+		return &b.record, b.fields[:0], nil
+	default:
+		return new(Record), nil, nil
+	}
+}
+
+// recordBox holds a record and room for its request fields.
 type recordBox struct {
 	record Record
 	fields [4]Field
 }
 
-// zapRecordBox is a recordBox with room for the fields of the record's zap
-// line (see [ZapSink.Write]).
-type zapRecordBox struct {
-	recordBox
-	zap [zapFields]zap.Field
+// zapBox holds a record and room for its zap line (see [ZapSink.Write]).
+type zapBox struct {
+	record Record
+	zap    zapRoom
+}
+
+// zapFieldsBox is a zapBox with room for the record's request fields.
+type zapFieldsBox struct {
+	zapBox
+	fields [4]Field
 }
 
 // record fills r with what the call's context and the plan say.
@@ -309,13 +334,13 @@ func (p *plan) record(ctx context.Context, r *Record, side middleware.Side, star
 	return r
 }
 
-// write hands r to the sink, and counts and logs a failure. zf is room
-// for the zap sink's fields, in memory that is not reused; nil when there
-// is none.
-func (a *Auditor) write(ctx context.Context, r *Record, zf []zap.Field) error {
+// write hands r to the sink, and counts and logs a failure. room is room
+// for the zap sink's line, in memory that is not reused; nil when there is
+// none.
+func (a *Auditor) write(ctx context.Context, r *Record, room *zapRoom) error {
 	var err error
 	if a.zap != nil {
-		err = a.zap.write(ctx, r, zf)
+		err = a.zap.write(ctx, r, room)
 	} else {
 		err = a.sink.Write(ctx, r)
 	}

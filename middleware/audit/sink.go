@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"unsafe"
 
 	"go.uber.org/zap"
 
@@ -71,22 +72,33 @@ func (s *ZapSink) Write(ctx context.Context, r *Record) error {
 // zapFields is the most fields a line of the ZapSink has.
 const zapFields = 9
 
-// write is Write with room for the line's fields: fields has a capacity of
-// zapFields (or is nil, and then write allocates it), in memory that is
-// not reused after write returns, because a zap core may keep the fields
-// it is given (zaptest/observer does). The audit middleware allocates it
-// with the record.
-func (s *ZapSink) write(ctx context.Context, r *Record, fields []zap.Field) error {
+// zapRoom is room for one zap line of the ZapSink: its fields, and the text
+// of the record's request id, which always fits (a generated id has 36
+// bytes, a parsed one at most MaxRequestIDLen). The audit middleware
+// allocates it with the record, and uses it for one line, never again: a
+// zap core may keep the fields it is given after Write returns
+// (zaptest/observer does), and with them the text.
+type zapRoom struct {
+	fields [zapFields]zap.Field
+	id     [log.MaxRequestIDLen]byte
+}
+
+// write is Write with new room for the line (nil: write allocates what it
+// needs).
+func (s *ZapSink) write(ctx context.Context, r *Record, room *zapRoom) error {
 	ce := s.logger(ctx).Check(zap.InfoLevel, ZapMessage)
 	if ce == nil {
 		// An audit record is not a log line that a level may drop: a
 		// logger that drops it is a failing sink, never a silent one.
 		return ErrLevelDisabled
 	}
-	if fields == nil {
+	var fields []zap.Field
+	if room != nil {
+		fields = room.fields[:0]
+	} else {
 		fields = make([]zap.Field, 0, zapFields)
 	}
-	fields = append(fields[:0],
+	fields = append(fields,
 		zap.Time("time", r.Time),
 		zap.String(log.CommandKey, r.Command),
 		zap.String("side", r.Side),
@@ -94,8 +106,17 @@ func (s *ZapSink) write(ctx context.Context, r *Record, fields []zap.Field) erro
 		zap.String("outcome", r.Outcome),
 		zap.Duration("duration", r.Duration),
 	)
-	if !r.RequestID.IsZero() {
-		// r is not reused, so the field may point into it (no allocation).
+	switch {
+	case r.RequestID.IsZero():
+	case room != nil:
+		// The text goes in the room, and the field's string points to it:
+		// no allocation. The bytes are written here only, before the
+		// string exists, and the room is never reused, so the string is
+		// as immutable as any other.
+		id := r.RequestID.AppendTo(room.id[:0])
+		fields = append(fields, zap.String(log.RequestIDKey, unsafe.String(unsafe.SliceData(id), len(id))))
+	default:
+		// r is not reused, so the field may point into it.
 		fields = append(fields, zap.Stringer(log.RequestIDKey, &r.RequestID))
 	}
 	if r.Principal != "" {
