@@ -245,8 +245,13 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 	return func(ctx context.Context, c *middleware.Call) error {
 		side := c.Side // next may change it
 		start := a.now()
-		rec, fields, room := p.alloc()
+		var (
+			rec    *Record
+			fields Fields
+			room   *zapRoom
+		)
 		if p.x != nil {
+			rec, fields, room = p.alloc()
 			if len(p.x.fields) > cap(fields) {
 				fields = make(Fields, 0, len(p.x.fields))
 			}
@@ -260,18 +265,40 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 			}
 		}
 		err := next(ctx, c)
-		r := p.record(ctx, rec, side, start, fields)
-		r.Phase, r.Duration = PhaseAfter, a.since(start)
-		if err == nil {
-			r.Outcome = OutcomeOK
+		var werr error
+		if rec == nil && a.zap != nil {
+			// The most common record: the zap sink, no request fields. The
+			// record stays on the stack and the line takes one allocation
+			// of the size it needs.
+			var stack Record
+			r := p.after(ctx, &stack, side, start, nil, err)
+			if werr = a.zap.writeNew(ctx, r); werr != nil {
+				a.failed(ctx, r, werr)
+			}
 		} else {
-			r.Outcome = errs.CodeOf(err)
+			if rec == nil {
+				rec = new(Record)
+			}
+			werr = a.write(ctx, p.after(ctx, rec, side, start, fields, err), room)
 		}
-		if werr := a.write(ctx, r, room); werr != nil && p.failClosed && !p.before {
+		if werr != nil && p.failClosed && !p.before {
 			return ErrWriteFailed.Wrap(werr, errs.P("command", p.name))
 		}
 		return err
 	}
+}
+
+// after fills r as the record of phase "after" of a call that returned
+// err.
+func (p *plan) after(ctx context.Context, r *Record, side middleware.Side, start time.Time, fields Fields, err error) *Record {
+	p.record(ctx, r, side, start, fields)
+	r.Phase, r.Duration = PhaseAfter, p.a.since(start)
+	if err == nil {
+		r.Outcome = OutcomeOK
+	} else {
+		r.Outcome = errs.CodeOf(err)
+	}
+	return r
 }
 
 // since returns the time elapsed since start, a time a.now returned. With
@@ -284,26 +311,17 @@ func (a *Auditor) since(start time.Time) time.Duration {
 	return time.Since(start)
 }
 
-// alloc returns a new record of phase "after", with room for the
-// command's request fields (an empty slice; nil when the command has none)
+// alloc returns a new record, with room for the command's request fields
 // and, for the zap sink, room for the record's line (else nil). One
-// allocation holds them all, sized for what the command needs; it is never
-// reused, because a zap core may keep the fields of a line, which point
-// into it, after Write returns.
+// allocation holds them all; it is never reused, because a zap core may
+// keep the fields of a line, which point into it, after Write returns.
 func (p *plan) alloc() (*Record, Fields, *zapRoom) {
-	switch {
-	case p.a.zap != nil && p.x != nil:
+	if p.a.zap != nil {
 		b := new(zapFieldsBox)
 		return &b.record, b.fields[:0], &b.zap
-	case p.a.zap != nil:
-		b := new(zapBox)
-		return &b.record, nil, &b.zap
-	case p.x != nil:
-		b := new(recordBox)
-		return &b.record, b.fields[:0], nil
-	default:
-		return new(Record), nil, nil
 	}
+	b := new(recordBox)
+	return &b.record, b.fields[:0], nil
 }
 
 // recordBox holds a record and room for its request fields.
@@ -312,16 +330,11 @@ type recordBox struct {
 	fields [4]Field
 }
 
-// zapBox holds a record and room for its zap line (see [ZapSink.Write]).
-type zapBox struct {
-	record Record
-	zap    zapRoom
-}
-
-// zapFieldsBox is a zapBox with room for the record's request fields.
+// zapFieldsBox is a recordBox with room for the record's zap line (see
+// [ZapSink.Write]).
 type zapFieldsBox struct {
-	zapBox
-	fields [4]Field
+	recordBox
+	zap zapRoom
 }
 
 // record fills r with what the call's context and the plan say.
@@ -339,14 +352,27 @@ func (p *plan) record(ctx context.Context, r *Record, side middleware.Side, star
 // none.
 func (a *Auditor) write(ctx context.Context, r *Record, room *zapRoom) error {
 	var err error
-	if a.zap != nil {
-		err = a.zap.write(ctx, r, room)
-	} else {
+	switch {
+	case a.zap == nil:
 		err = a.sink.Write(ctx, r)
+	case room == nil:
+		err = a.zap.Write(ctx, r)
+	default:
+		if ce := a.zap.check(ctx); ce == nil {
+			err = ErrLevelDisabled
+		} else {
+			a.zap.line(ce, r, room.fields[:0], room.id[:0], &r.Request)
+		}
 	}
-	if err == nil {
-		return nil
+	if err != nil {
+		a.failed(ctx, r, err)
 	}
+	return err
+}
+
+// failed counts and logs a record that the sink could not write. It keeps
+// no pointer into r.
+func (a *Auditor) failed(ctx context.Context, r *Record, err error) {
 	a.failures.Add(1)
 	l := a.logger
 	if l == nil {
@@ -360,7 +386,6 @@ func (a *Auditor) write(ctx context.Context, r *Record, room *zapRoom) error {
 		}
 		ce.Write(fields...)
 	}
-	return err
 }
 
 var _ middleware.Middleware = (*Auditor)(nil)
