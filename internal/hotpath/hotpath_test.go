@@ -13,6 +13,7 @@ import (
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/middleware/audit"
 	"github.com/wegomesh/wego/middleware/logging"
 	"github.com/wegomesh/wego/middleware/requestid"
 )
@@ -143,6 +144,38 @@ func TestDefaultChain(t *testing.T) {
 	check(t, bg, c, h)
 	allocs(t, "typed handle, default chain, no request id", 1, func() { out, _ = h.Call(bg, r) })
 	allocs(t, "call by name, default chain, no request id", 1, func() { _ = c.Call(bg, name, &r, &out) })
+}
+
+// An audited call through the default chains writes its audit line to the
+// zap sink with one allocation: the line's fields and the request id's
+// text, in memory that is never reused.
+func TestDefaultChainAudit(t *testing.T) {
+	skipUnderRace(t)
+	t.Setenv("NEW_RELIC_LICENSE_KEY", "")
+	c := catalog.New()
+	h, err := catalog.RegisterIn(c, name, reserve, catalog.With(audit.Auditable.Value(true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, lines := countingCore(zapcore.InfoLevel)
+	if _, err := fw.New(fw.Catalog(c), fw.Name("hotpath"), fw.Logger(zap.New(core)),
+		fw.ConfigOptions(config.Optional())); err != nil {
+		t.Fatal(err)
+	}
+	withID := log.ContextWithRequestID(context.Background(), log.NewRequestID())
+	check(t, withID, c, h)
+	if *lines != 2 { // check makes two calls
+		t.Fatalf("%d audit lines for 2 calls", *lines)
+	}
+	r := req{SKU: "a", Qty: 3}
+	var out resp
+	allocs(t, "typed handle, default chain, one audit line", 1, func() { out, _ = h.Call(withID, r) })
+	if out.Remaining != 97 {
+		t.Fatalf("response %+v", out)
+	}
+	if want := 2 + runs + 1; *lines != want { // AllocsPerRun adds a warm-up run
+		t.Fatalf("%d audit lines, want %d", *lines, want)
+	}
 }
 
 func TestRequestID(t *testing.T) {
