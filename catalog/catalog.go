@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 	"weak"
 
 	errs "github.com/wegomesh/wego/err"
@@ -52,39 +51,13 @@ func New() *Catalog {
 // Configuring the chains (which an application does when it starts) also
 // folds recent into base.
 type index struct {
-	base   *table
+	base   *table   // never nil
 	recent sync.Map // string -> entry
-
-	// base's addrs, mask and shift, one load nearer for byAddr.
-	addrs []addrSlot
-	mask  uint64
-	shift uint8
 }
 
 // newIndex returns an index of the entries in base, which must not be
 // nil.
-func newIndex(base *table) *index {
-	return &index{base: base, addrs: base.addrs, mask: base.mask, shift: base.shift}
-}
-
-// byAddr finds the entry whose registered name is the very string name,
-// by address instead of by content: the same bytes at the same address
-// and of the same length are the same name, because strings are
-// immutable. That holds for most calls by name: the Go linker stores
-// equal string literals once, so a caller's "inventory.Reserve" is the
-// registration's, and transports pass the name the catalog gave them. It
-// costs one multiplication, where hashing the name reads all its bytes.
-// Any other string (built at run time, read from a file) misses, and load
-// finds it by content. Returns nil on a miss.
-func (ix *index) byAddr(name string) entry {
-	p := unsafe.StringData(name)
-	for i := uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> (ix.shift & 63); ; i = (i + 1) & ix.mask {
-		s := &ix.addrs[i]
-		if s.p == p && s.n == len(name) || s.e == nil {
-			return s.e
-		}
-	}
-}
+func newIndex(base *table) *index { return &index{base: base} }
 
 // load finds the entry of name. It probes base itself rather than through
 // a method of table: calls by name go through here, and a call less is a
@@ -362,7 +335,7 @@ func (c *Catalog) Commands() []Entry {
 // "wego.wrong_type". Call never panics on bad input.
 func (c *Catalog) Call(ctx context.Context, name string, req, resp any) error {
 	ix := c.idx.Load()
-	e := ix.byAddr(name)
+	e := ix.base.byAddr(name)
 	if e == nil {
 		var ok bool
 		if e, ok = ix.load(name); !ok {

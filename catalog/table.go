@@ -50,6 +50,25 @@ func newTable(n int) *table {
 	}
 }
 
+// byAddr finds the entry whose registered name is the very string name,
+// by address instead of by content: the same bytes at the same address
+// and of the same length are the same name, because strings are
+// immutable. That holds for most calls by name: the Go linker stores
+// equal string literals once, so a caller's "inventory.Reserve" is the
+// registration's, and transports pass the name the catalog gave them. It
+// costs one multiplication, where hashing the name reads all its bytes.
+// Any other string (built at run time, read from a file) misses, and load
+// finds it by content. Returns nil on a miss.
+func (t *table) byAddr(name string) entry {
+	p := unsafe.StringData(name)
+	for i := uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> (t.shift & 63); ; i = (i + 1) & t.mask {
+		s := &t.addrs[i]
+		if s.p == p && s.n == len(name) || s.e == nil {
+			return s.e
+		}
+	}
+}
+
 // hashName hashes every byte of s, eight at a time (the last word
 // overlaps the one before when the length is not a multiple of eight):
 // each word is multiplied in and rotated, and the result goes through

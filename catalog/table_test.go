@@ -51,7 +51,7 @@ func TestByAddr(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ix := c.idx.Load()
+	ix := c.idx.Load().base
 	if e := ix.byAddr(long); e == nil || e.Spec().Name != long {
 		t.Fatalf("byAddr(%q) = %v, want the command: the literal is the registration's string", long, e)
 	}
