@@ -433,24 +433,12 @@ func (h *Command[Req, Resp]) args(req, resp any) (*Req, *Resp, error) {
 func (h *Command[Req, Resp]) Invoke(ctx context.Context, req, resp any) error {
 	rq, okq := req.(*Req)
 	rp, okp := resp.(*Resp)
-	if okq && okp && rq != nil && rp != nil {
-		if direct := h.cur.Load().direct; direct != nil {
-			r, err := direct(ctx, *rq)
-			if err == nil {
-				*rp = r
-			}
+	if !okq || !okp || rq == nil || rp == nil {
+		// Anything but two non-nil pointers: a Req by value, or an error.
+		var err error
+		if rq, rp, err = h.args(req, resp); err != nil {
 			return err
 		}
-	}
-	return h.invoke(ctx, req, resp)
-}
-
-// invoke is Invoke through the chains, or with arguments that are not two
-// non-nil pointers (a Req by value, or an error).
-func (h *Command[Req, Resp]) invoke(ctx context.Context, req, resp any) error {
-	rq, rp, err := h.args(req, resp)
-	if err != nil {
-		return err
 	}
 	s := h.cur.Load()
 	if s.direct != nil {
@@ -464,7 +452,7 @@ func (h *Command[Req, Resp]) invoke(ctx context.Context, req, resp any) error {
 	if s.pick != nil {
 		c.Node = s.pick()
 	}
-	err = s.invoke(ctx, c)
+	err := s.invoke(ctx, c)
 	putCall(c)
 	return err
 }
