@@ -38,7 +38,7 @@ var Default = New()
 // New returns an empty catalog.
 func New() *Catalog {
 	c := &Catalog{}
-	c.idx.Store(newIndex(newTable(0)))
+	c.idx.Store(&index{base: newTable(0)})
 	track(c)
 	return c
 }
@@ -54,10 +54,6 @@ type index struct {
 	base   *table   // never nil
 	recent sync.Map // string -> entry
 }
-
-// newIndex returns an index of the entries in base, which must not be
-// nil.
-func newIndex(base *table) *index { return &index{base: base} }
 
 // load finds the entry of name. It probes base itself rather than through
 // a method of table: calls by name go through here, and a call less is a
@@ -111,7 +107,7 @@ func (c *Catalog) compact(name string, e entry) {
 	if e != nil {
 		base.put(name, e)
 	}
-	c.idx.Store(newIndex(base))
+	c.idx.Store(&index{base: base})
 	c.nrecent = 0
 }
 
@@ -371,7 +367,7 @@ func (c *Catalog) Clone() *Catalog {
 	defer n.mu.Unlock()
 	base := newTable(c.idx.Load().base.len() + c.nrecent)
 	c.each(func(e entry) { base.put(e.Spec().Name, e.cloneInto(n)) })
-	n.idx.Store(newIndex(base))
+	n.idx.Store(&index{base: base})
 	c.deps.Range(func(k, v any) bool {
 		n.deps.Store(k, v.(*depSlot).clone())
 		return true

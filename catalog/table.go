@@ -61,12 +61,19 @@ func newTable(n int) *table {
 // finds it by content. Returns nil on a miss.
 func (t *table) byAddr(name string) entry {
 	p := unsafe.StringData(name)
-	for i := uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> (t.shift & 63); ; i = (i + 1) & t.mask {
+	for i := t.addrHome(p); ; i = (i + 1) & t.mask {
 		s := &t.addrs[i]
 		if s.p == p && s.n == len(name) || s.e == nil {
 			return s.e
 		}
 	}
+}
+
+// addrHome is the first slot of addrs to probe for the name whose bytes
+// are at p: Fibonacci hashing of the address, whose top bits are the
+// index.
+func (t *table) addrHome(p *byte) uint64 {
+	return uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> (t.shift & 63)
 }
 
 // hashName hashes every byte of s, eight at a time (the last word
@@ -113,7 +120,7 @@ func (t *table) put(name string, e entry) {
 	t.slots[i] = slot{name: name, e: e}
 	t.n++
 	p := unsafe.StringData(name)
-	i = uint64(uintptr(unsafe.Pointer(p))) * 0x9e3779b97f4a7c15 >> t.shift
+	i = t.addrHome(p)
 	for t.addrs[i].e != nil {
 		i = (i + 1) & t.mask
 	}
