@@ -156,10 +156,9 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(o *options)
 type Auditor struct {
 	cfg      Config
 	sink     Sink
-	zap      *ZapSink    // sink, when it is a *ZapSink
-	logger   *zap.Logger // nil: the context's
-	now      func() time.Time
-	clock    bool // now was injected (WithClock): measure durations with it
+	zap      *ZapSink         // sink, when it is a *ZapSink
+	logger   *zap.Logger      // nil: the context's
+	clock    func() time.Time // WithClock's; nil: the real clock
 	failures atomic.Uint64
 }
 
@@ -174,10 +173,7 @@ func New(cfg Config, opts ...Option) (*Auditor, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, now: o.now, clock: o.now != nil}
-	if a.now == nil {
-		a.now = time.Now
-	}
+	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, clock: o.now}
 	if a.sink == nil {
 		switch cfg.Sink {
 		case SinkFile:
@@ -301,12 +297,20 @@ func (p *plan) after(ctx context.Context, r *Record, side middleware.Side, start
 	return r
 }
 
+// now reads the auditor's clock.
+func (a *Auditor) now() time.Time {
+	if a.clock != nil {
+		return a.clock()
+	}
+	return time.Now()
+}
+
 // since returns the time elapsed since start, a time a.now returned. With
 // the real clock it reads only the monotonic clock (time.Since), which
 // costs less than time.Now: that reads the wall clock too.
 func (a *Auditor) since(start time.Time) time.Duration {
-	if a.clock {
-		return a.now().Sub(start)
+	if a.clock != nil {
+		return a.clock().Sub(start)
 	}
 	return time.Since(start)
 }
