@@ -30,20 +30,20 @@ lint: ## go vet, gofmt and staticcheck
 	$(GO) run $(STATICCHECK) $(PKGS)
 
 fuzz: ## every fuzz target for FUZZTIME (10s) each
-	$(GO) test -run='^$$' -fuzz='^FuzzBind$$' -fuzztime=$(FUZZTIME) ./transport/http
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeStrict$$' -fuzztime=$(FUZZTIME) ./transport/http
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeError$$' -fuzztime=$(FUZZTIME) ./transport/http
-	$(GO) test -run='^$$' -fuzz='^FuzzRemoteResponse$$' -fuzztime=$(FUZZTIME) ./transport/http
-	$(GO) test -run='^$$' -fuzz='^FuzzFastDecode$$' -fuzztime=$(FUZZTIME) ./transport/http
-	$(GO) test -run='^$$' -fuzz='^FuzzEncPlan$$' -fuzztime=$(FUZZTIME) ./transport/http
-	$(GO) test -run='^$$' -fuzz='^FuzzLoad$$' -fuzztime=$(FUZZTIME) ./config
-	$(GO) test -run='^$$' -fuzz='^FuzzEnv$$' -fuzztime=$(FUZZTIME) ./config
-	$(GO) test -run='^$$' -fuzz='^FuzzParseSpec$$' -fuzztime=$(FUZZTIME) ./templates
-	$(GO) test -run='^$$' -fuzz='^FuzzParseRequestID$$' -fuzztime=$(FUZZTIME) ./log
-	$(GO) test -run='^$$' -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./err
-	$(GO) test -run='^$$' -fuzz='^FuzzLocalize$$' -fuzztime=$(FUZZTIME) ./i18n
-	$(GO) test -run='^$$' -fuzz='^FuzzFromHeader$$' -fuzztime=$(FUZZTIME) ./middleware/requestid
-	$(GO) test -run='^$$' -fuzz='^FuzzAppendString$$' -fuzztime=$(FUZZTIME) ./middleware/logging
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzBind $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzDecodeStrict $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzDecodeError $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzRemoteResponse $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzFastDecode $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzEncPlan $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./config FuzzLoad $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./config FuzzEnv $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./templates FuzzParseSpec $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./log FuzzParseRequestID $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./err FuzzRender $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./i18n FuzzLocalize $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./middleware/requestid FuzzFromHeader $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./middleware/logging FuzzAppendString $(FUZZTIME)
 
 soak: ## the long reliability run: 50,000 orders, faults, shutdown under load
 	WEGO_SOAK=1 $(GO) test -race -shuffle=on -count=1 -timeout 30m -v ./examples/mesh/reliability
