@@ -80,6 +80,9 @@ func Load(opts ...Option) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, fromVar := o.getenv(o.prefix + "ENV"); o.runsOnDefaults(fromVar) {
+		o.optional = true
+	}
 	c := &Config{o: o, env: env}
 	s, err := c.build()
 	if err != nil {
@@ -120,7 +123,8 @@ func (c *Config) build() (*snapshot, error) {
 		return nil, err
 	}
 	if disk == nil && embedded == nil && !c.o.optional {
-		return nil, &Error{Err: fmt.Errorf("%w for environment %q: tried %s", ErrNotFound, c.env, strings.Join(tried, ", "))}
+		return nil, &Error{Err: fmt.Errorf("%w for environment %q: tried %s; create one of them, or pass config.Optional() to run on defaults and environment variables alone",
+			ErrNotFound, c.env, strings.Join(tried, ", "))}
 	}
 
 	s := &snapshot{origins: map[string]origin{}}
@@ -261,7 +265,8 @@ func (c *Config) Env() string { return c.env }
 
 // File returns the file or files in use, lowest layer first and separated
 // by ", ", for messages; an embedded file is shown as "embed:" and its path
-// in the FS. It returns "" when no file was found and [Optional] was set.
+// in the FS. It returns "" when no file was found and that was acceptable
+// (see [Optional]).
 func (c *Config) File() string { return c.snap.Load().label }
 
 // view is a section with the environment variables and the overrides laid

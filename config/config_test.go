@@ -371,11 +371,40 @@ func TestFiles(t *testing.T) {
 		dir := t.TempDir()
 		_, err := config.Load(config.Dir(dir), config.Env("prod"), environ())
 		want := `config: no configuration file for environment "prod": tried ` + filepath.Join(dir, "prod.yaml")
-		if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), "prod.json") {
+		if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "prod.json;") {
 			t.Errorf("error %v, want %s...", err, want)
+		}
+		if !strings.Contains(err.Error(), "config.Optional()") {
+			t.Errorf("error %v does not say what to do", err)
 		}
 		if !errors.Is(err, config.ErrNotFound) {
 			t.Errorf("errors.Is(%v, ErrNotFound) = false", err)
+		}
+	})
+	// Defaults alone are a complete configuration: with no directory, no
+	// embedded file system and no environment named, a missing file is
+	// fine. Naming any of them means relying on a file.
+	t.Run("defaults alone", func(t *testing.T) {
+		t.Parallel() // the package directory has no ./config/dev.yaml
+		defaults := config.Defaults(map[string]any{"name": "d"})
+		c, err := config.Load(defaults, environ())
+		if err != nil {
+			t.Fatalf("Load(Defaults) = %v", err)
+		}
+		if c.File() != "" || c.String("name") != "d" || c.Env() != "dev" {
+			t.Errorf("File() = %q, name = %q, env = %q", c.File(), c.String("name"), c.Env())
+		}
+		for name, opts := range map[string][]config.Option{
+			"no defaults":      {environ()},
+			"a directory":      {defaults, environ(), config.Dir(t.TempDir())},
+			"an embedded FS":   {defaults, environ(), config.FS(fstest.MapFS{})},
+			"Env":              {defaults, environ(), config.Env("prod")},
+			"WEGO_ENV":         {defaults, environ("WEGO_ENV", "prod")},
+			"APP_ENV (prefix)": {defaults, environ("APP_ENV", "prod"), config.EnvPrefix("APP")},
+		} {
+			if _, err := config.Load(opts...); !errors.Is(err, config.ErrNotFound) {
+				t.Errorf("%s: Load = %v, want ErrNotFound", name, err)
+			}
 		}
 	})
 	t.Run("optional", func(t *testing.T) {

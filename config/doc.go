@@ -18,6 +18,12 @@
 // file system given by [FS]. A binary may embed its defaults; a file on disk
 // then overrides them key by key.
 //
+// A missing file is an error ([ErrNotFound], naming the paths tried) unless
+// an embedded file exists, [Optional] is given, or the program gives
+// [Defaults] and names no [Dir], no [FS] and no environment: a program
+// that only has defaults runs on them, while one that relies on files —
+// WEGO_ENV=prod and a config directory — fails when its file is missing.
+//
 // # Environment variables
 //
 // The key http.max_body_bytes is read from WEGO_HTTP_MAX_BODY_BYTES: the

@@ -9,7 +9,10 @@ import (
 // Sentinel errors, wrapped by an [*Error]; test for them with [errors.Is].
 var (
 	// ErrNotFound means that no file exists for the environment and that
-	// neither [Optional] nor an embedded file makes that acceptable.
+	// nothing makes that acceptable: neither [Optional], nor an embedded
+	// file, nor [Defaults] given without a directory, an embedded file
+	// system or an environment. Its message names every path tried and
+	// says to create a file or pass Optional.
 	ErrNotFound = errors.New("no configuration file")
 
 	// ErrUnknownKey means that a file, a default or an override holds a key

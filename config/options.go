@@ -29,6 +29,7 @@ type options struct {
 	defaults  []leaf
 	overrides []leaf
 	optional  bool
+	dirsGiven bool // Dir was given; dirs then holds no default
 	logger    *zap.Logger
 	lookupEnv func(string) (string, bool)
 	debounce  time.Duration
@@ -50,6 +51,7 @@ func newOptions(opts []Option) *options {
 			opt.apply(o)
 		}
 	}
+	o.dirsGiven = len(o.dirs) > 0
 	if len(o.dirs) == 0 {
 		o.dirs = []string{"config"}
 	}
@@ -124,8 +126,13 @@ func Overrides(m map[string]any) Option {
 
 // Optional makes a missing file for the environment acceptable: the
 // configuration then comes from the defaults, the environment variables and
-// the overrides alone. By default a missing file is an error unless [FS]
-// provides an embedded one.
+// the overrides alone. By default a missing file is an error ([ErrNotFound])
+// unless [FS] provides an embedded one, or unless the program gives
+// [Defaults] and names no place to look for a file and no environment —
+// neither [Dir], [FS], [Env] nor the variable WEGO_ENV — in which case it
+// runs on its defaults. A program that names any of them relies on a file,
+// and a file missing in production is then an error, not a silent start on
+// defaults.
 func Optional() Option {
 	return optionFunc(func(o *options) { o.optional = true })
 }
@@ -162,6 +169,15 @@ func Debounce(d time.Duration) Option {
 			o.debounce = d
 		}
 	})
+}
+
+// runsOnDefaults reports whether a missing file is acceptable without
+// [Optional]: the program gives defaults and names no directory, no
+// embedded file system and no environment (envFromVar: WEGO_ENV set it),
+// so it expects to run on its defaults. A program that names any of them
+// relies on a file.
+func (o *options) runsOnDefaults(envFromVar bool) bool {
+	return len(o.defaults) > 0 && !o.dirsGiven && o.fsys == nil && o.env == "" && !envFromVar
 }
 
 // envVar returns the name of the environment variable that sets key.
