@@ -64,6 +64,7 @@ type cacheEntry struct {
 type lang struct {
 	templates map[string]*i18n.MessageTemplate // by message ID
 	chain     []int                            // the languages to try, in order: itself, its parents, the default
+	shipped   bool                             // the default language, or one the application adds messages in
 }
 
 // MissingMessage is a code without a message in a language of a bundle.
@@ -96,6 +97,7 @@ func New(opts ...Option) (*Bundle, error) {
 	if err := l.loadFiles(frameworkFS, "locales/*.toml"); err != nil {
 		return nil, err // a broken build of this package
 	}
+	l.app = true
 	for _, src := range o.sources {
 		if err := src(l); err != nil {
 			return nil, err
@@ -255,14 +257,20 @@ func (b *Bundle) Localizer(acceptLanguage ...string) *i18n.Localizer {
 }
 
 // Missing returns, for every code defined with errs.Define in this process
-// and every language of the bundle, the ones that have no message in that
-// language or in one of its parents in the bundle (es-MX may rely on es).
-// The result is sorted by code, then in the order of [Bundle.Languages].
+// and every language the application ships, the ones that have no message
+// in that language or in one of its parents in the bundle (es-MX may rely
+// on es). The languages the application ships are the default language and
+// those it adds messages in with [Files] or [Messages]; a language that
+// only the framework's messages bring (Spanish, for an application without
+// Spanish files) is not one of them. The English text given to errs.Define
+// is the code's message in English and its regional variants: a code
+// defined with one lacks nothing in English. The result is sorted by code,
+// then in the order of [Bundle.Languages].
 func (b *Bundle) Missing() []MissingMessage {
 	var missing []MissingMessage
 	for _, d := range errs.Defs() {
 		for i, tag := range b.tags {
-			if !b.has(i, d.Code()) {
+			if b.langs[i].shipped && !b.has(i, d) {
 				missing = append(missing, MissingMessage{Code: d.Code(), Language: tag})
 			}
 		}
@@ -270,8 +278,13 @@ func (b *Bundle) Missing() []MissingMessage {
 	return missing
 }
 
-// has reports whether language i or one of its parents has the message id.
-func (b *Bundle) has(i int, id string) bool {
+// has reports whether language i or one of its parents has the message of
+// d: in the bundle, or, for English, the definition's own text.
+func (b *Bundle) has(i int, d *errs.Def) bool {
+	if d.Message() != "" && isParent(language.English, b.tags[i]) {
+		return true
+	}
+	id := d.Code()
 	for _, j := range b.langs[i].chain {
 		if j == 0 && i != 0 && !isParent(b.tags[0], b.tags[i]) {
 			return false // the default language is a fallback, not a parent
@@ -284,8 +297,9 @@ func (b *Bundle) has(i int, id string) bool {
 }
 
 // Check returns nil when every code defined with errs.Define in this
-// process has a message in every language of the bundle, and otherwise an
-// error that lists the missing ones by code and language. Applications
+// process has a message in every language the application ships (see
+// [Bundle.Missing]), and otherwise an error that lists the missing ones by
+// code and language. Applications
 // call it from a test; see the package documentation.
 func (b *Bundle) Check() error {
 	missing := b.Missing()

@@ -147,8 +147,9 @@ func TestCheckReportsMissing(t *testing.T) {
 	t.Parallel()
 	b := newBundle(t, i18n.Files(appFiles, "locales/*"), i18n.Files(shopLocales, "locales/*.toml"))
 	want := []i18n.MissingMessage{
+		// errUntranslated lacks nothing in English: its definition's text
+		// is its English message.
 		{Code: errOnlyEnglish.Code(), Language: language.Spanish},
-		{Code: errUntranslated.Code(), Language: language.English},
 		{Code: errUntranslated.Code(), Language: language.Spanish},
 		// es-MX relies on es for the codes es has; it lacks what es lacks.
 		{Code: errOnlyEnglish.Code(), Language: language.MustParse("es-MX")},
@@ -167,13 +168,56 @@ func TestCheckReportsMissing(t *testing.T) {
 	if err == nil {
 		t.Fatal("Check() = nil")
 	}
-	for _, s := range []string{"i18n_test.untranslated: en es es-MX", "i18n_test.only_english: es es-MX"} {
+	for _, s := range []string{"i18n_test.untranslated: es es-MX", "i18n_test.only_english: es es-MX"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("Check() = %q, want it to contain %q", err, s)
 		}
 	}
 	if strings.Contains(err.Error(), errUnknownSKU.Code()) {
 		t.Errorf("Check() names a translated code: %v", err)
+	}
+}
+
+// The languages an application ships are the default one and those it adds
+// messages in; the English text of a definition is its English message.
+// A program with codes and no message files (the README's quick start)
+// misses nothing.
+func TestMissingCountsWhatTheApplicationShips(t *testing.T) {
+	t.Parallel()
+	codes := func(m []i18n.MissingMessage) []string {
+		var out []string
+		for _, x := range m {
+			if strings.HasPrefix(x.Code, "i18n_test.") {
+				out = append(out, x.String())
+			}
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		opts []i18n.Option
+		want []string
+	}{
+		{"no files", nil, nil},
+		{"a British file", []i18n.Option{i18n.Messages(language.BritishEnglish, map[string]string{errUnknownSKU.Code(): "SKU {{.sku}} is unknown."})},
+			nil},
+		{"a Spanish file", []i18n.Option{i18n.Messages(language.Spanish, map[string]string{errUnknownSKU.Code(): "El SKU {{.sku}} no existe."})},
+			[]string{"i18n_test.only_english (es)", "i18n_test.untranslated (es)"}},
+		{"Spanish by default", []i18n.Option{i18n.DefaultLanguage(language.Spanish)},
+			[]string{"i18n_test.only_english (es)", "i18n_test.unknown_sku (es)", "i18n_test.untranslated (es)"}},
+	}
+	for _, tt := range tests {
+		b := newBundle(t, tt.opts...)
+		if got := codes(b.Missing()); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: Missing() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// The framework's own codes have messages in every framework language.
+	b := newBundle(t, i18n.DefaultLanguage(language.Spanish))
+	for _, m := range b.Missing() {
+		if !strings.HasPrefix(m.Code, "i18n_test.") && !strings.HasPrefix(m.Code, "shop.") {
+			t.Errorf("framework code without a Spanish message: %v", m)
+		}
 	}
 }
 

@@ -24,9 +24,14 @@
 // # Completeness
 //
 // Every code declared with errs.Define should have a message in every
-// language the application ships. [Bundle.Check] reports the ones that do
-// not; call it from a test of the application's main package, whose test
-// binary links every package that defines codes:
+// language the application ships: the default language and those its
+// message files add. The English text given to errs.Define is the code's
+// English message, so a program without message files lacks nothing; the
+// framework's Spanish does not make Spanish one of the application's
+// languages until it adds Spanish messages of its own. [Bundle.Check]
+// reports the codes that lack a message; call it from a test of the
+// application's main package, whose test binary links every package that
+// defines codes:
 //
 //	func TestMessages(t *testing.T) {
 //		b, err := i18n.New(i18n.Files(locales.FS, "*.toml"))

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing/fstest"
 
+	"golang.org/x/text/language"
+
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/i18n"
 )
@@ -45,11 +47,15 @@ func Example() {
 	// No se encontró el recurso solicitado.
 }
 
-// Missing lists the codes that lack a message in a language of the
-// bundle; Check turns the list into an error for the application's tests.
-// Here the Spanish file is left out.
+// Missing lists the codes that lack a message in a language the
+// application ships; Check turns the list into an error for the
+// application's tests. Here the application ships Spanish, but its Spanish
+// messages lack shop.out_of_stock. (English lacks nothing: the text given
+// to errs.Define is the English message.)
 func ExampleBundle_Missing() {
-	bundle, err := i18n.New(i18n.Files(shopLocales, "locales/active.en.toml"))
+	bundle, err := i18n.New(i18n.Messages(language.Spanish, map[string]string{
+		"shop.closed": "La tienda está cerrada.",
+	}))
 	if err != nil {
 		panic(err)
 	}

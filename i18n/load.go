@@ -22,6 +22,10 @@ type loader struct {
 	defaultLanguage language.Tag
 	bundle          *i18n.Bundle
 	templates       map[language.Tag]map[string]*i18n.MessageTemplate
+	// app is set once the framework's files are loaded: the languages
+	// added from then on are the application's (shipped).
+	app     bool
+	shipped map[language.Tag]bool
 }
 
 func newLoader(def language.Tag) *loader {
@@ -29,6 +33,7 @@ func newLoader(def language.Tag) *loader {
 		defaultLanguage: def,
 		bundle:          i18n.NewBundle(def),
 		templates:       map[language.Tag]map[string]*i18n.MessageTemplate{def: {}},
+		shipped:         map[language.Tag]bool{def: true},
 	}
 }
 
@@ -121,6 +126,9 @@ func (l *loader) add(where string, tag language.Tag, msgs []*i18n.Message) error
 	if err := l.bundle.AddMessages(tag, keep...); err != nil {
 		return fmt.Errorf("i18n: %s: %w", where, err)
 	}
+	if l.app {
+		l.shipped[tag] = true
+	}
 	templates := l.templates[tag]
 	if templates == nil {
 		templates = make(map[string]*i18n.MessageTemplate, len(keep))
@@ -182,7 +190,7 @@ func (l *loader) build() *Bundle {
 		if !slices.Contains(chain, 0) {
 			chain = append(chain, 0)
 		}
-		b.langs[i] = lang{templates: l.templates[t], chain: chain}
+		b.langs[i] = lang{templates: l.templates[t], chain: chain, shipped: l.shipped[t]}
 	}
 	return b
 }
