@@ -6,12 +6,17 @@
 // there is no route: the inventory commands, linked into this binary, run
 // in this process, and this server exposes them too. The code is the same
 // either way.
+//
+// WEGO_HTTP_ADDR=:9080 moves the server; the variable of the route's key,
+// WEGO_ROUTES_INVENTORY_*=http://127.0.0.1:9081 (set with env(1), as
+// examples/mesh/run.sh does), sends the inventory calls elsewhere.
 package main
 
 import (
 	"context"
 	"embed"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -40,7 +45,7 @@ func run() error {
 		return err
 	}
 	server := httptransport.NewServer()
-	mode := "inventory runs in this process"
+	mode, local := "inventory runs in this process", true
 	app, err := fw.New(
 		fw.ConfigOptions(config.FS(embedded)),
 		fw.Sections("inventory"),
@@ -48,11 +53,7 @@ func run() error {
 		fw.Messages(inventory.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
-			base := server.URL()
-			fmt.Printf("orders listening on %s (%s)\n", base, mode)
-			fmt.Printf("  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
-			fmt.Printf("  curl %s/orders/<order_id>\n", base)
-			fmt.Printf("  curl %s/openapi.json\n", base)
+			printCurls(os.Stdout, server.URL(), mode, local)
 			return nil
 		}),
 	)
@@ -60,9 +61,23 @@ func run() error {
 		return err
 	}
 	if inventory.Reserve.Routed() {
-		mode = "inventory is called over HTTP"
+		mode, local = "inventory is called over HTTP", false
 	} else if err := inventorysvc.Setup(app.Catalog(), app.Config()); err != nil {
 		return err
 	}
 	return app.Run(context.Background())
+}
+
+// printCurls prints the curl lines of what this process serves at base:
+// the orders endpoints, and the inventory ones when inventory runs here.
+func printCurls(w io.Writer, base, mode string, local bool) {
+	fmt.Fprintf(w, "orders listening on %s (%s)\n", base, mode)
+	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
+	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -H 'Accept-Language: es' -d '{\"sku\":\"pear\",\"qty\":50}'\n", base)
+	fmt.Fprintf(w, "  curl %s/orders/<order_id>\n", base)
+	if local {
+		fmt.Fprintf(w, "  curl %s/inventory/stock/apple\n", base)
+	}
+	fmt.Fprintf(w, "  curl %s/            (the commands served here)\n", base)
+	fmt.Fprintf(w, "  curl %s/openapi.json\n", base)
 }
