@@ -209,13 +209,17 @@ func InvalidArgument(fields ...FieldViolation) *Error {
 		e.key = invalidFields.code
 		e.message = invalidFields.message
 		e.fields = fields
-		e.params = []Param{{Key: "fields", Value: describeFields(fields)}}
+		e.params = []Param{{Key: fieldsParam, Value: describeFields(fields)}}
 	}
 	return e
 }
 
 // invalidFields is the message of invalid-argument errors that name fields.
 var invalidFields = Define("invalid_argument.fields", KindInvalidArgument, "Invalid request: {{.fields}}.")
+
+// fieldsParam is the parameter of invalidFields's message: the violations
+// as one text.
+const fieldsParam = "fields"
 
 func describeFields(fields []FieldViolation) string {
 	var b strings.Builder

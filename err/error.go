@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -44,6 +45,7 @@ type Error struct {
 	key     string // i18n message ID; "" means code
 	message string // default (English) message template
 	literal bool   // message is final text, not a template (see Remote)
+	remote  bool   // rebuilt by Remote: the cause is not part of Error's text
 	params  []Param
 	fields  []FieldViolation
 	cause   error
@@ -100,6 +102,29 @@ func (e *Error) ParamMap() map[string]string {
 	return m
 }
 
+// WireParams returns the parameters a transport sends to a client or a
+// peer: [Error.ParamMap] without the "fields" parameter that
+// [InvalidArgument] derives from the field violations for its message, since
+// the violations travel as a list of their own ([Error.Fields]) and
+// [Remote] derives the parameter again. It returns nil when no parameter is
+// left.
+func (e *Error) WireParams() map[string]string {
+	if e.key != invalidFields.code || len(e.fields) == 0 {
+		return e.ParamMap()
+	}
+	var m map[string]string
+	for _, p := range e.params {
+		if p.Key == fieldsParam {
+			continue
+		}
+		if m == nil {
+			m = make(map[string]string, len(e.params)-1)
+		}
+		m[p.Key] = p.Value
+	}
+	return m
+}
+
 // Fields returns the field violations of an invalid-argument error. The
 // caller must not modify the slice.
 func (e *Error) Fields() []FieldViolation { return e.fields }
@@ -118,6 +143,22 @@ func (e *Error) Message() string {
 	return Render(e.message, e.params)
 }
 
+// MissingParams returns the keys of the placeholders of the error's
+// message template that none of its parameters fills (see
+// [MissingParams]), or nil. An error rebuilt by [Remote] has none: its
+// message is final text. Tests assert that it is empty for the errors a
+// command returns:
+//
+//	if e, ok := errs.As(err); ok && e.MissingParams() != nil {
+//		t.Errorf("%s: message lacks parameters %v", e.Code(), e.MissingParams())
+//	}
+func (e *Error) MissingParams() []string {
+	if e.literal {
+		return nil
+	}
+	return MissingParams(e.message, e.params)
+}
+
 // Cause returns the error this one wraps, or nil.
 func (e *Error) Cause() error { return e.cause }
 
@@ -126,6 +167,12 @@ func (e *Error) Unwrap() error { return e.cause }
 
 // Error returns the code, the message and the cause's text, for logs. Use
 // [Error.Message] or a localized message for clients.
+//
+// An error rebuilt by [Remote] is the peer's error: its text is its code
+// and message only. The cause a transport attaches to it (a record of
+// where the error came from, such as the node that answered) stays
+// reachable with [Error.Cause], errors.Unwrap and errors.As, but is not
+// glued to the text, which can be relayed further as it was received.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.code)
@@ -133,7 +180,7 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(msg)
 	}
-	if e.cause != nil {
+	if e.cause != nil && !e.remote {
 		b.WriteString(": ")
 		b.WriteString(e.cause.Error())
 	}
@@ -190,8 +237,11 @@ func (e *Error) WithStatus(status int) *Error {
 
 // Render fills {{.key}} placeholders of a message template with params. It
 // understands only that form (the one go-i18n templates use for plain
-// substitution); anything else is left as it is. Unknown keys render as
-// "<no value>", as text/template would.
+// substitution); anything else is left as it is. A placeholder that no
+// parameter fills renders as nothing (the empty string, as text/template's
+// missingkey=zero renders a missing key of a map of strings), never as
+// text/template's "<no value>", which would reach a client; find such
+// placeholders with [MissingParams].
 func Render(template string, params []Param) string {
 	if !strings.Contains(template, "{{") {
 		return template
@@ -218,20 +268,57 @@ func Render(template string, params []Param) string {
 		b.WriteString(rest[:i])
 		expr := strings.TrimSpace(rest[i+2 : i+j])
 		if key, ok := strings.CutPrefix(expr, "."); ok && isIdent(key) {
-			val := "<no value>"
-			for _, p := range params {
-				if p.Key == key {
-					val = p.Value
-					break
-				}
+			if p, ok := findParam(params, key); ok {
+				b.WriteString(p.Value)
 			}
-			b.WriteString(val)
 		} else {
 			b.WriteString(rest[i : i+j+2])
 		}
 		rest = rest[i+j+2:]
 	}
 	return b.String()
+}
+
+// findParam returns the first parameter named key.
+func findParam(params []Param, key string) (Param, bool) {
+	for _, p := range params {
+		if p.Key == key {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// MissingParams returns the keys of the {{.key}} placeholders of template
+// that no parameter in params fills, in the order they first appear, or
+// nil when every placeholder is filled. [Render] renders those as
+// nothing; a message missing one is the mark of a call site that forgot a
+// parameter, such as ErrUnknownSKU.New() for "SKU {{.sku}} is unknown.".
+// Tests catch it with [Error.MissingParams]; the HTTP transport logs it.
+func MissingParams(template string, params []Param) []string {
+	var missing []string
+	rest := template
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			return missing
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			return missing
+		}
+		if k := strings.LastIndex(rest[i:i+j], "{{"); k > 0 {
+			rest = rest[i+k:] // the innermost "{{" starts the action, as in Render
+			continue
+		}
+		expr := strings.TrimSpace(rest[i+2 : i+j])
+		if key, ok := strings.CutPrefix(expr, "."); ok && isIdent(key) {
+			if _, ok := findParam(params, key); !ok && !slices.Contains(missing, key) {
+				missing = append(missing, key)
+			}
+		}
+		rest = rest[i+j+2:]
+	}
 }
 
 func isIdent(s string) bool {
@@ -315,12 +402,14 @@ func From(err error) *Error {
 // the status and the message received are kept. The message received is
 // final text: [Error.Message] returns it as it is, without filling
 // placeholders again. When no message is received, the code's definition
-// gives it, or else the kind's. A status outside 400–599 is ignored.
+// gives it, or else the kind's. A status outside 400–599 is ignored. The
+// text of the result ([Error.Error]) is its code and message only, whatever
+// cause is attached to it later.
 func Remote(status int, code, message string, params []Param, fields []FieldViolation) *Error {
 	if status < 400 || status > 599 {
 		status = 0
 	}
-	e := &Error{code: code, message: message, literal: message != "", params: params, fields: fields, status: status}
+	e := &Error{code: code, message: message, literal: message != "", remote: true, params: params, fields: fields, status: status}
 	if d, ok := Lookup(code); ok { // the kinds' codes are defined too
 		e.kind = d.kind
 		if e.message == "" {
@@ -344,8 +433,8 @@ func Remote(status int, code, message string, params []Param, fields []FieldViol
 		// The same message key as InvalidArgument's, so that the error is
 		// localized again with its list of fields.
 		e.key = invalidFields.code
-		if _, ok := e.Param("fields"); !ok {
-			e.params = append(append([]Param(nil), params...), Param{Key: "fields", Value: describeFields(fields)})
+		if _, ok := e.Param(fieldsParam); !ok {
+			e.params = append(append([]Param(nil), params...), Param{Key: fieldsParam, Value: describeFields(fields)})
 		}
 		if !e.literal {
 			e.message = invalidFields.message

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -291,7 +292,8 @@ func TestRender(t *testing.T) {
 		{"repeated", "{{.sku}}{{.sku}}", "A-1A-1"},
 		{"spaces", "{{ .sku }}!", "A-1!"},
 		{"underscore and digit", "{{._x1}}", "u"},
-		{"missing key", "{{.nope}} here", "<no value> here"},
+		{"missing key", "{{.nope}} here", " here"},
+		{"missing key beside a given one", "{{.sku}}/{{.nope}}/{{.qty}}", "A-1//3"},
 		{"unclosed", "SKU {{.sku", "SKU {{.sku"},
 		{"unclosed after one", "{{.sku}} and {{.qty", "A-1 and {{.qty"},
 		{"not a field", "{{sku}}", "{{sku}}"},
@@ -310,7 +312,7 @@ func TestRender(t *testing.T) {
 			t.Errorf("%s: Render(%q) = %q, want %q", tt.name, tt.tmpl, got, tt.want)
 		}
 	}
-	if got := errs.Render("{{.a}}", nil); got != "<no value>" {
+	if got := errs.Render("SKU {{.a}} is unknown.", nil); got != "SKU  is unknown." {
 		t.Errorf("Render with no params = %q", got)
 	}
 	// The first of duplicate keys wins.
@@ -414,6 +416,15 @@ func TestErrorText(t *testing.T) {
 		{errs.NotFound(), "not_found: The requested resource was not found."},
 		{errs.Internal().WithCause(io.EOF), "internal: An internal error occurred.: EOF"},
 		{errs.Remote(404, "x.y", "", nil, nil), "x.y: The requested resource was not found."},
+		// A received error reads as it was received, whatever cause a
+		// transport attaches to it.
+		{errs.Remote(404, "x.y", "SKU 7 is unknown.", nil, nil).WithCause(errors.New("node 10.0.0.5:8080 answered 404")),
+			"x.y: SKU 7 is unknown."},
+		{errs.Remote(400, "invalid_argument", "", nil, []errs.FieldViolation{errs.Field("qty", "must be at least 1")}).WithCause(io.EOF),
+			"invalid_argument: Invalid request: qty must be at least 1."},
+		// Wrapping a received error keeps its own text and only that.
+		{errs.Internal().WithCause(errs.Remote(404, "x.y", "Gone.", nil, nil).WithCause(io.EOF)),
+			"internal: An internal error occurred.: x.y: Gone."},
 	}
 	for _, tt := range tests {
 		if got := tt.e.Error(); got != tt.want {
@@ -429,5 +440,97 @@ func TestErrorText(t *testing.T) {
 	}
 	if errs.NotFound().ParamMap() != nil {
 		t.Error("ParamMap() of no params is not nil")
+	}
+}
+
+// The cause of a received error is not in its text but stays reachable.
+func TestRemoteCauseReachable(t *testing.T) {
+	t.Parallel()
+	cause := &net404{node: "10.0.0.5:8080"}
+	e := errs.Remote(404, "errs_test.unknown_sku", "SKU 7 is unknown", nil, nil).WithCause(cause)
+	if strings.Contains(e.Error(), cause.node) {
+		t.Errorf("Error() = %q shows the cause", e.Error())
+	}
+	if errors.Unwrap(e) != cause || e.Cause() != cause || !errors.Is(e, cause) {
+		t.Error("the cause is not reachable")
+	}
+	var n *net404
+	if !errors.As(fmt.Errorf("relayed: %w", e), &n) || n != cause {
+		t.Error("errors.As does not find the cause through a wrapper")
+	}
+	if !errors.Is(e, errTestUnknownSKU) {
+		t.Error("errors.Is(received, def) = false")
+	}
+}
+
+type net404 struct{ node string }
+
+func (e *net404) Error() string { return e.node + " answered 404" }
+
+func TestMissingParams(t *testing.T) {
+	t.Parallel()
+	p := []errs.Param{{Key: "sku", Value: "A-1"}, {Key: "empty", Value: ""}}
+	tests := []struct {
+		name, tmpl string
+		want       []string
+	}{
+		{"none", "Plain.", nil},
+		{"all given", "SKU {{.sku}}", nil},
+		{"given empty", "{{.empty}}", nil},
+		{"one missing", "SKU {{.sku}} in {{.store}}", []string{"store"}},
+		{"in order, once each", "{{.b}} {{ .a }} {{.b}} {{.sku}}", []string{"b", "a"}},
+		{"not placeholders", "{{sku}} {{.}} {{.a.b}} {{.x | printf}} {{.a", nil},
+		{"innermost action", "{{ oops {{.zone}}", []string{"zone"}},
+	}
+	for _, tt := range tests {
+		if got := errs.MissingParams(tt.tmpl, p); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: MissingParams(%q) = %q, want %q", tt.name, tt.tmpl, got, tt.want)
+		}
+	}
+	if got := errTestUnknownSKU.New().MissingParams(); !slices.Equal(got, []string{"sku"}) {
+		t.Errorf("Def.New() without its parameter: MissingParams() = %q", got)
+	}
+	if got := errTestUnknownSKU.New(errs.P("sku", "x")).MissingParams(); got != nil {
+		t.Errorf("Def.New with its parameter: MissingParams() = %q", got)
+	}
+	if got := errs.InvalidArgument(errs.Field("qty", "must be at least 1")).MissingParams(); got != nil {
+		t.Errorf("InvalidArgument: MissingParams() = %q", got)
+	}
+	if got := errs.Remote(404, "x.y", "Literal {{.sku}}", nil, nil).MissingParams(); got != nil {
+		t.Errorf("received text: MissingParams() = %q", got)
+	}
+	if got := errTestUnknownSKU.New().Message(); strings.Contains(got, "<no value>") || got != "SKU  is unknown" {
+		t.Errorf("Message() without its parameter = %q", got)
+	}
+}
+
+func TestWireParams(t *testing.T) {
+	t.Parallel()
+	qty := errs.Field("qty", "must be at least 1")
+	tests := []struct {
+		name string
+		e    *errs.Error
+		want map[string]string
+	}{
+		{"no params", errs.NotFound(), nil},
+		{"application params", errTestUnknownSKU.New(errs.P("sku", "A-1")), map[string]string{"sku": "A-1"}},
+		{"derived fields param dropped", errs.InvalidArgument(qty), nil},
+		{"others kept", errs.InvalidArgument(qty).WithParams(errs.P("hint", "h")), map[string]string{"hint": "h"}},
+		{"received, derived again", errs.Remote(400, "invalid_argument", "m", nil, []errs.FieldViolation{qty}), nil},
+		{"received with the param", errs.Remote(400, "invalid_argument", "m", []errs.Param{{Key: "fields", Value: "qty must be at least 1"}}, []errs.FieldViolation{qty}), nil},
+		// An application's own parameter named fields is not derived.
+		{"application param named fields", errTestOther.New(errs.P("fields", "a, b")).WithFields(qty), map[string]string{"fields": "a, b"}},
+	}
+	for _, tt := range tests {
+		if got := tt.e.WireParams(); !maps.Equal(got, tt.want) || (got == nil) != (tt.want == nil) {
+			t.Errorf("%s: WireParams() = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// What the wire carries rebuilds the same error.
+	o := errs.InvalidArgument(qty)
+	r := errs.Remote(o.Status(), o.Code(), "", nil, o.Fields())
+	if r.Message() != o.Message() || !maps.Equal(r.ParamMap(), o.ParamMap()) || r.MessageKey() != o.MessageKey() {
+		t.Errorf("rebuilt from the wire: message %q params %v key %q; want %q %v %q",
+			r.Message(), r.ParamMap(), r.MessageKey(), o.Message(), o.ParamMap(), o.MessageKey())
 	}
 }

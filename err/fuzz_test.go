@@ -41,12 +41,20 @@ func FuzzRender(f *testing.F) {
 		if loc := placeholder.FindStringIndex(out); loc != nil {
 			t.Errorf("Render(%q) = %q: %q left unfilled though every key was given", tmpl, out, out[loc[0]:loc[1]])
 		}
-		if strings.Contains(out, "<no value>") && !strings.Contains(tmpl, "<no value>") {
-			t.Errorf("Render(%q) = %q: a key is missing though every key was given", tmpl, out)
+		if m := errs.MissingParams(tmpl, params); m != nil {
+			t.Errorf("MissingParams(%q) = %q though every key was given", tmpl, m)
 		}
 		if !strings.Contains(tmpl, "{{") && out != tmpl {
 			t.Errorf("Render(%q) = %q: text without actions changed", tmpl, out)
 		}
-		_ = errs.Render(tmpl, nil) // no params: must not panic either
+		// No params: every placeholder renders as nothing, never as
+		// text/template's "<no value>", and MissingParams names them all.
+		bare := errs.Render(tmpl, nil)
+		if strings.Contains(bare, "<no value>") && !strings.Contains(tmpl, "<no value>") {
+			t.Errorf("Render(%q, nil) = %q", tmpl, bare)
+		}
+		if missing := errs.MissingParams(tmpl, nil); (missing == nil) != (bare == tmpl) {
+			t.Errorf("Render(%q, nil) = %q but MissingParams = %q: they disagree on the placeholders", tmpl, bare, missing)
+		}
 	})
 }
