@@ -30,8 +30,10 @@ var ErrMissingMessage = errors.New("i18n: missing message")
 // internal package): error messages have no plural count.
 const pluralOther = "other"
 
-// textParser parses templates as go-i18n does by default.
-var textParser = &template.TextParser{}
+// textParser parses templates as go-i18n does by default, except that a
+// missing parameter renders as nothing (missingkey=zero), as errs.Render
+// renders it, instead of text/template's "<no value>".
+var textParser = &template.TextParser{Option: "missingkey=zero"}
 
 const (
 	// Accept-Language values longer than this are not parsed: the default
@@ -186,13 +188,10 @@ func (b *Bundle) localize(id string, data map[string]string, acceptLanguage []st
 // template is executed directly: an i18n.Localizer would match the
 // language again on every call, which costs more than all the rest.
 func (b *Bundle) execute(i int, id string, data map[string]string) (string, error) {
-	var td any
-	if data != nil {
-		td = data
-	}
 	// Every message has an "other" form (the loader checks it); the shared
-	// parser has no functions, so go-i18n caches the parsed template.
-	msg, err := b.langs[i].templates[id].PluralTemplates[pluralOther].Execute(textParser, td)
+	// parser has no functions, so go-i18n caches the parsed template. data
+	// is passed as a map even when nil, so that missingkey=zero applies.
+	msg, err := b.langs[i].templates[id].PluralTemplates[pluralOther].Execute(textParser, data)
 	if err != nil {
 		return "", fmt.Errorf("i18n: message %q in %s: %w", id, b.tags[i], err)
 	}
