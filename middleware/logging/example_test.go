@@ -54,5 +54,5 @@ func Example() {
 	_, _ = login.Call(ctx, LoginRequest{User: "bob", Password: "guess"})
 	// Output:
 	// {"level":"info","msg":"call","command":"auth.Login","side":"server","duration":"…","code":"ok","request_id":"req-1","request":{"user":"ann","password":"[REDACTED]","otp":"[REDACTED]"},"response":{"session":"[REDACTED]"}}
-	// {"level":"warn","msg":"call","command":"auth.Login","side":"server","duration":"…","code":"unauthenticated","request_id":"req-1","error":"unauthenticated: Authentication is required.","request":{"user":"bob","password":"[REDACTED]","otp":"[REDACTED]"}}
+	// {"level":"warn","msg":"call","command":"auth.Login","side":"server","duration":"…","code":"unauthenticated","status":401,"request_id":"req-1","error":"unauthenticated: Authentication is required.","request":{"user":"bob","password":"[REDACTED]","otp":"[REDACTED]"}}
 }

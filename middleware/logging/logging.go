@@ -29,6 +29,7 @@ const (
 	SideKey     = "side"
 	DurationKey = "duration"
 	CodeKey     = "code"
+	StatusKey   = "status"
 	NodeKey     = "node"
 	RequestKey  = "request"
 	ResponseKey = "response"
@@ -276,6 +277,15 @@ func levelOf(err error) zapcore.Level {
 	return zapcore.WarnLevel
 }
 
+// statusOf returns the HTTP status of a failed call's error, as a
+// transport would answer it, without converting the error.
+func statusOf(err error) int {
+	if e, ok := errs.As(err); ok {
+		return e.Status()
+	}
+	return errs.KindOf(err).Status()
+}
+
 func (p *plan) logger(ctx context.Context) *zap.Logger {
 	base := p.m.logger
 	if base == nil {
@@ -311,7 +321,7 @@ func (p *plan) write(ctx context.Context, ce *zapcore.CheckedEntry, c *middlewar
 	if err == nil {
 		fields = append(fields, zap.String(CodeKey, CodeOK))
 	} else {
-		fields = append(fields, zap.String(CodeKey, errs.CodeOf(err)))
+		fields = append(fields, zap.String(CodeKey, errs.CodeOf(err)), zap.Int(StatusKey, statusOf(err)))
 	}
 	// The request id, without the context's command, which may be the
 	// caller's.

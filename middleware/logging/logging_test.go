@@ -128,14 +128,15 @@ func only(t testing.TB, logs *observer.ObservedLogs) observer.LoggedEntry {
 func TestOneLinePerCall(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		user  string
-		level zapcore.Level
-		code  string
+		user   string
+		level  zapcore.Level
+		code   string
+		status int64 // 0: none logged
 	}{
-		{"ann", zapcore.DebugLevel, "ok"},
-		{"declined", zapcore.WarnLevel, "pay.declined"},
-		{"broken", zapcore.ErrorLevel, "unavailable"},
-		{"plain", zapcore.ErrorLevel, "internal"},
+		{"ann", zapcore.DebugLevel, "ok", 0},
+		{"declined", zapcore.WarnLevel, "pay.declined", 409},
+		{"broken", zapcore.ErrorLevel, "unavailable", 503},
+		{"plain", zapcore.ErrorLevel, "internal", 500},
 	} {
 		t.Run(tc.user, func(t *testing.T) {
 			t.Parallel()
@@ -151,6 +152,9 @@ func TestOneLinePerCall(t *testing.T) {
 			}
 			if _, ok := m["duration"]; !ok {
 				t.Error("no duration")
+			}
+			if st, ok := m["status"]; ok != (tc.status != 0) || (ok && st != tc.status) {
+				t.Errorf("status field = %v (present %v), want %d", st, ok, tc.status)
 			}
 			if _, ok := m["node"]; ok {
 				t.Error("node set for a local call")
