@@ -202,7 +202,8 @@ func New(kind Kind, params ...Param) *Error {
 // are wrong and why. Its code is "invalid_argument"; its message lists the
 // fields ("Invalid request: qty must be at least 1.") and comes from the
 // message key "invalid_argument.fields", whose only parameter is "fields".
-// Reasons are developer text and are not translated.
+// Reasons are English; the violations that have a message key
+// ([FieldViolation].Key) are localized by package i18n.
 func InvalidArgument(fields ...FieldViolation) *Error {
 	e := kindDefs[KindInvalidArgument].New()
 	if len(fields) > 0 {

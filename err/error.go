@@ -27,10 +27,21 @@ func P(key string, value any) Param {
 }
 
 // FieldViolation names one field of a request that is invalid and why.
-// Field is the field's name as the client sees it (its JSON name).
+// Field is the field's name as the client sees it (its JSON name); Reason
+// is the English text that follows it, such as "must be at least 1".
+//
+// Key and Params make the violation localizable: Key is the i18n message
+// ID of the whole violation, a template that names the field itself, such
+// as "validate.min" = "{{.field}} must be at least {{.min}}", and Params
+// are the template's parameters other than "field". Package i18n renders
+// the violations that have a Key in the client's language when it
+// localizes an [InvalidArgument] error; one without a Key reads "Field
+// Reason" in every language. A FieldViolation is not comparable with ==.
 type FieldViolation struct {
-	Field  string `json:"field"`
-	Reason string `json:"reason"`
+	Field  string            `json:"field"`
+	Reason string            `json:"reason"`
+	Key    string            `json:"key,omitempty"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 // Error is WeGO's error. Build one with a [Def] or a kind constructor such

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -262,6 +263,8 @@ func TestRemoteRoundTrip(t *testing.T) {
 		errTestUnknownSKU.New(errs.P("sku", "Z-9")),
 		errTestMediaType.New(errs.P("type", "text/csv")),
 		errs.InvalidArgument(errs.Field("qty", "must be at least 1")),
+		errs.InvalidArgument(errs.FieldViolation{Field: "qty", Reason: "must be at least 1",
+			Key: "validate.min", Params: map[string]string{"min": "1"}}),
 		errs.NotFound(),
 		errs.Unavailable().WithStatus(http.StatusBadGateway),
 	}
@@ -269,7 +272,7 @@ func TestRemoteRoundTrip(t *testing.T) {
 		r := errs.Remote(o.Status(), o.Code(), o.Message(), o.Params(), o.Fields())
 		if r.Code() != o.Code() || r.Kind() != o.Kind() || r.Status() != o.Status() ||
 			r.Message() != o.Message() || r.MessageKey() != o.MessageKey() ||
-			!slices.Equal(r.Params(), o.Params()) || !slices.Equal(r.Fields(), o.Fields()) {
+			!slices.Equal(r.Params(), o.Params()) || !reflect.DeepEqual(r.Fields(), o.Fields()) {
 			t.Errorf("%s: round trip gave code %q kind %v status %d key %q message %q params %v fields %v",
 				o.Code(), r.Code(), r.Kind(), r.Status(), r.MessageKey(), r.Message(), r.Params(), r.Fields())
 		}
@@ -344,8 +347,8 @@ func TestInvalidArgument(t *testing.T) {
 	if m := e.ParamMap(); len(m) != 1 || m["fields"] == "" {
 		t.Errorf("ParamMap() = %v", m)
 	}
-	wantFields := []errs.FieldViolation{{"qty", "must be at least 1"}, {"sku", "is required"}, {"note", ""}}
-	if !slices.Equal(e.Fields(), wantFields) {
+	wantFields := []errs.FieldViolation{{Field: "qty", Reason: "must be at least 1"}, {Field: "sku", Reason: "is required"}, {Field: "note"}}
+	if !reflect.DeepEqual(e.Fields(), wantFields) {
 		t.Errorf("Fields() = %v", e.Fields())
 	}
 	if d := mustLookup(t, "invalid_argument.fields"); d.Message() != "Invalid request: {{.fields}}." || d.Kind() != errs.KindInvalidArgument {
