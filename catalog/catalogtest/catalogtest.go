@@ -9,7 +9,7 @@
 //	func TestPlaceOrder(t *testing.T) {
 //		t.Parallel()
 //		cat, ctx := catalogtest.New(t)
-//		rec := catalogtest.Fake(t, cat, inventory.Reserve, inventory.ReserveResponse{ID: "r1"}, nil)
+//		rec := catalogtest.Fake(t, cat, inventory.Reserve, inventory.ReserveResponse{ReservationID: "r1"}, nil)
 //		_, err := orders.Place.Call(ctx, orders.PlaceRequest{SKU: "apple", Qty: 2})
 //		...
 //		if got := rec.Calls(); len(got) != 1 || got[0].Qty != 2 { ... }
