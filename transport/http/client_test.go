@@ -3,6 +3,7 @@ package httptransport_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -156,6 +157,20 @@ func TestRemoteTypedErrors(t *testing.T) {
 	var remote *httptransport.RemoteError
 	if !errors.As(err, &remote) || remote.Status != 404 || remote.RequestID == "" {
 		t.Errorf("cause %+v", remote)
+	}
+	if errors.Unwrap(err) != error(remote) {
+		t.Errorf("errors.Unwrap gives %v, want the *RemoteError", errors.Unwrap(err))
+	}
+	// The caller reads the server's error as the server wrote it; where it
+	// came from is in the cause, not glued to the text that the caller may
+	// relay further.
+	if got := err.Error(); got != "testinv.unknown_sku: SKU unknown is unknown." {
+		t.Errorf("Error() = %q", got)
+	}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if relayed := errs.Internal().WithCause(fmt.Errorf("reserving: %w", err)).Error(); strings.Contains(relayed, "httptransport") ||
+		strings.Contains(relayed, host) {
+		t.Errorf("a relayed remote error shows transport details: %q", relayed)
 	}
 
 	_, err = a.reserve.Call(ctx, ReserveRequest{SKU: "a"})

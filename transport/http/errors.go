@@ -16,7 +16,7 @@ var (
 	// ErrUnsupportedMediaType: the request body is not application/json in
 	// UTF-8 (415).
 	ErrUnsupportedMediaType = errs.Define("http.unsupported_media_type", errs.KindInvalidArgument,
-		"Content type {{.content_type}} is not supported; send application/json.",
+		`Content type "{{.content_type}}" is not supported; send application/json.`,
 		errs.WithHTTPStatus(http.StatusUnsupportedMediaType))
 	// ErrMethodNotAllowed: the path is served, but not for this method
 	// (405, with an Allow header).

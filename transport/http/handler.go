@@ -196,6 +196,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve is the handler inside the host's net/http middleware.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
+	// Every response of the transport is JSON (or empty): browsers must
+	// not guess another type, for errors, successes and pages alike.
+	w.Header()["X-Content-Type-Options"] = nosniff
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
@@ -334,12 +337,26 @@ type errorBody struct {
 	Fields    []errs.FieldViolation `json:"fields,omitempty"`
 }
 
-// writeError writes err as a WeGO error body. Server faults (5xx) are
-// logged with their cause, unless logged already; the client sees only the
+// writeError writes err as a WeGO error body; the client sees only the
 // code, the localized message, the parameters and the field violations.
+//
+// Unless logged is true, the failure is logged here, with its status, code,
+// method, request id and cause: server faults (5xx) at error level, others
+// at debug. logged is true for the failures that another line reports: a
+// panic (logged with its stack) and an error returned by the command's
+// server chain, which the logging middleware reports as the call's line,
+// so that each failed request is logged once.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID, err error, logged bool) {
 	e := errs.From(err)
 	status := e.Status()
+	if missing := e.MissingParams(); missing != nil {
+		// A call site forgot a parameter of the message: the client reads
+		// a gap where the value should be. Say which, for the developer.
+		var buf [6]zap.Field
+		fields := log.AppendFields(ctx, buf[:0])
+		fields = append(fields, zap.String("code", e.Code()), zap.Strings("missing", missing))
+		h.log.Warn("http: error message lacks parameters", fields...)
+	}
 	if !logged {
 		level := zapcore.DebugLevel
 		if status >= 500 && e.Kind() != errs.KindCanceled {
@@ -357,7 +374,7 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context
 		Code:      e.Code(),
 		Message:   h.i18n.Localize(e, r.Header.Values("Accept-Language")...),
 		RequestID: id.String(),
-		Params:    e.ParamMap(),
+		Params:    e.WireParams(),
 		Fields:    e.Fields(),
 	}
 	b, jerr := json.Marshal(body)
@@ -367,7 +384,6 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context
 	}
 	hdr := w.Header()
 	hdr["Content-Type"] = jsonContentType
-	hdr["X-Content-Type-Options"] = nosniff
 	hdr.Del("Content-Length")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
@@ -551,7 +567,8 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := ep.resps.Get()
 	defer func() { zero(resp); ep.resps.Put(resp) }()
 	if err := ep.entry.Serve(ctx, req, resp); err != nil {
-		ep.h.writeError(w, r, ctx, id, err, false)
+		// The server chain's logging middleware reports the call.
+		ep.h.writeError(w, r, ctx, id, err, true)
 		return
 	}
 	hdr := w.Header()
@@ -654,7 +671,9 @@ func unsupportedType(r *http.Request) error {
 	if len(ct) > 128 {
 		ct = ct[:128]
 	}
-	return ErrUnsupportedMediaType.New(errs.P("content_type", strconv.Quote(strings.ToValidUTF8(ct, ""))))
+	// The value as sent (the message quotes it), cut and made valid UTF-8
+	// so that it can travel in a JSON body; "" when there is none.
+	return ErrUnsupportedMediaType.New(errs.P("content_type", strings.ToValidUTF8(ct, "")))
 }
 
 // isJSON reports whether a Content-Type header is application/json, with

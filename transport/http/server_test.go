@@ -17,6 +17,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/middleware/logging"
 	"github.com/wegomesh/wego/transport"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
@@ -273,6 +274,11 @@ func TestLocalizedMessages(t *testing.T) {
 func TestNoInternalDetailLeaks(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
+	mw, err := logging.New(logging.DefaultConfig(), logging.WithLogger(f.host.Logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cat.UseServer(mw) // logs what the command returns; the transport, the panic
 	srv := f.serve(t)
 	for _, path := range []string{"/faulty/fail", "/faulty/plain", "/faulty/panic"} {
 		r := do(t, nil, "POST", srv.URL+path, map[string]string{"X-Request-Id": "x-" + path[8:10]}, "")
