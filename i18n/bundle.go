@@ -135,8 +135,11 @@ func (b *Bundle) Languages() []language.Tag { return slices.Clone(b.tags) }
 // parameters filled in. When that language has no message for
 // e.MessageKey(), its parents in the bundle and then the default language
 // are tried; when none has one, or the message cannot be rendered,
-// Localize returns e.Message(). It never panics, returns "" for a nil e,
-// and never includes e's cause.
+// Localize returns e.Message(). The field violations of an
+// invalid-argument error that have a message key (errs.FieldViolation's
+// Key, such as the rules of middleware/validate) are rendered in the same
+// language, each falling back like the message itself. Localize never
+// panics, returns "" for a nil e, and never includes e's cause.
 func (b *Bundle) Localize(e *errs.Error, acceptLanguage ...string) (msg string) {
 	if e == nil {
 		return ""
@@ -150,11 +153,12 @@ func (b *Bundle) Localize(e *errs.Error, acceptLanguage ...string) (msg string) 
 		}
 	}()
 	key := e.MessageKey()
-	i := b.find(b.match(acceptLanguage), key)
+	want := b.match(acceptLanguage)
+	i := b.find(want, key)
 	if i < 0 {
 		return e.Message()
 	}
-	msg, err := b.execute(i, key, e.ParamMap())
+	msg, err := b.execute(i, key, b.data(want, e))
 	if err != nil {
 		return e.Message()
 	}
