@@ -245,3 +245,48 @@ func TestGenerateOptions(t *testing.T) {
 		t.Error("DefaultSpec accepted an invalid name")
 	}
 }
+
+// A generated service asks for the Go that WeGO asks for: the go
+// directives agree, and the Dockerfile builds with that minor version.
+func TestGoVersionIsWegos(t *testing.T) {
+	mod, err := os.ReadFile(filepath.Join("..", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go (\S+)$`).FindStringSubmatch(string(mod))
+	if m == nil {
+		t.Fatalf("WeGO's go.mod has no go directive:\n%s", mod)
+	}
+	if m[1] != GoVersion {
+		t.Errorf("WeGO's go.mod says go %s, generated services go %s", m[1], GoVersion)
+	}
+	def, err := DefaultSpec("orders", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := ParseSpec(def, SpecFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Generate(spec, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		switch f.Path {
+		case "go.mod":
+			if !strings.Contains(string(f.Content), "\ngo "+m[1]+"\n") {
+				t.Errorf("go.mod:\n%s", f.Content)
+			}
+		case "Dockerfile":
+			if minor := regexp.MustCompile(`^\d+\.\d+`).FindString(m[1]); !strings.Contains(string(f.Content), "\nFROM golang:"+minor+" AS build\n") {
+				t.Errorf("Dockerfile does not build with golang:%s:\n%s", minor, f.Content)
+			}
+		}
+	}
+	for in, want := range map[string]string{"1.26.0": "1.26", "1.27.3": "1.27", "1.26": "1.26", "2": "2"} {
+		if got := goMinor(in); got != want {
+			t.Errorf("goMinor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

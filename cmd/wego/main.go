@@ -11,9 +11,15 @@
 // DIR (. by default) from its wego.yaml after a change, and never touches
 // the files that are yours. See docs/codegen.md.
 //
-// Install it with
+// Install it from a clone of WeGO, in the clone's root, with
 //
-//	go install github.com/wegomesh/wego/cmd/wego@latest
+//	go install ./cmd/wego
+//
+// A wego built from a clone remembers the clone: the go.mod of every
+// service it creates replaces github.com/wegomesh/wego with it. A wego
+// that the go command downloaded (go install
+// github.com/wegomesh/wego/cmd/wego@v1.2.3) makes services require its
+// version instead.
 //
 // Exit status: 0 on success, 1 on failure, 2 on a usage error.
 package main
@@ -63,6 +69,8 @@ const newUsage = `Usage: wego new service NAME [--spec FILE] [--dir DIR] [--modu
 Writes a new service into DIR (./NAME by default), which must be empty
 unless --force is given. Without --spec the service has one operation,
 Get<Name> on GET /NAME/{id}; the spec used is written as DIR/wego.yaml.
+The service's go.mod replaces github.com/wegomesh/wego with the checkout
+that --wego-replace names: by default the one this wego was built from.
 
 Flags:
 `
@@ -184,7 +192,7 @@ func newFlags(out io.Writer) flagSet {
 	fs.String("dir", "", "the directory to write the service into; default ./NAME")
 	fs.String("module", "", "the Go module path when the spec has none; default NAME")
 	fs.Bool("force", false, "write into a directory that is not empty, replacing files of the same names")
-	fs.String("wego-replace", "", "build against this checkout of WeGO: go.mod replaces github.com/wegomesh/wego with it")
+	fs.String("wego-replace", source().Checkout, "build against this checkout of WeGO: go.mod replaces github.com/wegomesh/wego with it; the default is the checkout this wego was built from, if any; empty: no replace")
 	return flagSet{fs}
 }
 
@@ -245,16 +253,23 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 	if o.dir == "" {
 		o.dir = name
 	}
+	src := source()
 	if o.replace != "" {
 		if o.replace, err = filepath.Abs(o.replace); err != nil {
 			return err
 		}
-		if _, err := os.Stat(filepath.Join(o.replace, "go.mod")); err != nil {
-			return fmt.Errorf("--wego-replace %s: not a WeGO checkout: %w", o.replace, err)
+		if err := isCheckout(o.replace); err != nil {
+			return fmt.Errorf("--wego-replace %s is not a WeGO checkout: %w", o.replace, err)
 		}
+	} else if src.Version == "" {
+		why := src.Why
+		if src.Checkout != "" {
+			why = "--wego-replace is empty"
+		}
+		fmt.Fprintln(stderr, "wego:", checkoutNote(why))
 	}
 	files, err := templates.Generate(spec, templates.Options{
-		Module: o.module, ReplaceWego: o.replace, WegoVersion: moduleVersion(),
+		Module: o.module, ReplaceWego: o.replace, WegoVersion: src.Version,
 	})
 	if err != nil {
 		return err
@@ -274,7 +289,11 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 	if module == "" {
 		module = orDefault(o.module, name)
 	}
-	fmt.Fprintf(stdout, "\nCreated the %s service (module %s) in %s. Next:\n  cd %s\n  go mod tidy\n  make run\n", name, module, o.dir, o.dir)
+	fmt.Fprintf(stdout, "\nCreated the %s service (module %s) in %s.\n", name, module, o.dir)
+	if o.replace != "" {
+		fmt.Fprintf(stdout, "It builds against the WeGO checkout %s (go.mod replaces %s).\n", o.replace, templates.WegoModule)
+	}
+	fmt.Fprintf(stdout, "Next:\n  cd %s\n  go mod tidy\n  make run\n", o.dir)
 	return nil
 }
 
@@ -365,19 +384,4 @@ func versionString() string {
 		}
 	}
 	return v + " " + info.GoVersion
-}
-
-// moduleVersion is the version of github.com/wegomesh/wego that new
-// services require: this binary's, when it is a release.
-func moduleVersion() string {
-	v := version
-	if v == "" {
-		if info, ok := debug.ReadBuildInfo(); ok {
-			v = info.Main.Version
-		}
-	}
-	if strings.HasPrefix(v, "v") && strings.Count(v, ".") >= 2 && !strings.ContainsAny(v, " +") {
-		return v
-	}
-	return ""
 }

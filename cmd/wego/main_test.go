@@ -5,8 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wegomesh/wego/templates"
 )
 
 // wego runs the command line and returns its exit status and output.
@@ -75,13 +80,155 @@ func TestVersion(t *testing.T) {
 	if _, stdout, _ := wego(t, "version"); stdout != "wego v1.2.3\n" {
 		t.Errorf("stamped version: %q", stdout)
 	}
-	if got := moduleVersion(); got != "v1.2.3" {
-		t.Errorf("moduleVersion() = %q", got)
+}
+
+// checkoutRoot is the root of this checkout of WeGO: two levels above
+// this file.
+func checkoutRoot(t *testing.T) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("runtime.Caller failed")
 	}
-	version = "v1.2.3+dirty"
-	if got := moduleVersion(); got != "" {
-		t.Errorf("moduleVersion() = %q for a version go.mod cannot require", got)
+	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(mod), "module github.com/wegomesh/wego\n") {
+		t.Fatalf("%s is not the root of a WeGO checkout: %v", root, err)
 	}
+	return root
+}
+
+func TestFindSource(t *testing.T) {
+	t.Parallel()
+	root := checkoutRoot(t)
+	here := filepath.ToSlash(filepath.Join(root, "cmd", "wego", "source.go"))
+	gone := filepath.ToSlash(filepath.Join(t.TempDir(), "wego", "cmd", "wego", "source.go"))
+	other := t.TempDir() // a module that is not WeGO
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/fork\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	otherFile := filepath.ToSlash(filepath.Join(other, "cmd", "wego", "source.go"))
+	local := func(v string) *debug.BuildInfo {
+		return &debug.BuildInfo{Main: debug.Module{Path: templates.WegoModule, Version: v}}
+	}
+	downloaded := func(v string) *debug.BuildInfo {
+		return &debug.BuildInfo{Main: debug.Module{Path: templates.WegoModule, Version: v, Sum: "h1:abc="}}
+	}
+	tests := []struct {
+		name, stamped string
+		info          *debug.BuildInfo
+		file          string
+		want          wegoSource
+		why           string
+	}{
+		{name: "go install @v1.2.3", info: downloaded("v1.2.3"), file: "/root/go/pkg/mod/github.com/wegomesh/wego@v1.2.3/cmd/wego/source.go",
+			want: wegoSource{Version: "v1.2.3"}},
+		{name: "go install @commit", info: downloaded("v0.0.0-20261121000000-9f50543abcde"), file: here,
+			want: wegoSource{Version: "v0.0.0-20261121000000-9f50543abcde"}},
+		{name: "clone, -buildvcs=false", info: local("(devel)"), file: here, want: wegoSource{Checkout: root}},
+		{name: "clone, pseudo-version from git", info: local("v0.0.0-20261121000000-9f50543abcde"), file: here, want: wegoSource{Checkout: root}},
+		{name: "clone, dirty", info: local("v0.0.0-20261121000000-9f50543abcde+dirty"), file: here, want: wegoSource{Checkout: root}},
+		{name: "clone, stamped", stamped: "v1.2.3", info: local("(devel)"), file: here, want: wegoSource{Checkout: root}},
+		{name: "-trimpath, stamped", stamped: "v1.2.3", info: local("(devel)"), file: "github.com/wegomesh/wego/cmd/wego/source.go",
+			want: wegoSource{Version: "v1.2.3"}},
+		{name: "-trimpath", info: local("(devel)"), file: "github.com/wegomesh/wego/cmd/wego/source.go", why: "-trimpath"},
+		{name: "checkout gone", info: local("(devel)"), file: gone, why: "no longer a WeGO checkout"},
+		{name: "checkout gone, stamped dirty", stamped: "v1.2.3+dirty", info: local("(devel)"), file: gone, why: "no longer a WeGO checkout"},
+		{name: "another module", info: local("(devel)"), file: otherFile, why: "example.com/fork"},
+		{name: "no build info", file: "", why: "does not know"},
+	}
+	for _, tt := range tests {
+		got := findSource(tt.stamped, tt.info, tt.file)
+		if tt.why != "" {
+			if got.Version != "" || got.Checkout != "" || !strings.Contains(got.Why, tt.why) {
+				t.Errorf("%s: findSource = %+v, want no version, no checkout and a reason with %q", tt.name, got, tt.why)
+			}
+			continue
+		}
+		if got != tt.want {
+			t.Errorf("%s: findSource = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// The test binary is built from this checkout, as go install ./cmd/wego
+// is: its services replace WeGO with the checkout unless told otherwise.
+func TestNewReplacesWegoWithTheCheckout(t *testing.T) {
+	t.Parallel()
+	root := checkoutRoot(t)
+	if got := source(); got.Checkout != root || got.Version != "" {
+		t.Fatalf("source() = %+v, want the checkout %s", got, root)
+	}
+	_, help, _ := wego(t, "help", "new")
+	if !strings.Contains(help, strconv.Quote(root)) {
+		t.Errorf("help new does not show the default of --wego-replace:\n%s", help)
+	}
+	gomod := func(dir string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tmp := t.TempDir()
+
+	dir := filepath.Join(tmp, "default")
+	code, stdout, stderr := wego(t, "new", "service", "billing", "--dir", dir)
+	if code != exitOK || stderr != "" || !strings.Contains(stdout, "builds against the WeGO checkout "+root) {
+		t.Fatalf("new = %d\n%s%s", code, stdout, stderr)
+	}
+	if got := gomod(dir); !strings.Contains(got, "\nreplace github.com/wegomesh/wego => "+root+"\n") {
+		t.Errorf("go.mod does not replace WeGO with %s:\n%s", root, got)
+	}
+
+	// An explicit one, relative: made absolute.
+	dir = filepath.Join(tmp, "explicit")
+	rel, err := filepath.Rel(mustGetwd(t), root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := wego(t, "new", "service", "billing", "--dir", dir, "--wego-replace", rel); code != exitOK {
+		t.Fatalf("new --wego-replace %s = %d\n%s", rel, code, stderr)
+	}
+	if got := gomod(dir); !strings.Contains(got, "=> "+root+"\n") {
+		t.Errorf("a relative --wego-replace is not made absolute:\n%s", got)
+	}
+
+	// Empty: no replace, and a note saying what go mod tidy will do.
+	dir = filepath.Join(tmp, "none")
+	code, _, stderr = wego(t, "new", "service", "billing", "--dir", dir, "--wego-replace=")
+	if code != exitOK || !strings.Contains(stderr, "requires no version") || !strings.Contains(stderr, "--wego-replace is empty") {
+		t.Fatalf("new --wego-replace= = %d\n%s", code, stderr)
+	}
+	if got := gomod(dir); strings.Contains(got, "replace") || strings.Contains(got, "require") {
+		t.Errorf("go.mod without a replace:\n%s", got)
+	}
+
+	// Not a checkout of WeGO: refused before anything is written.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{other, filepath.Join(tmp, "missing")} {
+		dir = filepath.Join(tmp, "bad")
+		code, _, stderr := wego(t, "new", "service", "billing", "--dir", dir, "--wego-replace", bad)
+		if code != exitFailure || !strings.Contains(stderr, "--wego-replace "+bad+" is not a WeGO checkout") {
+			t.Errorf("new --wego-replace %s = %d\n%s", bad, code, stderr)
+		}
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("new --wego-replace %s wrote files", bad)
+		}
+	}
+}
+
+func mustGetwd(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd
 }
 
 func TestNewRefusesANonEmptyDir(t *testing.T) {
