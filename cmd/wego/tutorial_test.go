@@ -17,7 +17,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -93,21 +92,6 @@ func TestTutorial(t *testing.T) {
 		t.Error("a second wego gen with the same spec changed files")
 	}
 	t.Logf("tutorial done in %s", time.Since(tu.start).Round(time.Millisecond))
-}
-
-// checkoutRoot is the root of this checkout of WeGO: two levels above
-// this file.
-func checkoutRoot(t *testing.T) string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("runtime.Caller failed")
-	}
-	root := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
-	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil || !strings.HasPrefix(string(mod), "module github.com/wegomesh/wego\n") {
-		t.Fatalf("%s is not the root of a WeGO checkout: %v", root, err)
-	}
-	return root
 }
 
 // block is a fenced code block of the tutorial, with the directive
