@@ -9,12 +9,40 @@ import (
 	errs "github.com/wegomesh/wego/err"
 )
 
+// The message keys of the violations that the rules of [Checker] and the
+// middleware report, with their English messages. Each message names the
+// field itself ({{.field}}); the other parameters are the rule's. The
+// framework's i18n bundle ships them in English and Spanish, and an
+// application's locale files may reword them or add languages.
+const (
+	// KeyNotEmpty: "{{.field}} must not be empty" ([Checker.NotEmpty]).
+	KeyNotEmpty = "validate.not_empty"
+	// KeyMin: "{{.field}} must be at least {{.min}}" ([Checker.Min]).
+	KeyMin = "validate.min"
+	// KeyMax: "{{.field}} must be at most {{.max}}" ([Checker.Max]).
+	KeyMax = "validate.max"
+	// KeyMaxLen: "{{.field}} must be at most {{.max}} characters long"
+	// ([Checker.MaxLen]).
+	KeyMaxLen = "validate.max_len"
+	// KeyOneOf: "{{.field}} must be one of {{.allowed}}", the allowed
+	// values joined with ", " ([Checker.OneOf]).
+	KeyOneOf = "validate.one_of"
+	// KeyRequired: "{{.field}} is required": the request of a command
+	// whose request type is a pointer was nil.
+	KeyRequired = "validate.required"
+)
+
 // Fields returns an invalid-argument error naming the violations, or nil
 // when there are none. It is the plain way to fail a Validate method:
 //
 //	if r.Qty < 1 {
 //		return validate.Fields(errs.Field("qty", "must be at least 1"))
 //	}
+//
+// A violation made with errs.Field reads the same in every language; give
+// it a message key and parameters (errs.FieldViolation's Key and Params),
+// and messages for the key in the application's locale files, to have it
+// localized like the rules of [Checker].
 func Fields(violations ...errs.FieldViolation) error {
 	if len(violations) == 0 {
 		return nil
@@ -34,7 +62,13 @@ func Fields(violations ...errs.FieldViolation) error {
 // Every rule is checked and every violation reported, in order. A Checker
 // is a small value: rules that pass allocate nothing, so a valid request
 // costs a few comparisons. Field names are the names the client sees
-// (JSON names); reasons are developer text, not translated.
+// (JSON names), and are not translated.
+//
+// The violations of the built-in rules are localized: each has an English
+// Reason and a message key with parameters (errs.FieldViolation's Key and
+// Params), whose English and Spanish messages the framework's i18n bundle
+// ships; see the constants Key*. The reason given to [Checker.That] is
+// used as it is, in every language.
 type Checker struct {
 	violations []errs.FieldViolation
 }
@@ -56,7 +90,7 @@ func (c Checker) That(field string, ok bool, reason string) Checker {
 // NotEmpty requires a string with something other than white space.
 func (c Checker) NotEmpty(field, v string) Checker {
 	if strings.TrimSpace(v) == "" {
-		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must not be empty"})
+		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must not be empty", Key: KeyNotEmpty})
 	}
 	return c
 }
@@ -64,7 +98,9 @@ func (c Checker) NotEmpty(field, v string) Checker {
 // Min requires v >= minimum.
 func (c Checker) Min(field string, v, minimum int) Checker {
 	if v < minimum {
-		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be at least " + strconv.Itoa(minimum)})
+		m := strconv.Itoa(minimum)
+		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be at least " + m,
+			Key: KeyMin, Params: map[string]string{"min": m}})
 	}
 	return c
 }
@@ -72,7 +108,9 @@ func (c Checker) Min(field string, v, minimum int) Checker {
 // Max requires v <= maximum.
 func (c Checker) Max(field string, v, maximum int) Checker {
 	if v > maximum {
-		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be at most " + strconv.Itoa(maximum)})
+		m := strconv.Itoa(maximum)
+		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be at most " + m,
+			Key: KeyMax, Params: map[string]string{"max": m}})
 	}
 	return c
 }
@@ -80,7 +118,9 @@ func (c Checker) Max(field string, v, maximum int) Checker {
 // MaxLen requires a string of at most n characters (runes, not bytes).
 func (c Checker) MaxLen(field, v string, n int) Checker {
 	if len(v) > n && utf8.RuneCountInString(v) > n {
-		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be at most " + strconv.Itoa(n) + " characters long"})
+		m := strconv.Itoa(n)
+		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be at most " + m + " characters long",
+			Key: KeyMaxLen, Params: map[string]string{"max": m}})
 	}
 	return c
 }
@@ -88,7 +128,9 @@ func (c Checker) MaxLen(field, v string, n int) Checker {
 // OneOf requires v to be one of allowed.
 func (c Checker) OneOf(field, v string, allowed ...string) Checker {
 	if !slices.Contains(allowed, v) {
-		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be one of " + strings.Join(allowed, ", ")})
+		list := strings.Join(allowed, ", ")
+		c.violations = append(c.violations, errs.FieldViolation{Field: field, Reason: "must be one of " + list,
+			Key: KeyOneOf, Params: map[string]string{"allowed": list}})
 	}
 	return c
 }

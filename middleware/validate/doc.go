@@ -34,6 +34,19 @@
 //     cause. Its text reaches the client, as a Validate method's text is
 //     meant to; return errs errors when it must not.
 //
+// # Localized messages
+//
+// Every violation that the rules of [Checker] report, and the middleware's
+// own for a nil request, carries an English Reason ("must be at least 1")
+// and a message key with parameters ([KeyMin] with {"min": "1"}). The
+// framework's i18n bundle ships the keys' messages in English and Spanish,
+// so a transport's error body reads "Invalid request: qty must be at least
+// 1." or, for Accept-Language: es, "Solicitud no válida: qty debe ser al
+// menos 1.". An application rewords them, or adds a language, in its own
+// locale files under the same keys. Violations without a key (those of
+// [Checker.That], errs.Field, and converted errors) read the same in every
+// language.
+//
 // # When to use it
 //
 // Put it in the server chain, after recovery and logging, so that every

@@ -151,7 +151,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 	return next
 }
 
-var errRequired = errs.InvalidArgument(errs.Field("request", "is required"))
+var errRequired = errs.InvalidArgument(errs.FieldViolation{Field: "request", Reason: "is required", Key: KeyRequired})
 
 // check returns err when it is already an errs error, and convert(err)
 // otherwise.

@@ -30,6 +30,9 @@ func (r reserveReq) Validate() error {
 
 type reserveResp struct{ Left int }
 
+// minQty is the violation of Min("qty", 0, 1).
+var minQty = errs.FieldViolation{Field: "qty", Reason: "must be at least 1", Key: validate.KeyMin, Params: map[string]string{"min": "1"}}
+
 // ptrReq validates on its pointer.
 type ptrReq struct{ N int }
 
@@ -71,12 +74,12 @@ func TestValidate(t *testing.T) {
 	}{
 		{name: "valid", req: reserveReq{SKU: "apple", Qty: 2}},
 		{name: "one field", req: reserveReq{SKU: "apple"}, code: "invalid_argument",
-			fields: []errs.FieldViolation{{Field: "qty", Reason: "must be at least 1"}}},
+			fields: []errs.FieldViolation{minQty}},
 		{name: "every field", req: reserveReq{SKU: "  ", Qty: -1, Note: "héllo!"}, code: "invalid_argument",
 			fields: []errs.FieldViolation{
-				{Field: "sku", Reason: "must not be empty"},
-				{Field: "qty", Reason: "must be at least 1"},
-				{Field: "note", Reason: "must be at most 5 characters long"},
+				{Field: "sku", Reason: "must not be empty", Key: validate.KeyNotEmpty},
+				minQty,
+				{Field: "note", Reason: "must be at most 5 characters long", Key: validate.KeyMaxLen, Params: map[string]string{"max": "5"}},
 			}},
 		{name: "errs error passes through", req: reserveReq{Fail: notFound}, code: "not_found", same: notFound},
 		{name: "plain error", req: reserveReq{Fail: plain}, code: "invalid_argument", cause: plain,
@@ -241,8 +244,8 @@ func TestChecker(t *testing.T) {
 		MaxLen("name", "日本語", 3)
 	want := []errs.FieldViolation{
 		{Field: "end", Reason: "must be after start"},
-		{Field: "color", Reason: "must be one of red, green"},
-		{Field: "qty", Reason: "must be at most 10"},
+		{Field: "color", Reason: "must be one of red, green", Key: validate.KeyOneOf, Params: map[string]string{"allowed": "red, green"}},
+		{Field: "qty", Reason: "must be at most 10", Key: validate.KeyMax, Params: map[string]string{"max": "10"}},
 	}
 	if !reflect.DeepEqual(c.Violations(), want) {
 		t.Fatalf("violations = %v", c.Violations())
