@@ -8,8 +8,10 @@
 // import only module packages of a lower layer (packages of the top layer
 // may also import each other). A row's packages are code spans, paths
 // relative to the module: "fw" is that package, "fw/..." its sub-packages
-// (and itself); the most specific pattern wins. Test files are not bound
-// by the table.
+// (and itself); the most specific pattern wins. A path that names no
+// package is an error; an "x/..." row may be empty, keeping a place for
+// packages to come (plug-ins of fw). Test files are not bound by the
+// table.
 //
 // # Go snippets
 //
