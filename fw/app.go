@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,8 +19,6 @@ import (
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
-	"github.com/wegomesh/wego/middleware/cache"
-	"github.com/wegomesh/wego/middleware/newrelic"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -79,9 +75,8 @@ type App struct {
 
 	logCfg                   wlog.Config
 	serverChain, clientChain []string
-	closers                  []io.Closer // middleware to close when the app stops
-	newrelic                 *newrelic.Middleware
-	cache                    *cache.Cache
+	built                    []built  // the chains' middleware, in the order built
+	unused                   []string // registered middleware that no chain uses
 
 	mu         sync.Mutex
 	state      state
@@ -167,6 +162,7 @@ func New(opts ...Option) (*App, error) {
 		return nil, err
 	}
 	if err := a.applyRoutes(); err != nil {
+		a.closeMiddleware()
 		return nil, err
 	}
 	return a, nil
@@ -257,11 +253,10 @@ func (a *App) I18n() *i18n.Bundle { return a.bundle }
 // Host returns what the application hands its transports.
 func (a *App) Host() transport.Host {
 	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg}
-	if a.newrelic != nil && a.newrelic.Application() != nil {
-		// Web transactions that continue the caller's trace, and trace
-		// headers on the requests of remote routes.
-		h.HTTPServerMiddleware = []func(http.Handler) http.Handler{newrelic.HTTPServerMiddleware(a.newrelic.Application())}
-		h.HTTPClientHeaders = []func(context.Context, http.Header){newrelic.InjectHeaders}
+	for _, b := range a.built {
+		if x, ok := b.m.(HostExtender); ok {
+			x.ExtendHost(&h)
+		}
 	}
 	return h
 }
@@ -305,9 +300,13 @@ func (a *App) Start(ctx context.Context) error {
 	a.mu.Unlock()
 
 	a.undoLogger = wlog.ReplaceDefault(a.logger)
+	if len(a.unused) > 0 {
+		a.logger.Warn("middleware registered but in no chain", zap.Strings("middleware", a.unused),
+			zap.String("hint", `name them in middleware.server or middleware.client, or give fw.Middleware a position such as fw.After("logging")`))
+	}
 	if missing := a.bundle.Missing(); len(missing) > 0 {
 		a.logger.Warn("error codes without a message in some languages", zap.Int("missing", len(missing)),
-			zap.Any("first", missing[0]))
+			zap.Stringer("first", missing[0]))
 	}
 	if err := a.start(ctx); err != nil {
 		a.logger.Error("start failed", zap.Error(err))
@@ -410,11 +409,7 @@ func (a *App) stopTransports(ctx context.Context) error {
 
 // finish releases what Start took and marks the App stopped.
 func (a *App) finish() {
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		if err := a.closers[i].Close(); err != nil {
-			a.logger.Error("closing middleware", zap.Error(err))
-		}
-	}
+	a.closeMiddleware()
 	_ = a.cfg.Close()
 	_ = a.logger.Sync() // stdout cannot be synced on some systems; nothing to do about it
 	if a.undoLogger != nil {

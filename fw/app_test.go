@@ -15,6 +15,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
@@ -302,5 +303,57 @@ func TestHostAndLogger(t *testing.T) {
 	}
 	if logs.FilterMessage("started").FilterField(zap.String("app", "orders")).Len() != 1 {
 		t.Fatalf("no start line with the app name: %v", logs.All())
+	}
+}
+
+// Defaults alone run without a file; naming a directory means relying on
+// one, and the error then says what to do.
+func TestConfigDefaultsAlone(t *testing.T) {
+	t.Parallel()
+	defaults := config.Defaults(map[string]any{"app": map[string]any{"name": "from-defaults"}})
+	a, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(zap.NewNop()), fw.ConfigOptions(defaults))
+	if err != nil {
+		t.Fatalf("New with defaults alone = %v", err)
+	}
+	if a.Name() != "from-defaults" || a.Config().File() != "" {
+		t.Fatalf("name %q, file %q", a.Name(), a.Config().File())
+	}
+	_, err = fw.New(fw.Catalog(catalog.New()), fw.Logger(zap.NewNop()), fw.ConfigOptions(defaults, config.Dir(t.TempDir())))
+	if !errors.Is(err, config.ErrNotFound) || !strings.Contains(err.Error(), "config.Optional()") {
+		t.Fatalf("New with defaults and a directory without a file = %v, want ErrNotFound saying what to do", err)
+	}
+}
+
+// errUnknownSKU is the README's quick start: a code with its English text
+// and no message files.
+var errUnknownSKU = errs.Define("fwtest.unknown_sku", errs.KindNotFound, "SKU {{.sku}} is unknown")
+
+// The English text given to errs.Define is the code's message: a program
+// without message files gets no warning. One that ships Spanish messages
+// without this code does.
+func TestMissingMessagesWarning(t *testing.T) {
+	t.Parallel()
+	spanish := fstest.MapFS{"es.toml": {Data: []byte("\"fwtest.other\" = \"Otro.\"\n")}}
+	for _, tt := range []struct {
+		name string
+		opts []fw.Option
+		want string // "" for no warning
+	}{
+		{"no message files", nil, ""},
+		{"Spanish without the code", []fw.Option{fw.Messages(spanish, "es.toml")}, errUnknownSKU.Code() + " (es)"},
+	} {
+		core, logs := observer.New(zap.WarnLevel)
+		a := newApp(t, append(tt.opts, fw.Logger(zap.New(core)))...)
+		if err := a.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		a.Stop(context.Background())
+		lines := logs.FilterMessage("error codes without a message in some languages").All()
+		switch {
+		case tt.want == "" && len(lines) > 0:
+			t.Errorf("%s: unexpected warning %v", tt.name, lines[0].ContextMap())
+		case tt.want != "" && (len(lines) != 1 || lines[0].ContextMap()["first"] != tt.want):
+			t.Errorf("%s: warnings %v, want one naming %s", tt.name, logs.All(), tt.want)
+		}
 	}
 }

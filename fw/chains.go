@@ -1,11 +1,12 @@
 package fw
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -17,7 +18,6 @@ import (
 	"github.com/wegomesh/wego/middleware/cache"
 	"github.com/wegomesh/wego/middleware/faultinject"
 	"github.com/wegomesh/wego/middleware/logging"
-	"github.com/wegomesh/wego/middleware/newrelic"
 	"github.com/wegomesh/wego/middleware/ratelimit"
 	"github.com/wegomesh/wego/middleware/recovery"
 	"github.com/wegomesh/wego/middleware/requestid"
@@ -39,6 +39,10 @@ import (
 // the function. Middleware with nothing to do for a command — audit for a
 // command not marked auditable, New Relic without a license key, fault
 // injection when disabled — cost nothing for it.
+//
+// New Relic is linked only into programs that import package fw/newrelic;
+// without it, the chains skip newrelic, unless the configuration turns New
+// Relic on: [New] then fails with [ErrNotLinked], naming the import.
 var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging", "audit", "ratelimit", "faultinject", "validate"}
 
 // DefaultClientChain is the client chain an application runs when its
@@ -51,166 +55,153 @@ var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging"
 // records an external segment per remote attempt.
 var DefaultClientChain = []string{"cache", "timeout", "retry", "breaker", "newrelic"}
 
-// Factory builds a middleware for an application. Register the
-// application's own with [Middleware], then name them in the configuration's
-// middleware.server or middleware.client lists.
-type Factory func(a *App) (middleware.Middleware, error)
-
-// Middleware makes a middleware available by name to the configuration's
-// chain lists, or replaces a built-in one.
-func Middleware(name string, f Factory) Option {
-	return optionFunc(func(o *options) {
-		if o.factories == nil {
-			o.factories = map[string]Factory{}
-		}
-		o.factories[name] = f
+// The built-in middleware, by the name the configuration uses. Each reads
+// its section, middleware.<name>, into its Config.
+func init() {
+	builtin("recovery", recovery.DefaultConfig, func(a *App, c recovery.Config) (middleware.Middleware, error) {
+		return recovery.New(c, recovery.WithLogger(a.logger))
+	})
+	builtin("requestid", requestid.DefaultConfig, func(_ *App, c requestid.Config) (middleware.Middleware, error) {
+		return requestid.New(c)
+	})
+	builtin("logging", logging.DefaultConfig, func(a *App, c logging.Config) (middleware.Middleware, error) {
+		return logging.New(c, logging.WithLogger(a.logger))
+	})
+	builtin("audit", audit.DefaultConfig, newAudit)
+	builtin("ratelimit", ratelimit.DefaultConfig, func(_ *App, c ratelimit.Config) (*ratelimit.Limiter, error) {
+		return ratelimit.New(c)
+	})
+	builtin("faultinject", faultinject.DefaultConfig, func(_ *App, c faultinject.Config) (*faultinject.Injector, error) {
+		return faultinject.New(c)
+	})
+	builtin("validate", validate.DefaultConfig, func(_ *App, c validate.Config) (*validate.Middleware, error) {
+		return validate.New(c)
+	})
+	builtin("cache", cache.DefaultConfig, func(_ *App, c cache.Config) (*cache.Cache, error) {
+		return cache.New(c)
+	})
+	builtin("timeout", timeout.DefaultConfig, func(_ *App, c timeout.Config) (middleware.Middleware, error) {
+		return timeout.New(c)
+	})
+	builtin("retry", retry.DefaultConfig, func(_ *App, c retry.Config) (middleware.Middleware, error) {
+		return retry.New(c)
+	})
+	builtin("breaker", breaker.DefaultConfig, func(a *App, c breaker.Config) (*breaker.Breaker, error) {
+		return breaker.New(c, breaker.WithLogger(a.logger))
 	})
 }
 
-// section decodes middleware.name into T starting from defaults.
-func section[T any](a *App, name string, defaults T) (T, error) {
-	return config.GetWithDefaults(a.cfg, "middleware."+name, defaults)
-}
-
-// builtins are the built-in middleware, by the name the configuration uses.
-func builtins() map[string]Factory {
-	return map[string]Factory{
-		"recovery": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "recovery", recovery.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return recovery.New(cfg, recovery.WithLogger(a.logger))
-		},
-		"requestid": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "requestid", requestid.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return requestid.New(cfg)
-		},
-		"logging": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "logging", logging.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return logging.New(cfg, logging.WithLogger(a.logger))
-		},
-		"audit": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "audit", audit.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			opts := []audit.Option{audit.WithLogger(a.logger)}
-			if (cfg.Sink == "" || cfg.Sink == audit.SinkZap) && a.opts.logger == nil {
-				// Audit records are not log lines that a level or a
-				// sampler may drop: write them through a logger of their
-				// own, like the application's but at info and unsampled.
-				lc := a.logCfg
-				lc.Level, lc.Sampling = "info", nil
-				l, err := wlog.New(lc)
-				if err != nil {
-					return nil, err
-				}
-				opts = append(opts, audit.WithSink(audit.NewZapSink(l.With(zap.String("app", a.name)))))
-			}
-			m, err := audit.New(cfg, opts...)
-			if err != nil {
-				return nil, err
-			}
-			a.closers = append(a.closers, m)
-			return m, nil
-		},
-		"newrelic": func(a *App) (middleware.Middleware, error) {
-			if a.newrelic != nil {
-				return a.newrelic, nil // one instance serves both chains
-			}
-			cfg, err := section(a, "newrelic", newrelic.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			if cfg.AppName == "" {
-				cfg.AppName = a.name
-			}
-			m, err := newrelic.New(cfg, newrelic.WithLogger(a.logger))
-			if err != nil {
-				return nil, err
-			}
-			a.newrelic = m
-			a.closers = append(a.closers, closerFunc(func() error { m.Shutdown(5 * time.Second); return nil }))
-			return m, nil
-		},
-		"validate": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "validate", validate.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return validate.New(cfg)
-		},
-		"ratelimit": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "ratelimit", ratelimit.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return ratelimit.New(cfg)
-		},
-		"faultinject": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "faultinject", faultinject.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return faultinject.New(cfg)
-		},
-		"timeout": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "timeout", timeout.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return timeout.New(cfg)
-		},
-		"retry": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "retry", retry.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return retry.New(cfg)
-		},
-		"breaker": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "breaker", breaker.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			return breaker.New(cfg, breaker.WithLogger(a.logger))
-		},
-		"cache": func(a *App) (middleware.Middleware, error) {
-			cfg, err := section(a, "cache", cache.DefaultConfig())
-			if err != nil {
-				return nil, err
-			}
-			c, err := cache.New(cfg)
-			if err != nil {
-				return nil, err
-			}
-			a.cache = c
-			return c, nil
-		},
+// newAudit builds the audit middleware. Audit records are not log lines
+// that a level or a sampler may drop: unless the application was given its
+// logger, they go through a logger of their own, like the application's
+// but at info and unsampled.
+func newAudit(a *App, cfg audit.Config) (*audit.Auditor, error) {
+	opts := []audit.Option{audit.WithLogger(a.logger)}
+	if (cfg.Sink == "" || cfg.Sink == audit.SinkZap) && a.opts.logger == nil {
+		lc := a.logCfg
+		lc.Level, lc.Sampling = "info", nil
+		l, err := wlog.New(lc)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, audit.WithSink(audit.NewZapSink(l.With(zap.String("app", a.name)))))
 	}
+	return audit.New(cfg, opts...)
 }
 
-type closerFunc func() error
+// Factory builds a middleware for an application. It is called once per
+// application, however many chains name the middleware; the result serves
+// every chain that does. When the middleware implements [io.Closer], the
+// application closes it when it stops.
+type Factory func(a *App) (middleware.Middleware, error)
 
-func (f closerFunc) Close() error { return f() }
+// A Position says where [Middleware] adds a middleware to the default
+// chains: next to the middleware it names, in each default chain that
+// holds that one. Make one with [Before] or [After].
+type Position struct {
+	anchor string
+	after  bool
+}
+
+// Before places a middleware right before the middleware named anchor:
+// outside it, so that it sees the call first and the result last.
+func Before(anchor string) Position { return Position{anchor: anchor} }
+
+// After places a middleware right after the middleware named anchor:
+// inside it, closer to the function (server side) or the route (client
+// side).
+func After(anchor string) Position { return Position{anchor: anchor, after: true} }
+
+// String returns the position as it is written in Go: fw.After("logging").
+func (p Position) String() string {
+	if p.after {
+		return "fw.After(" + strconv.Quote(p.anchor) + ")"
+	}
+	return "fw.Before(" + strconv.Quote(p.anchor) + ")"
+}
+
+// appMiddleware is a middleware given to the Middleware option.
+type appMiddleware struct {
+	name string
+	f    Factory
+	at   []Position
+}
+
+// Middleware makes a middleware available by name to this application, and
+// replaces a built-in or registered one of the same name. With positions,
+// it joins the default chains: fw.Middleware("counter", f,
+// fw.After("logging")) runs counter right inside logging in the default
+// server chain, and a middleware placed next to "newrelic", which both
+// default chains hold, joins both; give several positions to place it in
+// both chains at different spots. Positions apply in the order of the
+// options, so a position may name a middleware placed by an earlier one.
+// [New] fails when a position names a middleware that no default chain
+// holds.
+//
+// A chain that the configuration lists (middleware.server,
+// middleware.client) is the whole chain: positions do not change it, and
+// the middleware runs there only when the list names it. The application
+// logs a warning at start-up, naming them, for middleware given to this
+// option or registered by an imported package that no chain uses.
+func Middleware(name string, f Factory, at ...Position) Option {
+	return optionFunc(func(o *options) {
+		o.middleware = slices.DeleteFunc(o.middleware, func(m appMiddleware) bool { return m.name == name })
+		o.middleware = append(o.middleware, appMiddleware{name: name, f: f, at: slices.Clone(at)})
+	})
+}
+
+// built is a middleware that an application built, under its name.
+type built struct {
+	name string
+	m    middleware.Middleware
+}
 
 // buildChains builds the server and client chains that the configuration
-// lists, or the default ones, unless the Chains option set them.
+// lists, or the default ones with the Middleware positions applied, unless
+// the Chains option set them.
 func (a *App) buildChains() error {
+	factories := map[string]Factory{}
+	registeredHere := map[string]bool{} // given to Middleware or registered by a package: warn when unused
+	for name, d := range registered() {
+		factories[name] = d.build
+		if !d.builtin {
+			registeredHere[name] = true
+		}
+	}
+	for _, m := range a.opts.middleware {
+		if err := checkName(m.name); err != nil {
+			return fmt.Errorf("fw: Middleware: %w", err)
+		}
+		if m.f == nil {
+			return fmt.Errorf("fw: Middleware(%q): nil factory", m.name)
+		}
+		factories[m.name] = m.f
+		registeredHere[m.name] = true
+	}
 	if a.opts.chainsSet {
 		a.cat.SetChains(a.opts.server, a.opts.client)
+		a.unused = sortedNames(registeredHere)
 		return nil
-	}
-	factories := builtins()
-	for name, f := range a.opts.factories {
-		factories[name] = f
 	}
 
 	// Every key under middleware is a chain list or a known middleware.
@@ -218,51 +209,133 @@ func (a *App) buildChains() error {
 	if err := a.cfg.Section("middleware", &raw); err != nil {
 		return err
 	}
+	known := func() string {
+		names := sortedNames(factories)
+		for n := range elsewhere {
+			if _, ok := factories[n]; !ok {
+				names = append(names, n)
+			}
+		}
+		slices.Sort(names)
+		return strings.Join(names, ", ")
+	}
 	for k := range raw {
 		if k == "server" || k == "client" {
 			continue
 		}
 		if _, ok := factories[k]; !ok {
-			return &config.Error{Key: "middleware." + k, File: a.cfg.File(),
-				Err: fmt.Errorf("unknown middleware (known: %s)", strings.Join(sortedKeys(factories), ", "))}
+			if _, ok := elsewhere[k]; !ok {
+				return &config.Error{Key: "middleware." + k, File: a.cfg.File(),
+					Err: fmt.Errorf("unknown middleware (known: %s)", known())}
+			}
 		}
 	}
 
-	server, err := a.chainList("server", DefaultServerChain)
+	server, client, err := a.defaultChains()
 	if err != nil {
 		return err
 	}
-	client, err := a.chainList("client", DefaultClientChain)
-	if err != nil {
+	if server, err = a.chainList("server", server); err != nil {
 		return err
 	}
-	build := func(side string, names []string) ([]middleware.Middleware, error) {
+	if client, err = a.chainList("client", client); err != nil {
+		return err
+	}
+
+	byName := map[string]middleware.Middleware{}
+	build := func(side string, names []string) ([]middleware.Middleware, []string, error) {
 		mws := make([]middleware.Middleware, 0, len(names))
+		kept := make([]string, 0, len(names))
 		for i, n := range names {
+			if m, ok := byName[n]; ok {
+				mws, kept = append(mws, m), append(kept, n)
+				continue
+			}
 			f, ok := factories[n]
 			if !ok {
-				return nil, &config.Error{Key: fmt.Sprintf("middleware.%s[%d]", side, i), File: a.cfg.File(),
-					Err: fmt.Errorf("unknown middleware %q (known: %s)", n, strings.Join(sortedKeys(factories), ", "))}
+				if e, ok := elsewhere[n]; ok {
+					if key, on := e.on(a.cfg); on {
+						return nil, nil, a.linkError(n, key)
+					}
+					continue // not linked, and off: skipped
+				}
+				return nil, nil, &config.Error{Key: fmt.Sprintf("middleware.%s[%d]", side, i), File: a.cfg.File(),
+					Err: fmt.Errorf("unknown middleware %q (known: %s)", n, known())}
 			}
 			m, err := f(a)
-			if err != nil {
-				return nil, err
+			if err == nil && m == nil {
+				err = errors.New("the factory returned no middleware")
 			}
-			mws = append(mws, m)
+			if err != nil {
+				var ce *config.Error
+				if !errors.As(err, &ce) {
+					err = fmt.Errorf("fw: middleware %q: %w", n, err)
+				}
+				return nil, nil, err
+			}
+			byName[n] = m
+			a.built = append(a.built, built{name: n, m: m})
+			mws, kept = append(mws, m), append(kept, n)
 		}
-		return mws, nil
+		return mws, kept, nil
 	}
-	s, err := build("server", server)
+	s, serverNames, err := build("server", server)
 	if err != nil {
+		a.closeMiddleware()
 		return err
 	}
-	c, err := build("client", client)
+	c, clientNames, err := build("client", client)
 	if err != nil {
+		a.closeMiddleware()
 		return err
 	}
-	a.serverChain, a.clientChain = server, client
+	a.serverChain, a.clientChain = serverNames, clientNames
 	a.cat.SetChains(s, c)
+	for n := range registeredHere {
+		if _, ok := byName[n]; ok {
+			delete(registeredHere, n)
+		}
+	}
+	a.unused = sortedNames(registeredHere)
 	return nil
+}
+
+// defaultChains returns the default chains with the positions of the
+// Middleware options applied.
+func (a *App) defaultChains() (server, client []string, err error) {
+	server, client = slices.Clone(DefaultServerChain), slices.Clone(DefaultClientChain)
+	chains := []struct {
+		side  string
+		names *[]string
+	}{{"server", &server}, {"client", &client}}
+	for _, m := range a.opts.middleware {
+		for _, p := range m.at {
+			if p.anchor == "" {
+				return nil, nil, fmt.Errorf("fw: Middleware(%q): a position without a middleware name", m.name)
+			}
+			found := false
+			for _, ch := range chains {
+				i := slices.Index(*ch.names, p.anchor)
+				if i < 0 {
+					continue
+				}
+				found = true
+				if slices.Contains(*ch.names, m.name) {
+					return nil, nil, fmt.Errorf("fw: Middleware(%q, %v): %q is already in the default %s chain (%s)",
+						m.name, p, m.name, ch.side, strings.Join(*ch.names, ", "))
+				}
+				if p.after {
+					i++
+				}
+				*ch.names = slices.Insert(*ch.names, i, m.name)
+			}
+			if !found {
+				return nil, nil, fmt.Errorf("fw: Middleware(%q, %v): no default chain has %q (server: %s; client: %s)",
+					m.name, p, p.anchor, strings.Join(server, ", "), strings.Join(client, ", "))
+			}
+		}
+	}
+	return server, client, nil
 }
 
 // chainList returns middleware.<side> from the configuration, or def when
@@ -270,7 +343,7 @@ func (a *App) buildChains() error {
 func (a *App) chainList(side string, def []string) ([]string, error) {
 	key := "middleware." + side
 	if !a.cfg.IsSet(key) {
-		return slices.Clone(def), nil
+		return def, nil
 	}
 	names, err := config.Get[[]string](a.cfg, key)
 	if err != nil {
@@ -286,24 +359,34 @@ func (a *App) chainList(side string, def []string) ([]string, error) {
 	return names, nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// closeMiddleware closes, in the reverse order of their building, the
+// middleware that implement io.Closer.
+func (a *App) closeMiddleware() {
+	for i := len(a.built) - 1; i >= 0; i-- {
+		if c, ok := a.built[i].m.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				a.logger.Error("closing middleware", zap.String("middleware", a.built[i].name), zap.Error(err))
+			}
+		}
 	}
-	slices.Sort(keys)
-	return keys
+	a.built = nil
 }
 
 // Chains returns the names of the middleware in the server and client
-// chains that the application built from its configuration (nil when the
-// Chains option set them).
+// chains that the application built from its configuration, without those
+// it skipped (newrelic when it is not linked); nil when the Chains option
+// set them.
 func (a *App) Chains() (server, client []string) {
 	return slices.Clone(a.serverChain), slices.Clone(a.clientChain)
 }
 
 // Cache returns the client cache middleware, for explicit invalidation, or
-// nil when the client chain has none.
-func (a *App) Cache() *cache.Cache { return a.cache }
-
-var _ io.Closer = closerFunc(nil)
+// nil when no chain has the built-in one.
+func (a *App) Cache() *cache.Cache {
+	for _, b := range a.built {
+		if c, ok := b.m.(*cache.Cache); ok && b.name == "cache" {
+			return c
+		}
+	}
+	return nil
+}

@@ -38,7 +38,7 @@ type options struct {
 	transports      []transport.Transport
 	server, client  []middleware.Middleware
 	chainsSet       bool
-	factories       map[string]Factory
+	middleware      []appMiddleware
 	shutdownTimeout time.Duration
 	signals         []os.Signal
 	sections        []string
@@ -62,7 +62,12 @@ func WithConfig(c *config.Config) Option { return optionFunc(func(o *options) { 
 
 // ConfigOptions are passed to [config.Load] when the application loads its
 // configuration, for example config.FS(embedded) for built-in defaults.
-// Without any, the configuration is optional: a missing file is fine.
+// Without any, the configuration is optional: a missing file is fine. So it
+// is with config.Defaults alone; naming a directory (config.Dir), an
+// embedded file system (config.FS) or an environment (config.Env,
+// WEGO_ENV) makes the environment's file required unless config.Optional
+// is given too (see [config.Optional]), and [New] then fails with an error
+// that names the paths it tried.
 func ConfigOptions(opts ...config.Option) Option {
 	return optionFunc(func(o *options) { o.cfgOpts = append(o.cfgOpts, opts...) })
 }
@@ -89,7 +94,8 @@ func Transports(ts ...transport.Transport) Option {
 // Chains sets the catalog's global server and client chains instead of
 // building them from the configuration's middleware section. Default: the
 // chains that middleware.server and middleware.client list, else
-// [DefaultServerChain] and [DefaultClientChain].
+// [DefaultServerChain] and [DefaultClientChain] with the positions given
+// to [Middleware].
 func Chains(server, client []middleware.Middleware) Option {
 	return optionFunc(func(o *options) {
 		o.server, o.client, o.chainsSet = server, client, true

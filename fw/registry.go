@@ -1,0 +1,192 @@
+package fw
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/transport"
+)
+
+// descriptor is what fw knows of a middleware: its name, which is also its
+// configuration section (middleware.<name>), and how to build it.
+type descriptor struct {
+	name    string
+	site    string  // where it was registered, for messages
+	builtin bool    // registered by fw itself
+	build   Factory // decodes the section and builds the middleware
+}
+
+// registry holds the middleware that every application of the process can
+// build by name: fw's built-in ones and those that packages register.
+var registry struct {
+	sync.RWMutex
+	byName map[string]*descriptor
+}
+
+// RegisterMiddleware makes a middleware available by name to every
+// application of the process, usually from the init function of a package
+// that a program imports for the side effect (see package fw/newrelic).
+// The middleware's section is middleware.<name>: an application decodes it
+// into a copy of defaults() — strictly, so that an unknown key fails
+// start-up, and calling its Validate method when it has one — and passes
+// the result to build, once per application. When the built middleware
+// implements [io.Closer], the application closes it when it stops; when it
+// implements [HostExtender], the application lets it extend the host it
+// hands its transports.
+//
+// A name is lower-case letters, digits and '_', starting with a letter, and
+// neither "server" nor "client". Like [net/http.ServeMux.Handle] and
+// errs.Define, RegisterMiddleware is meant for init functions and panics,
+// naming both registration sites, when the name is taken, and when the
+// name is malformed or defaults or build is nil.
+func RegisterMiddleware[C any](name string, defaults func() C, build func(a *App, cfg C) (middleware.Middleware, error)) {
+	site := callerSite(2)
+	if defaults == nil || build == nil {
+		panic(fmt.Sprintf("fw: RegisterMiddleware(%q) at %s: nil defaults or build", name, site))
+	}
+	if err := register(name, site, false, section(name, defaults, build)); err != nil {
+		panic(err.Error())
+	}
+}
+
+// section returns the factory that decodes middleware.<name> into a copy
+// of defaults() and calls build with it.
+func section[C any](name string, defaults func() C, build func(a *App, cfg C) (middleware.Middleware, error)) Factory {
+	return func(a *App) (middleware.Middleware, error) {
+		cfg, err := config.GetWithDefaults(a.cfg, "middleware."+name, defaults())
+		if err != nil {
+			return nil, err
+		}
+		return build(a, cfg)
+	}
+}
+
+// builtin registers one of fw's own middleware; their constructors take
+// the configuration and options.
+func builtin[C any, M middleware.Middleware](name string, defaults func() C, build func(a *App, cfg C) (M, error)) {
+	f := section(name, defaults, func(a *App, cfg C) (middleware.Middleware, error) {
+		m, err := build(a, cfg)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	})
+	if err := register(name, callerSite(2), true, f); err != nil {
+		panic(err.Error()) // two built-ins with one name: a bug of fw
+	}
+}
+
+func register(name, site string, isBuiltin bool, f Factory) error {
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("fw: middleware registered at %s: %w", site, err)
+	}
+	registry.Lock()
+	defer registry.Unlock()
+	if prev, ok := registry.byName[name]; ok {
+		return fmt.Errorf("fw: middleware %q registered twice: at %s and at %s", name, prev.site, site)
+	}
+	if registry.byName == nil {
+		registry.byName = map[string]*descriptor{}
+	}
+	registry.byName[name] = &descriptor{name: name, site: site, builtin: isBuiltin, build: f}
+	return nil
+}
+
+// registered returns a copy of the registry.
+func registered() map[string]*descriptor {
+	registry.RLock()
+	defer registry.RUnlock()
+	m := make(map[string]*descriptor, len(registry.byName))
+	for k, d := range registry.byName {
+		m[k] = d
+	}
+	return m
+}
+
+// checkName reports whether name can name a middleware: it is a
+// configuration key (which the loader lower-cases) beside the chain lists.
+func checkName(name string) error {
+	if name == "" {
+		return errors.New("empty middleware name")
+	}
+	if name == "server" || name == "client" {
+		return fmt.Errorf("middleware name %q is taken by the chain list middleware.%s", name, name)
+	}
+	for i, r := range name {
+		if !('a' <= r && r <= 'z' || i > 0 && ('0' <= r && r <= '9' || r == '_')) {
+			return fmt.Errorf("invalid middleware name %q: use lower-case letters, digits and '_', starting with a letter", name)
+		}
+	}
+	return nil
+}
+
+func callerSite(skip int) string {
+	_, file, line, ok := runtime.Caller(skip)
+	if !ok {
+		return "unknown site"
+	}
+	return fmt.Sprintf("%s:%d", file, line)
+}
+
+// HostExtender is implemented by a middleware that also extends what the
+// application hands its transports: New Relic, for one, starts a web
+// transaction around each HTTP request and adds trace headers to the
+// requests of remote routes. The application calls ExtendHost on each
+// middleware of its chains that implements it, in the order the chains
+// list them, server chain first, every time it makes a [transport.Host].
+type HostExtender interface {
+	ExtendHost(h *transport.Host)
+}
+
+// ErrNotLinked is wrapped by the error of [New] when the configuration
+// turns on a middleware whose package the program does not import; the
+// message names the import to add.
+var ErrNotLinked = errors.New("middleware not linked into this program")
+
+// elsewhere are the middleware that the default chains name but that fw
+// does not link itself, because their dependencies are heavy: a package
+// registers each when a program imports it. When one is not registered, the
+// chains skip it unless the configuration turns it on (on reports the key
+// that does); New then fails with ErrNotLinked, naming the import.
+var elsewhere = map[string]struct {
+	pkg string
+	on  func(*config.Config) (key string, on bool)
+}{
+	"newrelic": {"github.com/wegomesh/wego/fw/newrelic", newRelicOn},
+}
+
+// newRelicOn reports whether the configuration turns New Relic on: a
+// license key, and enabled not false (see middleware/newrelic.Config.On).
+func newRelicOn(c *config.Config) (string, bool) {
+	const key = "middleware.newrelic.license_key"
+	if c.String(key) == "" {
+		return key, false
+	}
+	if enabled := "middleware.newrelic.enabled"; c.IsSet(enabled) && !c.Bool(enabled) {
+		return key, false
+	}
+	return key, true
+}
+
+// linkError is the error for a middleware that the configuration turns on
+// (at key) but that is not linked.
+func (a *App) linkError(name, key string) error {
+	e := elsewhere[name]
+	return &config.Error{Key: key, File: a.cfg.File(),
+		Err: fmt.Errorf("%w: the configuration turns %s on; add import _ %q to package main", ErrNotLinked, name, e.pkg)}
+}
+
+// sortedNames returns the names of m, sorted.
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
