@@ -53,6 +53,18 @@ Feature: Inventory
     And the response field "fields[0].field" is "qty"
     And the response header "X-Request-Id" is not empty
 
+  Scenario: an invalid request is answered in Spanish, reasons included
+    Given the request headers are:
+      | Accept-Language | es |
+    When I send "POST" to "/inventory/reserve" with:
+      """
+      {"sku": "", "qty": 0}
+      """
+    Then the response status is 400
+    And the response field "message" is "Solicitud no válida: sku no debe estar vacío; qty debe ser al menos 1."
+    And the response field "fields[1].key" is "validate.min"
+    And the response field "fields[1].params.min" is "1"
+
   Scenario: the stock of an unknown SKU is not found over HTTP
     Given the request headers are:
       | Accept-Language | es |

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/middleware/validate"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
 
@@ -20,19 +21,13 @@ type ReserveRequest struct {
 	Qty int    `json:"qty"`
 }
 
-// Validate reports the fields that can never be reserved.
+// Validate reports the fields that can never be reserved. The rules'
+// messages come in English and Spanish with the framework.
 func (r ReserveRequest) Validate() error {
-	var bad []errs.FieldViolation
-	if r.SKU == "" {
-		bad = append(bad, errs.Field("sku", "must not be empty"))
-	}
-	if r.Qty < 1 {
-		bad = append(bad, errs.Field("qty", "must be at least 1"))
-	}
-	if bad != nil {
-		return errs.InvalidArgument(bad...)
-	}
-	return nil
+	return validate.Check().
+		NotEmpty("sku", r.SKU).
+		Min("qty", r.Qty, 1).
+		Err()
 }
 
 // ReserveResponse is a reservation and the stock left after it.
