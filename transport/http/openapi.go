@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,9 +19,16 @@ import (
 // routes a [Server] serving cat exposes: every command with a local
 // function that did not opt out with [NoHTTP]. Request and response
 // schemas are generated from the Go types by reflection, following
-// encoding/json (field names from json tags; omitempty fields are
-// optional); named struct types become components. title names the API
-// ("WeGO" when empty). It fails like [NewHandler] on a malformed route.
+// encoding/json (field names from json tags); named struct types become
+// components. title names the API ("WeGO" when empty). It fails like
+// [NewHandler] on a malformed route.
+//
+// What a request type's Validate method enforces (see package
+// middleware/validate) is in the schema: fields it rejects when absent are
+// required, and the bounds of the rules of validate.Checker become
+// minimum, maximum, minLength, maxLength and enum. They are found by
+// calling Validate on probe values when the document is generated, so a
+// Validate method must have no side effects. Request bodies are required.
 //
 // The server serves the same document at GET /openapi.json.
 func OpenAPI(cat *catalog.Catalog, title string) ([]byte, error) {
@@ -49,9 +57,19 @@ func openAPIDocument(title string, eps []*endpoint) ([]byte, error) {
 	if title == "" {
 		title = "WeGO"
 	}
-	g := &schemaGen{schemas: obj{}, names: map[reflect.Type]string{}, taken: map[string]bool{}}
+	g := &schemaGen{schemas: obj{}, names: map[reflect.Type]string{}, taken: map[string]bool{},
+		rules: map[reflect.Type]requestRules{}}
 	g.schemas["Error"] = errorSchema()
 	g.taken["Error"] = true
+	for _, ep := range eps {
+		// Before any schema: a request type's component carries its rules
+		// wherever it is used first.
+		if t := structOf(ep.spec.Request); t != nil {
+			if _, done := g.rules[t]; !done {
+				g.rules[t] = validationRules(t)
+			}
+		}
+	}
 	paths := obj{}
 	for _, ep := range eps {
 		p := openAPIPath(ep.route.Path)
@@ -114,9 +132,15 @@ func (g *schemaGen) operation(ep *endpoint) obj {
 		op["summary"] = spec.Doc
 	}
 	var params []obj
+	rules := g.rules[structOf(spec.Request)]
 	for _, p := range ep.shape.params {
 		s := g.schema(p.typ)
-		params = append(params, obj{"name": p.name, "in": p.in.String(), "required": p.in == inPath, "schema": s})
+		required := p.in == inPath
+		if r := rules.lookup(p.name, p.in); r != nil {
+			r.apply(s)
+			required = required || r.required
+		}
+		params = append(params, obj{"name": p.name, "in": p.in.String(), "required": required, "schema": s})
 	}
 	if params != nil {
 		op["parameters"] = params
@@ -128,7 +152,7 @@ func (g *schemaGen) operation(ep *endpoint) obj {
 		} else {
 			s = g.schema(spec.Request)
 		}
-		op["requestBody"] = obj{"content": obj{"application/json": obj{"schema": s}}}
+		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": s}}}
 	}
 	ok := obj{"description": http.StatusText(ep.status)}
 	if !ep.noContent {
@@ -146,6 +170,18 @@ type schemaGen struct {
 	schemas obj
 	names   map[reflect.Type]string
 	taken   map[string]bool
+	rules   map[reflect.Type]requestRules // of the commands' request types
+}
+
+// structOf returns t, or what it points to, when that is a struct type.
+func structOf(t reflect.Type) reflect.Type {
+	if t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	return t
 }
 
 var (
@@ -236,7 +272,23 @@ func (g *schemaGen) name(t reflect.Type) string {
 func (g *schemaGen) structSchema(t reflect.Type, unbound bool) obj {
 	props := obj{}
 	g.fields(t, props, unbound, 0)
-	return obj{"type": "object", "properties": props, "additionalProperties": false}
+	s := obj{"type": "object", "properties": props, "additionalProperties": false}
+	var required []string
+	for name, r := range g.rules[t] {
+		p, ok := props[name].(obj)
+		if !ok {
+			continue // a parameter, or a name that is not a field
+		}
+		r.apply(p)
+		if r.required {
+			required = append(required, name)
+		}
+	}
+	if required != nil {
+		slices.Sort(required)
+		s["required"] = required
+	}
+	return s
 }
 
 func (g *schemaGen) fields(t reflect.Type, props obj, unbound bool, depth int) {
