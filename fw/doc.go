@@ -41,6 +41,38 @@
 // key fails start-up, so that a typo is not silently ignored; declare the
 // application's own sections with [Sections].
 //
+// # Middleware
+//
+// [New] sets the catalog's global chains from middleware.server and
+// middleware.client, else from [DefaultServerChain] and
+// [DefaultClientChain]. Each name is a middleware that the application
+// builds once from its section, middleware.<name>: fw's built-in ones
+// (recovery, requestid, logging, audit, ratelimit, faultinject, validate,
+// cache, timeout, retry, breaker), those that imported packages register
+// with [RegisterMiddleware], and the application's own, given to
+// [Middleware]. A middleware that implements [io.Closer] is closed when the
+// application stops; one that implements [HostExtender] extends what the
+// transports are handed.
+//
+// [Middleware] with positions adds to the default chains without listing
+// them:
+//
+//	fw.Middleware("counter", newCounter, fw.After("logging"))
+//
+// At start-up, one warning names the registered middleware that no chain
+// uses.
+//
+// New Relic is not linked by fw: a program that reports to New Relic
+// imports package fw/newrelic for its side effect,
+//
+//	import _ "github.com/wegomesh/wego/fw/newrelic"
+//
+// and the default chains' newrelic entries then build it. Without the
+// import the chains skip newrelic, and a configuration that turns New Relic
+// on fails [New] with [ErrNotLinked], naming the import.
+//
+// # Routes
+//
 // The routes section maps command names or patterns to base URLs; the
 // matching commands are then called over the transport registered for the
 // URL scheme (import the transport package to register it):

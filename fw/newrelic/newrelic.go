@@ -47,11 +47,11 @@ func defaults() section { return section(nrmw.DefaultConfig()) }
 
 // Factory returns a factory that builds the New Relic middleware from the
 // section middleware.newrelic, like the registered one, with options of
-// package middleware/newrelic added: agent options such as a proxy or
-// labels. Give it to fw.Middleware to replace the registered one in an
-// application:
+// package middleware/newrelic added, such as agent options. Give it to
+// fw.Middleware to replace the registered one in an application:
 //
-//	fw.Middleware("newrelic", newrelic.Factory(nrmw.AgentOptions(nr.ConfigProxy(proxyURL))))
+//	labels := nr.ConfigLabels(map[string]string{"team": "orders"})
+//	fw.Middleware("newrelic", newrelic.Factory(nrmw.AgentOptions(labels)))
 func Factory(opts ...nrmw.Option) fw.Factory {
 	b := build(opts)
 	return func(a *fw.App) (middleware.Middleware, error) {
