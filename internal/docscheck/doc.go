@@ -31,7 +31,8 @@
 //     var, const, import) nor a comment, and does not close one ("}", ")"),
 //     starts the statements, which become the body of a function func _()
 //     (a hint can give it another signature). Variables that statements at
-//     the top of the body declare count as used.
+//     the top of the body declare count as used, and the body ends with a
+//     panic, so that an excerpt needs no final return.
 //   - "..." on a line of its own, or as a whole body "{ ... }", stands for
 //     elided code and compiles as panic("elided").
 //   - Packages are imported by the name the block uses: "catalog",
@@ -40,6 +41,9 @@
 //     names "inventory", "orders", "memory" and "locales" are small fake
 //     packages in testdata/fakes, the service the pages use as their
 //     example.
+//   - "ctx" (a context.Context) and "cat" (a *catalog.Catalog) are
+//     declared at file level when the block uses them without declaring
+//     them.
 //
 // A hint in an HTML comment right before a block (blank lines between them
 // are allowed) says what the block assumes, one directive a line:
@@ -48,7 +52,7 @@
 //	package main
 //	import "log"
 //	func(ctx context.Context) error
-//	var cat *catalog.Catalog
+//	var httpClient *httptransport.Client
 //	-->
 //
 // "package NAME" names the block's package (default snippet); "import"
