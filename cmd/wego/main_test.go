@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -329,5 +330,52 @@ func TestGen(t *testing.T) {
 	}
 	if code, _, stderr := wego(t, "gen", "--dir", dir); code != exitFailure || !strings.Contains(stderr, "wego.yaml:1: missing key operations") {
 		t.Fatalf("gen with a broken spec = %d\n%s", code, stderr)
+	}
+}
+
+// A wego that go install builds in a git clone records a pseudo-version
+// of the clone's commit (Go 1.24 and later), which the module proxy does
+// not know: its services must replace WeGO with the clone all the same,
+// and require no such version.
+func TestBuiltInAGitClone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds wego with the go command; skipped in -short mode")
+	}
+	root := checkoutRoot(t)
+	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
+		t.Skipf("%s is not a git clone: %v", root, err)
+	}
+	for _, tool := range []string{"go", "git"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s in PATH: %v", tool, err)
+		}
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "wego")
+	build := exec.Command("go", "build", "-buildvcs=true", "-o", bin, "./cmd/wego")
+	build.Dir = root
+	if out, err := build.CombinedOutput(); err != nil {
+		if strings.Contains(string(out), "error obtaining VCS status") {
+			t.Skipf("git cannot describe %s here: %s", root, out)
+		}
+		t.Fatalf("go build -buildvcs=true: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^wego v0\.0\.0-\d{14}-[0-9a-f]{12}(\+dirty)? go1\.`).Match(out) {
+		t.Errorf("wego version = %q, want the pseudo-version of the clone's commit", out)
+	}
+	dir := filepath.Join(tmp, "billing")
+	if out, err := exec.Command(bin, "new", "service", "billing", "--dir", dir).CombinedOutput(); err != nil {
+		t.Fatalf("wego new: %v\n%s", err, out)
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "require github.com/wegomesh/wego v0.0.0-00010101000000-000000000000\n\nreplace github.com/wegomesh/wego => " + root + "\n"; !strings.HasSuffix(string(gomod), want) {
+		t.Errorf("go.mod:\n%s\nwant it to end with\n%s", gomod, want)
 	}
 }
