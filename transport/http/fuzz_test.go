@@ -32,7 +32,8 @@ type fuzzRequest struct {
 }
 
 // FuzzBind sends arbitrary bodies, queries and headers to a command: the
-// server never panics and never answers 5xx.
+// server never panics, never answers 5xx, always says nosniff and never
+// writes text/template's "<no value>".
 func FuzzBind(f *testing.F) {
 	cat := catalog.New()
 	_, err := catalog.RegisterIn(cat, "fuzz.Put", func(_ context.Context, r fuzzRequest) (fuzzRequest, error) { return r, nil },
@@ -65,6 +66,12 @@ func FuzzBind(f *testing.F) {
 		h.ServeHTTP(rec, req)
 		if rec.Code >= 500 {
 			t.Fatalf("status %d for body %q query %q id %q: %s", rec.Code, body, query, id, rec.Body)
+		}
+		if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("status %d without nosniff", rec.Code)
+		}
+		if bytes.Contains(rec.Body.Bytes(), []byte("<no value>")) {
+			t.Fatalf("status %d: a message with <no value>: %s", rec.Code, rec.Body)
 		}
 	})
 }
