@@ -110,9 +110,14 @@ func errorSchema() obj {
 			"request_id": obj{"type": "string"},
 			"params":     obj{"type": "object", "additionalProperties": obj{"type": "string"}},
 			"fields": obj{"type": "array", "items": obj{
-				"type":       "object",
-				"properties": obj{"field": obj{"type": "string"}, "reason": obj{"type": "string"}},
-				"required":   []string{"field", "reason"},
+				"type": "object",
+				"properties": obj{
+					"field":  obj{"type": "string", "description": "The field's name as the client sent it."},
+					"reason": obj{"type": "string", "description": "Why it is wrong, in English."},
+					"key":    obj{"type": "string", "description": "The message key of the violation, such as validate.min."},
+					"params": obj{"type": "object", "additionalProperties": obj{"type": "string"}},
+				},
+				"required": []string{"field", "reason"},
 			}},
 		},
 		"required": []string{"code", "message"},

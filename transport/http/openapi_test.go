@@ -209,6 +209,10 @@ func TestOpenAPIValidationRules(t *testing.T) {
 		{"a panicking Validate adds nothing", at(schema("http_test.PanicRequest"), "required"), nil},
 		{"a Validate error that is not errs' adds nothing", at(schema("http_test.PlainValidateRequest"), "required"), nil},
 		{"no Validate method", at(schema("http_test.CreateOrder"), "required"), nil},
+
+		{"a field violation's message key", at(schema("Error"), "properties", "fields", "items", "properties", "key", "type"), "string"},
+		{"a field violation's parameters", at(schema("Error"), "properties", "fields", "items", "properties", "params", "additionalProperties"),
+			map[string]any{"type": "string"}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
