@@ -70,7 +70,8 @@ Writes a new service into DIR (./NAME by default), which must be empty
 unless --force is given. Without --spec the service has one operation,
 Get<Name> on GET /NAME/{id}; the spec used is written as DIR/wego.yaml.
 The service's go.mod replaces github.com/wegomesh/wego with the checkout
-that --wego-replace names: by default the one this wego was built from.
+that --wego-replace names: by default the one this wego was built from. A
+wego installed with go install ...@VERSION makes it require VERSION.
 
 Flags:
 `
@@ -254,6 +255,7 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 		o.dir = name
 	}
 	src := source()
+	note := ""
 	if o.replace != "" {
 		if o.replace, err = filepath.Abs(o.replace); err != nil {
 			return err
@@ -266,7 +268,7 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 		if src.Checkout != "" {
 			why = "--wego-replace is empty"
 		}
-		fmt.Fprintln(stderr, "wego:", checkoutNote(why))
+		note = checkoutNote(why)
 	}
 	files, err := templates.Generate(spec, templates.Options{
 		Module: o.module, ReplaceWego: o.replace, WegoVersion: src.Version,
@@ -294,6 +296,9 @@ func runNew(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "It builds against the WeGO checkout %s (go.mod replaces %s).\n", o.replace, templates.WegoModule)
 	}
 	fmt.Fprintf(stdout, "Next:\n  cd %s\n  go mod tidy\n  make run\n", o.dir)
+	if note != "" {
+		fmt.Fprintln(stderr, "wego:", note)
+	}
 	return nil
 }
 
