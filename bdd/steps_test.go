@@ -153,7 +153,7 @@ func TestStepsFail(t *testing.T) {
 		{"header", post + `    Then the response header "Content-Type" is "text/plain"
 `, `the response header "Content-Type" is ["application/json; charset=utf-8"], not "text/plain"`},
 		{"header not empty", post + `    Then the response header "X-Nope" is not empty
-`, `the response has no header "X-Nope" (it has Content-Type, X-Request-Id)`},
+`, `the response has no header "X-Nope" (it has Content-Type, X-Content-Type-Options, X-Request-Id)`},
 		{"header of a call", reserveApple + `    Then the response header "X-Request-Id" is not empty
 `, "the last response is a command's, which has no headers"},
 		{"audit outcome", reserveApple + `    Then an audit record for "inventory.Reserve" with outcome "not_found" was written
