@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"weak"
 
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
@@ -29,6 +28,16 @@ type Catalog struct {
 	server  []middleware.Middleware
 	client  []middleware.Middleware
 	routes  []routeRule
+
+	// parent is the catalog c stands in for (see [Catalog.Clone]), or nil.
+	// It never changes.
+	parent *Catalog
+	// shadowed becomes true, and stays so, when a catalog that stands in
+	// for c is made. From then on c's typed handles look at their context
+	// on every call; until then a handle with empty chains calls its
+	// function directly. Written with mu held, before the stand-in is
+	// returned to anyone.
+	shadowed bool
 }
 
 // Default is the catalog that [Register], [Declare], [Provide] and calls by
@@ -39,7 +48,6 @@ var Default = New()
 func New() *Catalog {
 	c := &Catalog{}
 	c.idx.Store(&index{base: newTable(0)})
-	track(c)
 	return c
 }
 
@@ -353,16 +361,24 @@ func Call(ctx context.Context, name string, req, resp any) error {
 // Clone returns an independent copy of c: the same commands (functions,
 // attributes, middleware), dependencies, chains and routes, in a catalog
 // where registrations and replacements do not affect c, nor c's affect it.
-// Tests use clones of [Default] to run in parallel.
+//
+// The copy stands in for c: a typed handle of c called with a context
+// that carries the copy (see [NewContext]) runs the copy's command of the
+// same name. That is how tests run in parallel, each with its own copy of
+// [Default] and its own fakes (package catalogtest). The first copy of a
+// catalog makes its typed handles look at their context from then on,
+// which costs each call a context lookup; Clone returns only after every
+// handle of c does so.
 func (c *Catalog) Clone() *Catalog {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.shadowLocked()
 	n := &Catalog{
 		server: slices.Clone(c.server),
 		client: slices.Clone(c.client),
 		routes: slices.Clone(c.routes),
+		parent: c,
 	}
-	track(n)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	base := newTable(c.idx.Load().base.len() + c.nrecent)
@@ -376,68 +392,54 @@ func (c *Catalog) Clone() *Catalog {
 	return n
 }
 
-// scoped becomes true, and stays so, the first time a context carries a
-// catalog. Until then typed calls of local commands with empty chains call
-// the function directly, without looking at their context; when it
-// flips, every catalog that exists is recomposed so that typed calls look
-// at their context from then on. Catalogs made after the flip are composed
-// that way from the start.
-var scoped atomic.Bool
-
-// unscoped tracks the catalogs made while scoped is false, weakly, so the
-// flip can recompose them.
-var unscoped struct {
-	sync.Mutex
-	list []weak.Pointer[Catalog]
+// CloneEmpty returns a catalog that stands in for c, as a [Catalog.Clone]
+// does, but starts empty: no commands, dependencies, chains or routes. A
+// typed handle of c called with a context that carries it finds no
+// command and fails with [ErrUnknownCommand] unless the command was
+// registered in the new catalog, so nothing reaches c's commands by
+// accident.
+func (c *Catalog) CloneEmpty() *Catalog {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shadowLocked()
+	n := New()
+	n.parent = c
+	return n
 }
 
-// track records a new catalog for the flip, if it has not happened.
-func track(c *Catalog) {
-	unscoped.Lock()
-	defer unscoped.Unlock()
-	if scoped.Load() {
-		return
+// shadowLocked makes c's typed handles look at their context from now
+// on, before any catalog that stands in for c exists. Called with c.mu
+// held; recompose reads shadowed under the same lock, so no handle can be
+// composed with a stale direct path afterwards.
+func (c *Catalog) shadowLocked() {
+	if !c.shadowed {
+		c.shadowed = true
+		c.recomposeAll()
 	}
-	live := unscoped.list[:0]
-	for _, w := range unscoped.list {
-		if w.Value() != nil {
-			live = append(live, w)
-		}
-	}
-	unscoped.list = append(live, weak.Make(c))
 }
 
-// flipScoped makes typed calls look at their context from now on.
-func flipScoped() {
-	unscoped.Lock()
-	defer unscoped.Unlock()
-	if scoped.Load() {
-		return
-	}
-	scoped.Store(true)
-	for _, w := range unscoped.list {
-		if c := w.Value(); c != nil {
-			c.mu.Lock()
-			c.recomposeAll()
-			c.mu.Unlock()
+// standsIn reports whether c stands in for p: p is c's parent, or its
+// parent's, and so on.
+func (c *Catalog) standsIn(p *Catalog) bool {
+	for x := c.parent; x != nil; x = x.parent {
+		if x == p {
+			return true
 		}
 	}
-	unscoped.list = nil
+	return false
 }
 
 type ctxKey struct{}
 
-// NewContext returns a context that carries c. Calls made with it — typed
-// handles, calls by name and dependency lookups — use c's commands and
-// dependencies instead of the ones their handle was registered in: that is
-// how a test's isolated catalog (with its fakes) takes effect for code that
-// holds handles from Default. The first call of NewContext in a process
-// makes every typed call look at its context from then on (a few
-// nanoseconds); programs that never call it do not pay for it.
+// NewContext returns a context that carries c. Calls by name ([Call]) and
+// dependency lookups made with it use c. Typed handles of a catalog that c
+// stands in for (c was made by its [Catalog.Clone] or
+// [Catalog.CloneEmpty], directly or through further clones) run c's
+// command of the same name: that is how a test's isolated catalog, with
+// its fakes, takes effect for code that holds handles from [Default].
+// Handles of any other catalog ignore c. NewContext changes no state
+// outside the context it returns.
 func NewContext(ctx context.Context, c *Catalog) context.Context {
-	if !scoped.Load() {
-		flipScoped()
-	}
 	return context.WithValue(ctx, ctxKey{}, c)
 }
 
@@ -450,7 +452,7 @@ func FromContext(ctx context.Context) *Catalog {
 }
 
 func scopeOf(ctx context.Context) *Catalog {
-	if !scoped.Load() || ctx == nil {
+	if ctx == nil {
 		return nil
 	}
 	c, _ := ctx.Value(ctxKey{}).(*Catalog)

@@ -501,10 +501,17 @@ func TestCloneIsIndependent(t *testing.T) {
 	if got, _ := h.Call(ctx, addReq{A: 1}); got.Sum != -1 {
 		t.Fatalf("scoped call = %v, want the clone's fake", got)
 	}
-	// A scope that lacks the command gives a typed error.
-	ctx = catalog.NewContext(context.Background(), catalog.New())
+	// A stand-in that lacks the command gives a typed error.
+	ctx = catalog.NewContext(context.Background(), c.CloneEmpty())
 	if _, err := h.Call(ctx, addReq{}); !errors.Is(err, catalog.ErrUnknownCommand) {
 		t.Fatalf("scope without the command: %v", err)
+	}
+	// A catalog that does not stand in for c does not capture c's handles.
+	other := catalog.New()
+	mustRegister(t, other, "math.Add", func(context.Context, addReq) (addResp, error) { return addResp{Sum: -2}, nil })
+	ctx = catalog.NewContext(context.Background(), other)
+	if got, err := h.Call(ctx, addReq{A: 1}); err != nil || got.Sum != 1 {
+		t.Fatalf("unrelated catalog in the context: %v, %v; want c's own command", got, err)
 	}
 }
 

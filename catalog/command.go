@@ -50,12 +50,13 @@ type state[Req, Resp any] struct {
 	cspec       *middleware.Spec   // spec as the client chain sees it (Remote set when routed)
 	fn          Func[Req, Resp]    // what runs locally (fake or fn); nil if none
 	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
-	fast        Func[Req, Resp]    // direct, while no context can carry a catalog; else nil, and Call calls h.call
+	fast        Func[Req, Resp]    // direct, while no catalog stands in for h's; else nil, and Call calls h.call
 	serveDirect bool               // fn set, no server middleware
 	invoke      middleware.Handler // client chain, then the route; or the server chain, see side
 	side        middleware.Side    // the side invoke starts on: Server when it skips an empty client chain
 	serve       middleware.Handler // server chain, then fn
 	pick        func() string      // the route's node picker, if it balances
+	shadowed    bool               // a catalog stands in for h's: calls look at their context
 }
 
 // frame holds the request and response of one call made through a typed
@@ -169,13 +170,18 @@ func DeclareIn[Req, Resp any](c *Catalog, name string, opts ...Option) (*Command
 // Lookup returns the typed handle of the command name in c. It fails when
 // there is no such command or its types are not Req and Resp.
 func Lookup[Req, Resp any](c *Catalog, name string) (*Command[Req, Resp], error) {
+	return lookupFrom[Req, Resp](c, name, 3)
+}
+
+// lookupFrom is [Lookup], with errors that name the site skip frames up.
+func lookupFrom[Req, Resp any](c *Catalog, name string, skip int) (*Command[Req, Resp], error) {
 	v, ok := c.lookup(name)
 	if !ok {
-		return nil, &RegistrationError{Name: name, Site: callerSite(2), Err: ErrNotRegistered}
+		return nil, &RegistrationError{Name: name, Site: callerSite(skip), Err: ErrNotRegistered}
 	}
 	h, ok := v.(*Command[Req, Resp])
 	if !ok {
-		return nil, &RegistrationError{Name: name, Site: callerSite(2), Other: v.(Entry).Site(), Err: ErrTypeMismatch,
+		return nil, &RegistrationError{Name: name, Site: callerSite(skip), Other: v.(Entry).Site(), Err: ErrTypeMismatch,
 			Detail: fmt.Sprintf("registered as %s, asked as %s", signature(v.(Entry).Spec()), signatureOf[Req, Resp]())}
 	}
 	return h, nil
@@ -337,7 +343,7 @@ func (h *Command[Req, Resp]) In(c *Catalog) (*Command[Req, Resp], error) {
 	if c == h.cat {
 		return h, nil
 	}
-	return Lookup[Req, Resp](c, h.name)
+	return lookupFrom[Req, Resp](c, h.name, 3) // errors name In's caller
 }
 
 // Call calls the command: the client chain, then the route — the server
@@ -355,18 +361,17 @@ func (h *Command[Req, Resp]) Call(ctx context.Context, req Req) (Resp, error) {
 
 // call is the path of calls that are not a direct call of the function.
 func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
-	t := h
-	if scoped.Load() { // checked first: scopeOf is too big to inline
-		if sc := scopeOf(ctx); sc != nil && sc != h.cat {
+	t, s := h, h.cur.Load()
+	if s.shadowed { // checked first: scopeOf is too big to inline
+		if sc := scopeOf(ctx); sc != nil && sc != h.cat && sc.standsIn(h.cat) {
 			other, err := scoped2[Req, Resp](sc, h.name)
 			if err != nil {
 				var zero Resp
 				return zero, err
 			}
-			t = other
+			t, s = other, other.cur.Load()
 		}
 	}
-	s := t.cur.Load()
 	if s.direct != nil {
 		return s.direct(ctx, req)
 	}
@@ -573,7 +578,7 @@ func (h *Command[Req, Resp]) recompose() {
 		invoke, side = serve, middleware.Server
 	}
 	fast := direct
-	if scoped.Load() {
+	if h.cat.shadowed {
 		fast = nil
 	}
 	h.cur.Store(&state[Req, Resp]{
@@ -587,6 +592,7 @@ func (h *Command[Req, Resp]) recompose() {
 		side:        side,
 		serve:       serve,
 		pick:        pick,
+		shadowed:    h.cat.shadowed,
 	})
 }
 

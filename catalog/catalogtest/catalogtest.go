@@ -18,6 +18,7 @@ package catalogtest
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 
@@ -41,10 +42,14 @@ func From(t testing.TB, base *catalog.Catalog) (*catalog.Catalog, context.Contex
 }
 
 // Empty returns a new empty catalog for the test and a context that
-// carries it.
+// carries it. The catalog stands in for [catalog.Default] (see
+// [catalog.Catalog.CloneEmpty]): a typed handle from Default called with
+// the context fails with [catalog.ErrUnknownCommand] unless the test
+// registered that command in the empty catalog, so no real command runs
+// by accident.
 func Empty(t testing.TB) (*catalog.Catalog, context.Context) {
 	t.Helper()
-	c := catalog.New()
+	c := catalog.Default.CloneEmpty()
 	return c, catalog.NewContext(t.Context(), c)
 }
 
@@ -55,11 +60,11 @@ func Replace[Req, Resp any](t testing.TB, c *catalog.Catalog, h *catalog.Command
 	t.Helper()
 	target, err := h.In(c)
 	if err != nil {
-		t.Fatalf("catalogtest: %v", err)
+		fatal(t, err)
 	}
 	undo, err := catalog.Replace(target, fake)
 	if err != nil {
-		t.Fatalf("catalogtest: %v", err)
+		fatal(t, err)
 	}
 	t.Cleanup(undo)
 }
@@ -69,7 +74,7 @@ func ReplaceDep[T any](t testing.TB, c *catalog.Catalog, d catalog.Dependency[T]
 	t.Helper()
 	undo, err := catalog.ReplaceDep(c, d, fake)
 	if err != nil {
-		t.Fatalf("catalogtest: %v", err)
+		fatal(t, err)
 	}
 	t.Cleanup(undo)
 }
@@ -117,4 +122,20 @@ func Record[Req, Resp any](t testing.TB, c *catalog.Catalog, h *catalog.Command[
 	r := &Recorder[Req, Resp]{fn: fn}
 	Replace(t, c, h, r.call)
 	return r
+}
+
+// fatal fails the test with err. The failing call's site inside the
+// catalog or this package says nothing to the test's author: t.Helper
+// already puts the test's own line in front of the message, so a
+// registration error's Site is left out (a colliding registration's site,
+// Other, stays).
+func fatal(t testing.TB, err error) {
+	t.Helper()
+	var re *catalog.RegistrationError
+	if errors.As(err, &re) {
+		e := *re
+		e.Site = ""
+		err = &e
+	}
+	t.Fatalf("catalogtest: %v", err)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/wegomesh/wego/catalog"
@@ -106,5 +108,56 @@ func TestRecordAndEmpty(t *testing.T) {
 	_, ectx := catalogtest.Empty(t)
 	if _, err := greet.Call(ectx, greetReq{}); !errors.Is(err, catalog.ErrUnknownCommand) {
 		t.Fatalf("empty catalog: %v", err)
+	}
+}
+
+// fatalRecorder is a testing.TB whose Fatalf records the message and
+// stops the goroutine, as the real one does.
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (r *fatalRecorder) Helper() {}
+
+func (r *fatalRecorder) Fatalf(format string, args ...any) {
+	r.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// A fake that cannot be installed fails with a message about the test's
+// mistake, not a line inside the catalog (t.Helper names the test's line).
+func TestFakeFailureNamesNoFrameworkLine(t *testing.T) {
+	t.Parallel()
+	other := catalog.New()
+	cases := map[string]func(tb testing.TB){
+		"not registered": func(tb testing.TB) {
+			catalogtest.Fake(tb, other, greet, greetResp{}, nil)
+		},
+		"wrong types": func(tb testing.TB) {
+			h, err := catalog.RegisterIn(catalog.New(), "catalogtest.Greet", func(context.Context, int) (int, error) { return 0, nil })
+			if err != nil {
+				panic(err)
+			}
+			cat, _ := catalogtest.New(t)
+			catalogtest.Fake(tb, cat, h, 1, nil)
+		},
+	}
+	for name, f := range cases {
+		t.Run(name, func(t *testing.T) {
+			rec := &fatalRecorder{TB: t}
+			done := make(chan struct{})
+			go func() { defer close(done); f(rec) }()
+			<-done
+			if rec.msg == "" {
+				t.Fatal("Fake did not fail")
+			}
+			if strings.Contains(rec.msg, "catalog/command.go") || strings.Contains(rec.msg, "catalogtest.go") {
+				t.Fatalf("message names a framework line: %s", rec.msg)
+			}
+			if !strings.Contains(rec.msg, "catalogtest.Greet") {
+				t.Fatalf("message does not name the command: %s", rec.msg)
+			}
+		})
 	}
 }
