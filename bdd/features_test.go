@@ -218,7 +218,7 @@ func wire(store catalog.Dependency[Store]) func(w *bdd.World) error {
 			return err
 		}
 		w.Cleanup(func() { _ = au.Close() })
-		w.Catalog.UseServer(rid, lg, au)
+		w.Catalog.UseServerSide(rid, lg, au)
 		return nil
 	}
 }

@@ -388,7 +388,7 @@ func (w *World) start(ctx context.Context, sc *godog.Scenario) error {
 			return fmt.Errorf("bdd: setup: %w", err)
 		}
 	}
-	w.Catalog.UseServer(spy{w})
+	w.Catalog.UseServerSide(spy{w})
 	return nil
 }
 

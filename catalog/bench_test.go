@@ -72,8 +72,8 @@ func BenchmarkHandle5x5(b *testing.B) {
 	c := catalog.New()
 	h, _ := catalog.RegisterIn(c, "bench.Add", add)
 	for range 5 {
-		c.UseServer(noop())
-		c.UseClient(noop())
+		c.UseServerSide(noop())
+		c.UseClientSide(noop())
 	}
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -204,20 +204,20 @@ func (r routeRule) match(name string) bool {
 	return strings.EqualFold(r.pattern, name)
 }
 
-// UseServer appends middleware to the catalog's global server chain, after
+// UseServerSide appends middleware to the catalog's global server chain, after
 // the ones already there, and recomposes every command. The global chain
 // is outside each command's own server middleware.
-func (c *Catalog) UseServer(mws ...middleware.Middleware) {
+func (c *Catalog) UseServerSide(mws ...middleware.Middleware) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.server = append(slices.Clip(c.server), mws...)
 	c.recomposeAll()
 }
 
-// UseClient appends middleware to the catalog's global client chain, after
+// UseClientSide appends middleware to the catalog's global client chain, after
 // the ones already there, and recomposes every command. The global chain
 // is outside each command's own client middleware.
-func (c *Catalog) UseClient(mws ...middleware.Middleware) {
+func (c *Catalog) UseClientSide(mws ...middleware.Middleware) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.client = append(slices.Clip(c.client), mws...)

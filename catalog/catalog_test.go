@@ -195,9 +195,9 @@ func TestChainOrderAndSides(t *testing.T) {
 		o.log = append(o.log, "fn")
 		o.mu.Unlock()
 		return addResp{Sum: r.A + r.B}, nil
-	}, catalog.Server(o.mw("cmdS")), catalog.Client(o.mw("cmdC")))
-	c.UseServer(o.mw("S1"), o.mw("S2"))
-	c.UseClient(o.mw("C1"), o.mw("C2"))
+	}, catalog.ServerSide(o.mw("cmdS")), catalog.ClientSide(o.mw("cmdC")))
+	c.UseServerSide(o.mw("S1"), o.mw("S2"))
+	c.UseClientSide(o.mw("C1"), o.mw("C2"))
 
 	if got, err := h.Call(context.Background(), addReq{A: 1, B: 1}); err != nil || got.Sum != 2 {
 		t.Fatalf("Call = %v, %v", got, err)
@@ -229,8 +229,8 @@ func TestEmptyClientChainStartsOnServerSide(t *testing.T) {
 		return addResp{Sum: r.A + r.B}, nil
 	})
 	passThrough := middleware.WrapFunc(func(_ *middleware.Spec, next middleware.Handler) middleware.Handler { return next })
-	c.UseClient(passThrough)
-	c.UseServer(o.mw("S1"))
+	c.UseClientSide(passThrough)
+	c.UseServerSide(o.mw("S1"))
 	if got, err := h.Call(context.Background(), addReq{A: 1, B: 2}); err != nil || got.Sum != 3 {
 		t.Fatalf("Call = %v, %v", got, err)
 	}
@@ -258,7 +258,7 @@ func TestMiddlewareSeesSpecAtWrap(t *testing.T) {
 			return nil
 		}
 	})
-	c.UseClient(skip)
+	c.UseClientSide(skip)
 	plain := mustRegister(t, c, "math.Plain", sum)
 	cached := mustRegister(t, c, "math.Cached", sum, catalog.With(cacheable.Value(true)))
 	if got, _ := plain.Call(context.Background(), addReq{A: 1}); got.Sum != 1 {
@@ -278,7 +278,7 @@ func TestErrorPassesThroughAndResponseIsZero(t *testing.T) {
 	notFound := errs.NotFound(errs.P("id", "7"))
 	h := mustRegister(t, c, "math.Fail", func(context.Context, addReq) (addResp, error) {
 		return addResp{Sum: 42}, notFound
-	}, catalog.Server(middleware.Func(func(next middleware.Handler) middleware.Handler {
+	}, catalog.ServerSide(middleware.Func(func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, c *middleware.Call) error { return next(ctx, c) }
 	})))
 	got, err := h.Call(context.Background(), addReq{})
@@ -544,7 +544,7 @@ func TestConcurrentRegistrationAndCalls(t *testing.T) {
 					return
 				}
 				if i%500 == 0 {
-					c.UseServer(nil) // reconfiguring recomposes concurrently with calls
+					c.UseServerSide(nil) // reconfiguring recomposes concurrently with calls
 				}
 			}
 		}()
@@ -570,8 +570,8 @@ func TestPassThroughMiddlewareKeepDirectPath(t *testing.T) {
 		wrapped++
 		return next
 	})
-	c.UseServer(pass)
-	c.UseClient(pass)
+	c.UseServerSide(pass)
+	c.UseClientSide(pass)
 	h := mustRegister(t, c, "math.Add", sum)
 	ctx := context.Background()
 	if n := testing.AllocsPerRun(100, func() { h.Call(ctx, addReq{A: 1}) }); n != 0 {
@@ -613,7 +613,7 @@ func TestBalancerNodeIsSetBeforeTheClientChain(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()
 	b := &balancer{nodes: []string{"a:1", "bb:2"}}
-	c.UseClient(middleware.Func(func(next middleware.Handler) middleware.Handler {
+	c.UseClientSide(middleware.Func(func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, call *middleware.Call) error {
 			b.mu.Lock()
 			b.seen = append(b.seen, call.Node)
@@ -645,10 +645,10 @@ func TestNoAllocations(t *testing.T) {
 	check("typed, empty chains", func() { h.Call(ctx, addReq{A: 1}) })
 	check("by name, empty chains", func() { c.Call(ctx, "math.Add", req, resp) })
 	for range 5 {
-		c.UseServer(middleware.Func(func(next middleware.Handler) middleware.Handler {
+		c.UseServerSide(middleware.Func(func(next middleware.Handler) middleware.Handler {
 			return func(ctx context.Context, c *middleware.Call) error { return next(ctx, c) }
 		}))
-		c.UseClient(middleware.Func(func(next middleware.Handler) middleware.Handler {
+		c.UseClientSide(middleware.Func(func(next middleware.Handler) middleware.Handler {
 			return func(ctx context.Context, c *middleware.Call) error { return next(ctx, c) }
 		}))
 	}

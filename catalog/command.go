@@ -53,7 +53,7 @@ type state[Req, Resp any] struct {
 	fast        Func[Req, Resp]    // direct, while no catalog stands in for h's; else nil, and Call calls h.call
 	serveDirect bool               // fn set, no server middleware
 	invoke      middleware.Handler // client chain, then the route; or the server chain, see side
-	side        middleware.Side    // the side invoke starts on: Server when it skips an empty client chain
+	side        middleware.Side    // the side invoke starts on: ServerSide when it skips an empty client chain
 	serve       middleware.Handler // server chain, then fn
 	pick        func() string      // the route's node picker, if it balances
 	shadowed    bool               // a catalog stands in for h's: calls look at their context
@@ -107,15 +107,15 @@ func With(attrs ...middleware.Attr) Option {
 	return optionFunc(func(o *options) { o.attrs = append(o.attrs, attrs...) })
 }
 
-// Server adds middleware to the command's own server chain, which runs
+// ServerSide adds middleware to the command's own server chain, which runs
 // inside the catalog's global server chain, just before the function.
-func Server(mws ...middleware.Middleware) Option {
+func ServerSide(mws ...middleware.Middleware) Option {
 	return optionFunc(func(o *options) { o.server = append(o.server, mws...) })
 }
 
-// Client adds middleware to the command's own client chain, which runs
+// ClientSide adds middleware to the command's own client chain, which runs
 // inside the catalog's global client chain, just before the route.
-func Client(mws ...middleware.Middleware) Option {
+func ClientSide(mws ...middleware.Middleware) Option {
 	return optionFunc(func(o *options) { o.client = append(o.client, mws...) })
 }
 
@@ -478,7 +478,7 @@ func (h *Command[Req, Resp]) Serve(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	c := getCall(s.spec, middleware.Server, rq, rp)
+	c := getCall(s.spec, middleware.ServerSide, rq, rp)
 	err = s.serve(ctx, c)
 	putCall(c)
 	return err
@@ -538,9 +538,9 @@ func (h *Command[Req, Resp]) recompose() {
 		route = terminal
 	case local:
 		route = func(ctx context.Context, c *middleware.Call) error {
-			c.Side = middleware.Server
+			c.Side = middleware.ServerSide
 			err := serve(ctx, c)
-			c.Side = middleware.Client
+			c.Side = middleware.ClientSide
 			return err
 		}
 	default:
@@ -573,9 +573,9 @@ func (h *Command[Req, Resp]) recompose() {
 	}
 	// A local command whose client middleware all passed next on starts
 	// its calls on the server side: one hop (the route's) less.
-	side := middleware.Client
+	side := middleware.ClientSide
 	if local && !serverEmpty && sameHandler(invoke, route) {
-		invoke, side = serve, middleware.Server
+		invoke, side = serve, middleware.ServerSide
 	}
 	fast := direct
 	if h.cat.shadowed {

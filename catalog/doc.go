@@ -24,8 +24,8 @@
 // a transport client supplies, configured with [Catalog.SetRoute]). Caller
 // code is the same either way. The order, outermost first:
 //
-//	client: global client chain ─▶ command's Client(...) ─▶ route
-//	server: global server chain ─▶ command's Server(...) ─▶ function
+//	client: global client chain ─▶ command's ClientSide(...) ─▶ route
+//	server: global server chain ─▶ command's ServerSide(...) ─▶ function
 //
 // Handlers are composed when a command is registered or the catalog is
 // configured, never per call. A typed call of a local command with empty

@@ -69,15 +69,15 @@ func trace(label string) middleware.Middleware {
 // first middleware is the outermost.
 func Example_chainOrder() {
 	c := catalog.New()
-	c.UseClient(trace("client 1"), trace("client 2"))
-	c.UseServer(trace("server 1"), trace("server 2"))
+	c.UseClientSide(trace("client 1"), trace("client 2"))
+	c.UseServerSide(trace("server 1"), trace("server 2"))
 	greet, _ := catalog.RegisterIn(c, "hello.Greet",
 		func(_ context.Context, name string) (string, error) {
 			fmt.Println("   function")
 			return "hello " + name, nil
 		},
-		catalog.Client(trace("command's client")),
-		catalog.Server(trace("command's server")))
+		catalog.ClientSide(trace("command's client")),
+		catalog.ServerSide(trace("command's server")))
 
 	out, _ := greet.Call(context.Background(), "gopher")
 	fmt.Println(out)

@@ -3,7 +3,7 @@ package middleware
 import "fmt"
 
 // Key is a typed attribute key. Packages define keys for what they need to
-// know about a command — an HTTP route, a cache TTL, whether a command is
+// know about a command — an HTTP endpoint, a cache TTL, whether a command is
 // idempotent — and the catalog only stores the values:
 //
 //	var Idempotent = middleware.NewKey[bool]("retry.idempotent")

@@ -10,20 +10,20 @@ import (
 type Side uint8
 
 const (
-	// Server is the side where the command runs: transports and local calls
+	// ServerSide is the side where the command runs: transports and local calls
 	// enter its chain just before the command's function.
-	Server Side = iota + 1
-	// Client is the caller's side: its chain runs before the route, local or
+	ServerSide Side = iota + 1
+	// ClientSide is the caller's side: its chain runs before the route, local or
 	// remote.
-	Client
+	ClientSide
 )
 
 // String returns "server" or "client".
 func (s Side) String() string {
 	switch s {
-	case Server:
+	case ServerSide:
 		return "server"
-	case Client:
+	case ClientSide:
 		return "client"
 	}
 	return "unknown"
@@ -76,7 +76,7 @@ func (s *Spec) Operation() string {
 type Call struct {
 	// Spec describes the command. It is never nil and never changes.
 	Spec *Spec
-	// Side is Client while the call is in the client chain and Server in the
+	// Side is ClientSide while the call is in the client chain and ServerSide in the
 	// server chain. A middleware that needs the side after calling next must
 	// read it before.
 	Side Side

@@ -58,7 +58,7 @@ func TestBuildSeesSpecAndMayReturnNext(t *testing.T) {
 
 func TestSide(t *testing.T) {
 	t.Parallel()
-	for side, want := range map[middleware.Side]string{middleware.Server: "server", middleware.Client: "client", 0: "unknown"} {
+	for side, want := range map[middleware.Side]string{middleware.ServerSide: "server", middleware.ClientSide: "client", 0: "unknown"} {
 		if side.String() != want {
 			t.Errorf("%d.String() = %q, want %q", side, side.String(), want)
 		}
@@ -115,7 +115,7 @@ func ExampleChain() {
 			return nil
 		})
 	req, resp := "gopher", ""
-	_ = h(context.Background(), &middleware.Call{Spec: spec, Side: middleware.Server, Request: &req, Response: &resp})
+	_ = h(context.Background(), &middleware.Call{Spec: spec, Side: middleware.ServerSide, Request: &req, Response: &resp})
 	fmt.Println(resp)
 	// Output:
 	// enter outer server

@@ -1,7 +1,7 @@
 // Package templates generates WeGO services from a small YAML spec: the code
 // behind `wego new service` and `wego gen` (package cmd/wego).
 //
-// A spec (see docs/codegen.md) names a service, its operations — HTTP route,
+// A spec (see docs/codegen.md) names a service, its operations — HTTP endpoint,
 // request and response fields, retry, cache and audit attributes — and its
 // error codes with English and Spanish messages:
 //

@@ -76,7 +76,7 @@ type fixture struct {
 func setup(t testing.TB, mws ...middleware.Middleware) fixture {
 	t.Helper()
 	c := catalog.New()
-	c.UseServer(mws...)
+	c.UseServerSide(mws...)
 	ran := new(atomic.Int32)
 	cl, err := catalog.RegisterIn(c, "accounts.Close", func(_ context.Context, r CloseRequest) (CloseResponse, error) {
 		ran.Add(1)
@@ -361,7 +361,7 @@ func TestClientSide(t *testing.T) {
 	t.Parallel()
 	sink := &memSink{}
 	c := catalog.New()
-	c.UseClient(newAuditor(t, audit.Config{All: true}, audit.WithSink(sink)))
+	c.UseClientSide(newAuditor(t, audit.Config{All: true}, audit.WithSink(sink)))
 	cmd, _ := catalog.RegisterIn(c, "x.Y", func(context.Context, int) (int, error) { return 1, nil })
 	_, _ = cmd.Call(context.Background(), 1)
 	if recs := sink.all(); len(recs) != 1 || recs[0].Side != "client" {

@@ -58,7 +58,7 @@ func BenchmarkAudit(b *testing.B) {
 
 	a, _ := audit.New(audit.Config{All: true}, audit.WithLogger(logger))
 	c := catalog.New()
-	c.UseServer(a)
+	c.UseServerSide(a)
 	cmd, _ := catalog.RegisterIn(c, "bank.Transfer", fn)
 	tagged, _ := catalog.RegisterIn(c, "bank.Tagged", tfn)
 	b.Run("audit=zap-sink", func(b *testing.B) {
@@ -81,7 +81,7 @@ func BenchmarkAudit(b *testing.B) {
 	}
 	defer fa.Close()
 	fc := catalog.New()
-	fc.UseServer(fa)
+	fc.UseServerSide(fa)
 	fcmd, _ := catalog.RegisterIn(fc, "bank.Transfer", fn)
 	b.Run("audit=file-sink,sync=never", func(b *testing.B) {
 		b.ReportAllocs()

@@ -35,7 +35,7 @@ middleware:
 	}
 	sink := &memSink{}
 	cat := catalog.New()
-	cat.UseServer(newAuditor(t, cfg, audit.WithSink(sink)))
+	cat.UseServerSide(newAuditor(t, cfg, audit.WithSink(sink)))
 	fn := func(context.Context, CloseRequest) (CloseResponse, error) { return CloseResponse{Closed: true}, nil }
 	// The service's entry turns auditing off, even for a command marked
 	// Auditable; inventory.Reserve's own entry turns it back on, with a

@@ -37,7 +37,7 @@ func Example() {
 	}
 	defer a.Close()
 	c := catalog.New()
-	c.UseServer(a)
+	c.UseServerSide(a)
 	transfer, _ := catalog.RegisterIn(c, "bank.Transfer",
 		func(context.Context, TransferRequest) (string, error) { return "tx-1", nil },
 		catalog.With(audit.Auditable.Value(true)))
@@ -61,7 +61,7 @@ func Example_file() {
 		panic(err)
 	}
 	c := catalog.New()
-	c.UseServer(a)
+	c.UseServerSide(a)
 	transfer, _ := catalog.RegisterIn(c, "bank.Transfer",
 		func(context.Context, TransferRequest) (string, error) { return "tx-1", nil })
 	_, _ = transfer.Call(context.Background(), TransferRequest{From: "A", To: "B", Amount: 10})

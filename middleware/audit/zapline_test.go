@@ -83,7 +83,7 @@ func TestZapLineIsUnchanged(t *testing.T) {
 				}
 			} else {
 				h := a.Wrap(&middleware.Spec{Name: "accounts.Close"}, func(context.Context, *middleware.Call) error { return nil })
-				if err := h(ctx, &middleware.Call{Side: middleware.Server}); err != nil {
+				if err := h(ctx, &middleware.Call{Side: middleware.ServerSide}); err != nil {
 					t.Fatal(err)
 				}
 			}

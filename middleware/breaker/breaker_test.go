@@ -42,7 +42,7 @@ func setup(t *testing.T, cfg breaker.Config, opts ...breaker.Option) (*breaker.B
 		t.Fatal(err)
 	}
 	c := catalog.New()
-	c.UseClient(b)
+	c.UseClientSide(b)
 	var calls atomic.Int64
 	h, err := catalog.RegisterIn(c, "stock.Get", flaky(&calls))
 	if err != nil {
@@ -279,7 +279,7 @@ func TestPerNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := catalog.New()
-	c.UseClient(b)
+	c.UseClientSide(b)
 	route := &nodes{list: []string{"good", "bad"}, hits: map[string]int{}}
 	if err := c.SetRoute("stock.*", route); err != nil {
 		t.Fatal(err)
@@ -334,7 +334,7 @@ func TestPerNodeOff(t *testing.T) {
 	cfg.MinRequests = 4
 	b, _ := breaker.New(cfg)
 	c := catalog.New()
-	c.UseClient(b)
+	c.UseClientSide(b)
 	route := &nodes{list: []string{"bad"}, hits: map[string]int{}}
 	if err := c.SetRoute("stock.*", route); err != nil {
 		t.Fatal(err)

@@ -40,7 +40,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(b)
+	cat.UseClientSide(b)
 	fail := func(context.Context, req) (resp, error) { return resp{}, errs.Unavailable() }
 	// The number of failing calls after which each command's breaker opens.
 	for name, opensAfter := range map[string]int{"inventory.Reserve": 2, "inventory.Stock": 3, "orders.Place": 100} {

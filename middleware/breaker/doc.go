@@ -8,7 +8,7 @@
 // outside the route:
 //
 //	b, err := breaker.New(cfg, breaker.WithLogger(logger)) // cfg from middleware.breaker
-//	cat.UseClient(timeoutMW, retryMW, b)
+//	cat.UseClientSide(timeoutMW, retryMW, b)
 //
 // # One breaker per command, and per node
 //

@@ -21,7 +21,7 @@ func Example() {
 		panic(err)
 	}
 	c := catalog.New()
-	c.UseClient(b)
+	c.UseClientSide(b)
 	price, _ := catalog.RegisterIn(c, "pricing.Quote", func(context.Context, string) (int, error) {
 		return 0, errs.Unavailable() // the pricing service is down
 	})

@@ -18,7 +18,7 @@ var sink resp
 
 func bench(b *testing.B, mws []middleware.Middleware, opts ...catalog.Option) {
 	cat := catalog.New()
-	cat.UseClient(mws...)
+	cat.UseClientSide(mws...)
 	h, _ := catalog.RegisterIn(cat, "bench.Get", lookup, opts...)
 	ctx := context.Background()
 	r := req{SKU: "sku-12345"}
@@ -57,7 +57,7 @@ func BenchmarkHitKeyFunc(b *testing.B) {
 func BenchmarkMiss(b *testing.B) {
 	c, _ := cache.New(cache.Config{MaxEntries: 1 << 30})
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	h, _ := catalog.RegisterIn(cat, "bench.Get", lookup, catalog.With(cache.TTL.Value(time.Hour)))
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -73,7 +73,7 @@ type listReq struct{ SKUs []string }
 func BenchmarkHitJSON(b *testing.B) {
 	c, _ := cache.New(cache.DefaultConfig())
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	h, _ := catalog.RegisterIn(cat, "bench.List", func(_ context.Context, r listReq) (int, error) { return len(r.SKUs), nil },
 		catalog.With(cache.TTL.Value(time.Hour)))
 	ctx := context.Background()

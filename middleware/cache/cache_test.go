@@ -47,7 +47,7 @@ func setup(t testing.TB, cfg cache.Config, opts ...catalog.Option) (*cache.Cache
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	var calls atomic.Int64
 	h, err := catalog.RegisterIn(cat, "stock.Get", product(&calls), opts...)
 	if err != nil {
@@ -109,7 +109,7 @@ func TestConcurrentMissesCallOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	var calls atomic.Int64
 	started, release := make(chan struct{}), make(chan struct{})
 	h, _ := catalog.RegisterIn(cat, "stock.Get", func(_ context.Context, r req) (resp, error) {
@@ -155,7 +155,7 @@ func TestWaitingCallHonorsItsContext(t *testing.T) {
 	t.Parallel()
 	c, _ := cache.New(cache.DefaultConfig())
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	started, release := make(chan struct{}), make(chan struct{})
 	var once sync.Once
 	h, _ := catalog.RegisterIn(cat, "stock.Get", func(_ context.Context, r req) (resp, error) {
@@ -183,7 +183,7 @@ func TestLeaderCanceledFollowersRunThemselves(t *testing.T) {
 	t.Parallel()
 	c, _ := cache.New(cache.DefaultConfig())
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	var calls atomic.Int64
 	started := make(chan struct{})
 	h, _ := catalog.RegisterIn(cat, "stock.Get", func(ctx context.Context, r req) (resp, error) {
@@ -267,7 +267,7 @@ func TestInvalidationDuringACallDropsItsResponse(t *testing.T) {
 	t.Parallel()
 	c, _ := cache.New(cache.DefaultConfig())
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	var calls atomic.Int64
 	h, _ := catalog.RegisterIn(cat, "stock.Get", func(_ context.Context, r req) (resp, error) {
 		if calls.Add(1) == 1 {
@@ -467,7 +467,7 @@ func TestFlatKeysDoNotCollide(t *testing.T) {
 	}
 	c, _ := cache.New(cache.DefaultConfig())
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 	var calls atomic.Int64
 	h, _ := catalog.RegisterIn(cat, "pair.Get", func(_ context.Context, p pair) (string, error) {
 		calls.Add(1)

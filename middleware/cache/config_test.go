@@ -38,7 +38,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(mw)
+	cat.UseClientSide(mw)
 	// The service's entry caches inventory.Stock; inventory.Reserve's own
 	// entry turns caching off; orders.Place has no entry.
 	for name, want := range map[string]int64{"inventory.Stock": 1, "inventory.Reserve": 2, "orders.Place": 2} {

@@ -4,7 +4,7 @@
 // the command.
 //
 //	c, err := cache.New(cfg) // cfg from the section middleware.cache
-//	cat.UseClient(timeoutMW, c, retryMW, breakerMW)
+//	cat.UseClientSide(timeoutMW, c, retryMW, breakerMW)
 //
 // [New] returns a *[Cache], a [middleware.Middleware] with an invalidation
 // API ([Cache.Invalidate], [Cache.InvalidateCommand]) for the code that

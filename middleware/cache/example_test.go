@@ -15,7 +15,7 @@ func Example() {
 		panic(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(c)
+	cat.UseClientSide(c)
 
 	type PriceRequest struct{ SKU string }
 	calls := 0

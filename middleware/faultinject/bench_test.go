@@ -18,7 +18,7 @@ func noop() middleware.Middleware {
 func benchCall(b *testing.B, mw middleware.Middleware) {
 	cat := catalog.New()
 	if mw != nil {
-		cat.UseServer(mw)
+		cat.UseServerSide(mw)
 	}
 	h, err := catalog.RegisterIn(cat, "inventory.Reserve", func(_ context.Context, r req) (int, error) { return len(r.SKU), nil })
 	if err != nil {

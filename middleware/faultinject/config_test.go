@@ -40,7 +40,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(in)
+	cat.UseServerSide(in)
 	// The most specific entry applies: inventory.Reserve fails with its
 	// own code, inventory.Stock with the service's (the default code),
 	// and orders.Place, which no entry matches, runs.

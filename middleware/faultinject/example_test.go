@@ -22,7 +22,7 @@ func Example() {
 		panic(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(in)
+	cat.UseServerSide(in)
 	reserve, _ := catalog.RegisterIn(cat, "inventory.Reserve", func(_ context.Context, qty int) (int, error) {
 		return qty, nil
 	})

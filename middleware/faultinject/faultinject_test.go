@@ -182,7 +182,7 @@ func TestThroughCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(in)
+	cat.UseServerSide(in)
 	ran := 0
 	fn := func(context.Context, req) (int, error) { ran++; return 1, nil }
 	reserve, _ := catalog.RegisterIn(cat, "inventory.Reserve", fn)

@@ -47,7 +47,7 @@ func BenchmarkLogging(b *testing.B) {
 			b.Fatal(err)
 		}
 		c := catalog.New()
-		c.UseServer(mw)
+		c.UseServerSide(mw)
 		pay, _ := catalog.RegisterIn(c, "pay.Charge", payFn)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()

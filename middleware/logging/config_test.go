@@ -42,7 +42,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(mw)
+	cat.UseServerSide(mw)
 	// inventory.Reserve is skipped by its own entry; inventory.Stock logs
 	// successes at info, from its service's entry; orders.Place at debug,
 	// the default.

@@ -40,7 +40,7 @@ func Example() {
 		panic(err)
 	}
 	c := catalog.New()
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	login, _ := catalog.RegisterIn(c, "auth.Login", func(_ context.Context, r LoginRequest) (LoginResponse, error) {
 		if r.Password != "s3cret" {
 			return LoginResponse{}, errs.Unauthenticated()

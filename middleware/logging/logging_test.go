@@ -92,7 +92,7 @@ func setup(t testing.TB, cfg logging.Config, level zapcore.Level) fixture {
 		t.Fatal(err)
 	}
 	c := catalog.New()
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	pay, err := catalog.RegisterIn(c, "pay.Charge", payFn)
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +318,7 @@ func TestClientSideWithNode(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	mw, _ := logging.New(logging.DefaultConfig(), logging.WithLogger(zap.New(core)))
 	c := catalog.New()
-	c.UseClient(mw)
+	c.UseClientSide(mw)
 	cmd, _ := catalog.DeclareIn[string, string](c, "remote.Echo")
 	_ = c.SetRoute("remote.*", routeFunc(func(_ context.Context, call *middleware.Call) error {
 		call.Node = "node-b:8080"
@@ -338,7 +338,7 @@ func TestLoggerFromContext(t *testing.T) {
 	t.Parallel()
 	mw, _ := logging.New(logging.DefaultConfig())
 	c := catalog.New()
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	pay, _ := catalog.RegisterIn(c, "pay.Charge", payFn)
 	core, logs := observer.New(zapcore.DebugLevel)
 	// The context's command (a caller's) must not replace this command's.
@@ -396,7 +396,7 @@ func TestNoAllocsAtDisabledLevel(t *testing.T) {
 		mw, _ := logging.New(logging.Config{Bodies: bodies}, logging.WithLogger(zap.New(core)))
 		h := mw.Wrap(&middleware.Spec{Name: "pay.Charge"}, func(context.Context, *middleware.Call) error { return nil })
 		req, resp := request("ann"), PayResponse{}
-		call := &middleware.Call{Side: middleware.Server, Request: &req, Response: &resp}
+		call := &middleware.Call{Side: middleware.ServerSide, Request: &req, Response: &resp}
 		ctx := log.ContextWithRequestID(context.Background(), log.NewRequestID())
 		if n := testing.AllocsPerRun(1000, func() { _ = h(ctx, call) }); n != 0 {
 			t.Errorf("bodies=%v: %v allocs per call at a disabled level, want 0", bodies, n)

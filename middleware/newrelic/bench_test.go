@@ -19,7 +19,7 @@ func noop() middleware.Middleware {
 
 func benchCall(b *testing.B, mws ...middleware.Middleware) {
 	cat := catalog.New()
-	cat.UseServer(mws...)
+	cat.UseServerSide(mws...)
 	h, err := catalog.RegisterIn(cat, "inventory.Reserve", func(_ context.Context, r reserveReq) (int, error) { return r.Qty, nil })
 	if err != nil {
 		b.Fatal(err)

@@ -45,7 +45,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(m)
+	cat.UseServerSide(m)
 	// A recorded command runs in a transaction. The service's entry turns
 	// recording off, inventory.Reserve's own entry back on; orders.Place
 	// has no entry.

@@ -21,8 +21,8 @@ func Example() {
 	defer nrmw.Shutdown(0)
 
 	cat := catalog.New()
-	cat.UseServer(nrmw)
-	cat.UseClient(nrmw)
+	cat.UseServerSide(nrmw)
+	cat.UseClientSide(nrmw)
 	reserve, _ := catalog.RegisterIn(cat, "inventory.Reserve", func(_ context.Context, qty int) (int, error) {
 		return 100 - qty, nil
 	})

@@ -269,7 +269,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 	}
 	app, name := m.app, spec.Name
 	return func(ctx context.Context, c *middleware.Call) error {
-		if c.Side == middleware.Client {
+		if c.Side == middleware.ClientSide {
 			return external(ctx, c, name, next)
 		}
 		txn := nr.FromContext(ctx)

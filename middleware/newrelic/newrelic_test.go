@@ -71,8 +71,8 @@ func TestAgentAgainstFakeCollector(t *testing.T) {
 	}
 
 	cat := catalog.New()
-	cat.UseServer(m)
-	cat.UseClient(m)
+	cat.UseServerSide(m)
+	cat.UseClientSide(m)
 	reserve, _ := catalog.RegisterIn(cat, "inventory.Reserve", func(ctx context.Context, r reserveReq) (int, error) {
 		if nr.FromContext(ctx) == nil {
 			return 0, errs.Internal().WithCause(errNoTxn)

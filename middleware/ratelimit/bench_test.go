@@ -18,7 +18,7 @@ func noop() middleware.Middleware {
 func benchCall(b *testing.B, mw middleware.Middleware, parallel bool) {
 	cat := catalog.New()
 	if mw != nil {
-		cat.UseServer(mw)
+		cat.UseServerSide(mw)
 	}
 	h, err := catalog.RegisterIn(cat, "inventory.Reserve", func(_ context.Context, r req) (int, error) { return r.N, nil })
 	if err != nil {

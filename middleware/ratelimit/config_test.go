@@ -46,7 +46,7 @@ middleware:
 		t.Errorf("Effective(inventory.Reserve) = %v, %d, %d; want 5, 5, 7", r, b, m)
 	}
 	cat := catalog.New()
-	cat.UseServer(lim)
+	cat.UseServerSide(lim)
 	// With the clock stopped, a command admits its burst (the rate
 	// rounded up) and rejects the next call.
 	for name, burst := range map[string]int{"inventory.Reserve": 5, "inventory.Stock": 50, "orders.Place": 100} {

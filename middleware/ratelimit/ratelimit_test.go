@@ -62,7 +62,7 @@ func TestRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(lim)
+	cat.UseServerSide(lim)
 	var ran atomic.Int64
 	h := register(t, cat, "inventory.Reserve", count(&ran))
 	ctx := context.Background()
@@ -87,7 +87,7 @@ func TestRate(t *testing.T) {
 	rejected(t, err, "rate")
 
 	// Rebuilding the chains keeps the bucket: still empty.
-	cat.UseServer(middleware.Func(func(next middleware.Handler) middleware.Handler { return next }))
+	cat.UseServerSide(middleware.Func(func(next middleware.Handler) middleware.Handler { return next }))
 	_, err = h.Call(ctx, req{})
 	rejected(t, err, "rate")
 	clk.advance(10 * time.Second) // the bucket holds at most the burst
@@ -106,7 +106,7 @@ func TestBulkhead(t *testing.T) {
 		"reports.*": {MaxConcurrent: new(2)},
 	}})
 	cat := catalog.New()
-	cat.UseServer(lim)
+	cat.UseServerSide(lim)
 	release := make(chan struct{})
 	entered := make(chan struct{})
 	h := register(t, cat, "reports.Build", func(_ context.Context, r req) (int, error) {
@@ -168,7 +168,7 @@ func TestBulkheadUnderLoad(t *testing.T) {
 	const limit = 3
 	lim, _ := ratelimit.New(ratelimit.Config{MaxConcurrent: limit, Rate: 1e9})
 	cat := catalog.New()
-	cat.UseClient(lim) // usable on the client side too
+	cat.UseClientSide(lim) // usable on the client side too
 	var cur, peak atomic.Int64
 	h := register(t, cat, "a.B", func(context.Context, req) (int, error) {
 		n := cur.Add(1)
@@ -284,7 +284,7 @@ func TestConfigValidate(t *testing.T) {
 func TestRejectionDoesNotAllocate(t *testing.T) {
 	lim, _ := ratelimit.New(ratelimit.Config{Rate: 1, Burst: 1, MaxConcurrent: 5})
 	cat := catalog.New()
-	cat.UseServer(lim)
+	cat.UseServerSide(lim)
 	var ran atomic.Int64
 	h := register(t, cat, "a.B", count(&ran))
 	ctx := context.Background()

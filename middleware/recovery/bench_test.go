@@ -28,7 +28,7 @@ func BenchmarkRecovery(b *testing.B) {
 	})
 
 	pc := catalog.New()
-	pc.UseServer(middleware.Func(func(next middleware.Handler) middleware.Handler {
+	pc.UseServerSide(middleware.Func(func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, c *middleware.Call) error { return next(ctx, c) }
 	}))
 	pass, _ := catalog.RegisterIn(pc, "bench.Echo", echo)
@@ -41,7 +41,7 @@ func BenchmarkRecovery(b *testing.B) {
 
 	c := catalog.New()
 	mw, _ := recovery.New(recovery.DefaultConfig())
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	cmd, _ := catalog.RegisterIn(c, "bench.Echo", echo)
 	b.Run("recovery/no-panic", func(b *testing.B) {
 		b.ReportAllocs()

@@ -16,7 +16,7 @@
 // Put it first in the server chain, so that it covers every middleware
 // after it:
 //
-//	cat.UseServer(recoveryMW, requestidMW, loggingMW, auditMW)
+//	cat.UseServerSide(recoveryMW, requestidMW, loggingMW, auditMW)
 //
 // Because it runs before the request id middleware, recovery makes sure
 // the context has a request id (it adds one, as package requestid would,

@@ -23,7 +23,7 @@ func Example() {
 		panic(err)
 	}
 	c := catalog.New()
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	div, _ := catalog.RegisterIn(c, "calc.Div", func(_ context.Context, n int) (int, error) {
 		return 100 / n, nil
 	})

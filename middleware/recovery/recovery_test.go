@@ -36,7 +36,7 @@ func setup(t testing.TB, cfg recovery.Config, extra ...middleware.Middleware) (*
 		t.Fatal(err)
 	}
 	c := catalog.New()
-	c.UseServer(append([]middleware.Middleware{mw}, extra...)...)
+	c.UseServerSide(append([]middleware.Middleware{mw}, extra...)...)
 	cmd, err := catalog.RegisterIn(c, "shop.Buy", func(_ context.Context, r Req) (string, error) {
 		switch r.Fail {
 		case "string":
@@ -240,7 +240,7 @@ func TestDefaultLoggerFromContext(t *testing.T) {
 	mw, _ := recovery.New(recovery.DefaultConfig())
 	h := mw.Wrap(&middleware.Spec{Name: "a.B"}, func(context.Context, *middleware.Call) error { panic("x") })
 	ctx := log.WithLogger(context.Background(), zap.New(core))
-	if err := h(ctx, &middleware.Call{Side: middleware.Client}); errs.CodeOf(err) != "internal" {
+	if err := h(ctx, &middleware.Call{Side: middleware.ClientSide}); errs.CodeOf(err) != "internal" {
 		t.Errorf("err = %v", err)
 	}
 	if logs.Len() != 1 || logs.AllUntimed()[0].ContextMap()["side"] != "client" {
@@ -255,7 +255,7 @@ func TestNoAllocsWithoutPanic(t *testing.T) {
 	mw, _ := recovery.New(recovery.DefaultConfig())
 	h := mw.Wrap(&middleware.Spec{Name: "a.B"}, func(context.Context, *middleware.Call) error { return nil })
 	ctx := log.ContextWithRequestID(context.Background(), log.NewRequestID())
-	call := &middleware.Call{Side: middleware.Server}
+	call := &middleware.Call{Side: middleware.ServerSide}
 	if n := testing.AllocsPerRun(1000, func() { _ = h(ctx, call) }); n != 0 {
 		t.Errorf("%v allocs per call, want 0", n)
 	}

@@ -31,7 +31,7 @@ func BenchmarkRequestID(b *testing.B) {
 	// A no-op middleware, so that the catalog takes the same pooled path.
 	noop := middleware.Func(func(next middleware.Handler) middleware.Handler { return next })
 	nc := catalog.New()
-	nc.UseServer(noop, middleware.Func(func(next middleware.Handler) middleware.Handler {
+	nc.UseServerSide(noop, middleware.Func(func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, c *middleware.Call) error { return next(ctx, c) }
 	}))
 	pooled, _ := catalog.RegisterIn(nc, "bench.Echo", echo)
@@ -44,7 +44,7 @@ func BenchmarkRequestID(b *testing.B) {
 
 	c := catalog.New()
 	mw, _ := requestid.New(requestid.DefaultConfig())
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	cmd, _ := catalog.RegisterIn(c, "bench.Echo", echo)
 	b.Run("id=present", func(b *testing.B) {
 		b.ReportAllocs()
@@ -60,7 +60,7 @@ func BenchmarkRequestID(b *testing.B) {
 	})
 
 	h := mw.Wrap(&middleware.Spec{Name: "bench.Echo"}, func(context.Context, *middleware.Call) error { return nil })
-	call := &middleware.Call{Side: middleware.Server}
+	call := &middleware.Call{Side: middleware.ServerSide}
 	b.Run("handler-only/id=present", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

@@ -36,7 +36,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(mw)
+	cat.UseServerSide(mw)
 	if s, err := observe(t, cat, "inventory.Reserve").Call(context.Background(), ""); err != nil || s.ID == "" || s.Command != "inventory.Reserve" {
 		t.Errorf("inventory.Reserve saw %+v, %v; want a request id", s, err)
 	}

@@ -15,8 +15,8 @@
 // serving process, whose transport keeps it:
 //
 //	mw, err := requestid.New(requestid.DefaultConfig())
-//	cat.UseClient(mw)
-//	cat.UseServer(recoveryMW, mw, loggingMW, auditMW)
+//	cat.UseClientSide(mw)
+//	cat.UseServerSide(recoveryMW, mw, loggingMW, auditMW)
 //
 // # Configuration
 //

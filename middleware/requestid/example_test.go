@@ -15,7 +15,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	greet, _ := catalog.RegisterIn(c, "hello.Greet", func(ctx context.Context, name string) (string, error) {
 		id, _ := log.RequestIDFrom(ctx)
 		return fmt.Sprintf("hello %s (request %d chars long)", name, len(id.String())), nil

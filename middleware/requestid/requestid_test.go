@@ -50,7 +50,7 @@ func newMW(t testing.TB, opts ...requestid.Option) middleware.Middleware {
 func TestServerGeneratesWhenAbsent(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()
-	c.UseServer(newMW(t))
+	c.UseServerSide(newMW(t))
 	cmd := observe(t, c, "svc.Echo")
 
 	first, err := cmd.Call(context.Background(), "x")
@@ -72,7 +72,7 @@ func TestServerGeneratesWhenAbsent(t *testing.T) {
 func TestKeepsIncomingID(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()
-	c.UseServer(newMW(t))
+	c.UseServerSide(newMW(t))
 	cmd := observe(t, c, "svc.Echo")
 
 	id, ok := requestid.FromHeader(" req-42 ")
@@ -102,7 +102,7 @@ func (r routeFunc) Bind(*middleware.Spec) (middleware.Handler, error) {
 func TestClientSidePropagatesToRemoteRoute(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()
-	c.UseClient(newMW(t))
+	c.UseClientSide(newMW(t))
 	var sent string
 	cmd, err := catalog.DeclareIn[string, string](c, "remote.Echo")
 	if err != nil {
@@ -132,14 +132,14 @@ func TestClientAndServerShareOneID(t *testing.T) {
 	c := catalog.New()
 	mw := newMW(t)
 	var client string
-	c.UseClient(mw, middleware.Func(func(next middleware.Handler) middleware.Handler {
+	c.UseClientSide(mw, middleware.Func(func(next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, call *middleware.Call) error {
 			id, _ := log.RequestIDFrom(ctx)
 			client = id.String()
 			return next(ctx, call)
 		}
 	}))
-	c.UseServer(mw)
+	c.UseServerSide(mw)
 	cmd := observe(t, c, "svc.Echo")
 	got, err := cmd.Call(context.Background(), "x")
 	if err != nil {
@@ -154,7 +154,7 @@ func TestWithGenerator(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()
 	fixed, _ := log.ParseRequestID("fixed-1")
-	c.UseServer(newMW(t, requestid.WithGenerator(func() log.RequestID { return fixed })))
+	c.UseServerSide(newMW(t, requestid.WithGenerator(func() log.RequestID { return fixed })))
 	cmd := observe(t, c, "svc.Echo")
 	got, _ := cmd.Call(context.Background(), "x")
 	if got.ID != "fixed-1" {
@@ -167,7 +167,7 @@ func TestAllocs(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	h := newMW(t).Wrap(&middleware.Spec{Name: "svc.Echo"}, func(context.Context, *middleware.Call) error { return nil })
-	call := &middleware.Call{Side: middleware.Server}
+	call := &middleware.Call{Side: middleware.ServerSide}
 	bg := context.Background()
 	withID := log.ContextWithRequestID(bg, log.NewRequestID())
 	if n := testing.AllocsPerRun(1000, func() { _ = h(withID, call) }); n != 0 {

@@ -16,7 +16,7 @@ var sink resp
 
 func bench(b *testing.B, mws ...middleware.Middleware) {
 	c := catalog.New()
-	c.UseClient(mws...)
+	c.UseClientSide(mws...)
 	h, _ := catalog.RegisterIn(c, "bench.Get", echo, catalog.With(retry.Idempotent.Value(true)))
 	ctx := context.Background()
 	b.ReportAllocs()

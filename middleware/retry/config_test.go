@@ -40,7 +40,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(mw)
+	cat.UseClientSide(mw)
 	// inventory.Reserve is idempotent through its service's entry and
 	// makes 4 attempts through its own; orders.Place has no entry and is
 	// not idempotent.

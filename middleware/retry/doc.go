@@ -8,7 +8,7 @@
 // together:
 //
 //	r, err := retry.New(cfg) // cfg from the section middleware.retry
-//	cat.UseClient(timeoutMW, r, breakerMW)
+//	cat.UseClientSide(timeoutMW, r, breakerMW)
 //
 // # Which commands
 //

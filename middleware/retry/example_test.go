@@ -15,7 +15,7 @@ func Example() {
 		panic(err)
 	}
 	c := catalog.New()
-	c.UseClient(mw)
+	c.UseClientSide(mw)
 
 	attempts := 0
 	stock, _ := catalog.RegisterIn(c, "inventory.Stock", func(_ context.Context, sku string) (int, error) {

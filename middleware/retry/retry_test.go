@@ -66,7 +66,7 @@ func setup(t *testing.T, cfg retry.Config, clock retry.Clock, fn func(context.Co
 		t.Fatal(err)
 	}
 	c := catalog.New()
-	c.UseClient(mw)
+	c.UseClientSide(mw)
 	h, err := catalog.RegisterIn(c, "stock.Get", fn, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +172,7 @@ func TestStopsWhenCanceled(t *testing.T) {
 	// The real clock: Sleep must return when ctx is done.
 	mw, _ := retry.New(retry.Config{BaseDelay: time.Hour, MaxDelay: time.Hour})
 	c := catalog.New()
-	c.UseClient(mw)
+	c.UseClientSide(mw)
 	h, _ := catalog.RegisterIn(c, "stock.Get", fn, idempotent)
 	start := time.Now()
 	_, err := h.Call(ctx, req{})

@@ -21,7 +21,7 @@ func bench(b *testing.B, cfg *timeout.Config, ctx context.Context) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		c.UseClient(mw)
+		c.UseClientSide(mw)
 	}
 	h, _ := catalog.RegisterIn(c, "bench.Echo", echo)
 	b.ReportAllocs()

@@ -42,7 +42,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseClient(mw)
+	cat.UseClientSide(mw)
 	reserve, _ := catalog.RegisterIn(cat, "inventory.Reserve", wait)
 	start := time.Now()
 	_, err = reserve.Call(context.Background(), req{})

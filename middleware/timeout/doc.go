@@ -6,7 +6,7 @@
 // outside retry bounds all attempts together; inside, each attempt):
 //
 //	mw, err := timeout.New(cfg) // cfg from the section middleware.timeout
-//	cat.UseClient(mw)
+//	cat.UseClientSide(mw)
 //
 // # Which timeout applies
 //

@@ -16,7 +16,7 @@ func Example() {
 		panic(err)
 	}
 	c := catalog.New()
-	c.UseClient(mw)
+	c.UseClientSide(mw)
 
 	// This command asks for a shorter timeout than the default.
 	slow, _ := catalog.RegisterIn(c, "report.Build", func(ctx context.Context, _ string) (string, error) {

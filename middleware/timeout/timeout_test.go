@@ -30,7 +30,7 @@ func newCatalog(t testing.TB, cfg timeout.Config) *catalog.Catalog {
 		t.Fatal(err)
 	}
 	c := catalog.New()
-	c.UseClient(mw)
+	c.UseClientSide(mw)
 	return c
 }
 

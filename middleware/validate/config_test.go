@@ -38,7 +38,7 @@ middleware:
 		t.Fatal(err)
 	}
 	cat := catalog.New()
-	cat.UseServer(mw)
+	cat.UseServerSide(mw)
 	// The service's entry turns validation off, inventory.Reserve's own
 	// entry back on; orders.Place follows enabled (true by default).
 	for name, checked := range map[string]bool{"inventory.Reserve": true, "inventory.Stock": false, "orders.Place": true} {

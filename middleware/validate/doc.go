@@ -54,7 +54,7 @@
 //
 //	v, err := validate.New(validate.DefaultConfig())
 //	...
-//	cat.UseServer(recovery, logging, v)
+//	cat.UseServerSide(recovery, logging, v)
 //
 // It works in a client chain too, to fail before a remote call is made.
 //

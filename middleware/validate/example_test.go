@@ -29,7 +29,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	cat.UseServer(v)
+	cat.UseServerSide(v)
 	place, _ := catalog.RegisterIn(cat, "orders.Place", func(_ context.Context, r PlaceRequest) (string, error) {
 		return fmt.Sprintf("placed %d %s", r.Qty, r.SKU), nil
 	})

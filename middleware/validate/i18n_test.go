@@ -17,7 +17,7 @@ func TestViolationsAreLocalized(t *testing.T) {
 	t.Parallel()
 	cat := catalog.New()
 	mw, _ := validate.New(validate.DefaultConfig())
-	cat.UseServer(mw)
+	cat.UseServerSide(mw)
 	byPtr, _ := catalog.RegisterIn(cat, "p.Pointer", func(_ context.Context, r *ptrReq) (int, error) { return r.N, nil })
 	_, nilRequest := byPtr.Call(context.Background(), nil)
 

@@ -49,7 +49,7 @@ func newCatalog(t *testing.T, cfg validate.Config) (*catalog.Catalog, *int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat.UseServer(mw)
+	cat.UseServerSide(mw)
 	calls := new(int)
 	if _, err := catalog.RegisterIn(cat, "inventory.Reserve", func(_ context.Context, r reserveReq) (reserveResp, error) {
 		*calls++
@@ -142,7 +142,7 @@ func TestPointerReceiverAndPointerRequest(t *testing.T) {
 	t.Parallel()
 	cat := catalog.New()
 	mw, _ := validate.New(validate.DefaultConfig())
-	cat.UseServer(mw)
+	cat.UseServerSide(mw)
 	byValue, _ := catalog.RegisterIn(cat, "p.Value", func(_ context.Context, r ptrReq) (int, error) { return r.N, nil })
 	byPtr, _ := catalog.RegisterIn(cat, "p.Pointer", func(_ context.Context, r *ptrReq) (int, error) { return r.N, nil })
 	ctx := context.Background()

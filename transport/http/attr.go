@@ -8,25 +8,25 @@ import (
 	"github.com/wegomesh/wego/middleware"
 )
 
-// Route is the HTTP method and path pattern of a command, as declared with
+// Endpoint is the HTTP method and path pattern of a command, as declared with
 // [GET], [POST], [PUT], [PATCH] or [DELETE]. Path is a Go 1.22 ServeMux
 // pattern without method or host, such as "/orders/{id}"; each wildcard
 // must name a field of the request tagged path:"name".
-type Route struct {
+type Endpoint struct {
 	Method string
 	Path   string
 }
 
 // String returns "METHOD /path".
-func (r Route) String() string { return r.Method + " " + r.Path }
+func (r Endpoint) String() string { return r.Method + " " + r.Path }
 
 // Attribute keys that the HTTP transport reads from a command's
 // [middleware.Spec]. The functions below ([GET], [SuccessStatus], [NoHTTP],
-// ...) set them; tools read them through [RouteOf].
+// ...) set them; tools read them through [EndpointOf].
 var (
-	// RouteKey is the command's route. Without it the route is POST
-	// /{service}/{operation}, lower-cased.
-	RouteKey = middleware.NewKey[Route]("http.route")
+	// EndpointKey is the command's endpoint. Without it the endpoint is
+	// POST /{service}/{operation}, lower-cased.
+	EndpointKey = middleware.NewKey[Endpoint]("http.endpoint")
 	// SuccessStatusKey is the status of a successful response (200 unless
 	// set, or 204 for an empty response type).
 	SuccessStatusKey = middleware.NewKey[int]("http.success_status")
@@ -34,26 +34,26 @@ var (
 	NoHTTPKey = middleware.NewKey[bool]("http.disabled")
 )
 
-// GET routes the command to GET requests on pattern ("/orders/{id}"). A
+// GET serves the command on GET requests to pattern ("/orders/{id}"). A
 // GET request has no body, so every field of the request must come from
 // the path, the query or a header, or be left out of JSON (json:"-").
-func GET(pattern string) catalog.Option { return route(http.MethodGet, pattern) }
+func GET(pattern string) catalog.Option { return endpointOption(http.MethodGet, pattern) }
 
-// POST routes the command to POST requests on pattern.
-func POST(pattern string) catalog.Option { return route(http.MethodPost, pattern) }
+// POST serves the command on POST requests to pattern.
+func POST(pattern string) catalog.Option { return endpointOption(http.MethodPost, pattern) }
 
-// PUT routes the command to PUT requests on pattern.
-func PUT(pattern string) catalog.Option { return route(http.MethodPut, pattern) }
+// PUT serves the command on PUT requests to pattern.
+func PUT(pattern string) catalog.Option { return endpointOption(http.MethodPut, pattern) }
 
-// PATCH routes the command to PATCH requests on pattern.
-func PATCH(pattern string) catalog.Option { return route(http.MethodPatch, pattern) }
+// PATCH serves the command on PATCH requests to pattern.
+func PATCH(pattern string) catalog.Option { return endpointOption(http.MethodPatch, pattern) }
 
-// DELETE routes the command to DELETE requests on pattern. Like a GET, a
+// DELETE serves the command on DELETE requests to pattern. Like a GET, a
 // DELETE request has no body.
-func DELETE(pattern string) catalog.Option { return route(http.MethodDelete, pattern) }
+func DELETE(pattern string) catalog.Option { return endpointOption(http.MethodDelete, pattern) }
 
-func route(method, pattern string) catalog.Option {
-	return catalog.With(RouteKey.Value(Route{Method: method, Path: pattern}))
+func endpointOption(method, pattern string) catalog.Option {
+	return catalog.With(EndpointKey.Value(Endpoint{Method: method, Path: pattern}))
 }
 
 // SuccessStatus sets the status of the command's successful responses,
@@ -68,17 +68,17 @@ func SuccessStatus(code int) catalog.Option {
 // process only (or through another transport).
 func NoHTTP() catalog.Option { return catalog.With(NoHTTPKey.Value(true)) }
 
-// RouteOf returns the HTTP route of the command that spec describes: the
-// one set with [RouteKey], or the default POST /{service}/{operation} in
+// EndpointOf returns the HTTP endpoint of the command that spec describes:
+// the one set with [EndpointKey], or the default POST /{service}/{operation} in
 // lower case. It returns false when the command opted out with [NoHTTP].
-func RouteOf(spec *middleware.Spec) (Route, bool) {
+func EndpointOf(spec *middleware.Spec) (Endpoint, bool) {
 	if off, _ := NoHTTPKey.Get(spec.Attributes); off {
-		return Route{}, false
+		return Endpoint{}, false
 	}
-	if r, ok := RouteKey.Get(spec.Attributes); ok {
+	if r, ok := EndpointKey.Get(spec.Attributes); ok {
 		return r, true
 	}
-	return Route{Method: http.MethodPost,
+	return Endpoint{Method: http.MethodPost,
 		Path: "/" + strings.ToLower(spec.Service()) + "/" + strings.ToLower(spec.Operation())}, true
 }
 

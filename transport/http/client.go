@@ -240,7 +240,7 @@ func (r *remoteRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("httptransport: route for %s: %w", spec.Name, r.err)
 	}
-	rt, ok := RouteOf(spec)
+	rt, ok := EndpointOf(spec)
 	if !ok {
 		return nil, fmt.Errorf("httptransport: command %s is not served over HTTP (NoHTTP)", spec.Name)
 	}

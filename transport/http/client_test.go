@@ -49,7 +49,7 @@ func newAPI(t testing.TB) *api {
 			return err
 		}
 	})
-	a.cat.UseClient(node)
+	a.cat.UseClientSide(node)
 	var err error
 	check := func(e error) {
 		if e != nil && err == nil {

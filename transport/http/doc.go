@@ -9,7 +9,7 @@
 //
 // # Server
 //
-// Every command of the catalog gets an HTTP route: POST
+// Every command of the catalog gets an HTTP endpoint: POST
 // /{service}/{operation} in lower case by default ("inventory.Reserve" is
 // POST /inventory/reserve), or the one its registration declares with
 // [GET], [POST], [PUT], [PATCH] or [DELETE] (Go ServeMux patterns such as

@@ -105,7 +105,7 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 	var eps []*endpoint
 	for _, e := range cat.Commands() {
 		spec := e.Spec()
-		r, ok := RouteOf(spec)
+		r, ok := EndpointOf(spec)
 		if !ok || !e.Local() || e.Routed() {
 			continue // served where it runs: a routed command's server is elsewhere
 		}
@@ -404,7 +404,7 @@ type endpoint struct {
 	entry     catalog.Entry
 	spec      *middleware.Spec
 	name      string
-	route     Route
+	route     Endpoint
 	status    int  // success status
 	noContent bool // 204: no body
 	bodyless  bool // GET, HEAD, DELETE: no request body
@@ -418,7 +418,7 @@ type endpoint struct {
 
 // checkRoute validates the route, the success status and the request
 // shape of a command, for the server and for the client alike.
-func checkRoute(spec *middleware.Spec, r Route) (*shape, int, error) {
+func checkRoute(spec *middleware.Spec, r Endpoint) (*shape, int, error) {
 	fail := func(format string, args ...any) (*shape, int, error) {
 		return nil, 0, fmt.Errorf("httptransport: command %s: route %s: %s", spec.Name, r, fmt.Sprintf(format, args...))
 	}
@@ -467,7 +467,7 @@ func isEmpty(t reflect.Type) bool {
 	return t != nil && t.Kind() == reflect.Struct && t.NumField() == 0
 }
 
-func newEndpoint(h *handler, e catalog.Entry, r Route) (*endpoint, error) {
+func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 	spec := e.Spec()
 	sh, status, err := checkRoute(spec, r)
 	if err != nil {

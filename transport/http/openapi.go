@@ -38,7 +38,7 @@ func OpenAPI(cat *catalog.Catalog, title string) ([]byte, error) {
 	h := &handler{}
 	var eps []*endpoint
 	for _, e := range cat.Commands() {
-		r, ok := RouteOf(e.Spec())
+		r, ok := EndpointOf(e.Spec())
 		if !ok || !e.Local() || e.Routed() {
 			continue
 		}

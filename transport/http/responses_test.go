@@ -129,7 +129,7 @@ func TestOneLogLinePerFailedRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cat.UseServer(mw)
+	f.cat.UseServerSide(mw)
 	f.host.Logger = logger
 	srv := f.serve(t)
 	for _, tt := range []struct {

@@ -278,7 +278,7 @@ func TestNoInternalDetailLeaks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.cat.UseServer(mw) // logs what the command returns; the transport, the panic
+	f.cat.UseServerSide(mw) // logs what the command returns; the transport, the panic
 	srv := f.serve(t)
 	for _, path := range []string{"/faulty/fail", "/faulty/plain", "/faulty/panic"} {
 		r := do(t, nil, "POST", srv.URL+path, map[string]string{"X-Request-Id": "x-" + path[8:10]}, "")
