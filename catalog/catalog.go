@@ -186,22 +186,8 @@ type Balancer interface {
 }
 
 type routeRule struct {
-	pattern string // "inventory.Reserve", "inventory.*" or "*"
+	pattern middleware.Pattern
 	route   Route
-}
-
-// match reports whether the rule applies to name. Patterns match without
-// regard to case, because they usually come from configuration files,
-// whose keys are case-insensitive.
-func (r routeRule) match(name string) bool {
-	switch {
-	case r.pattern == "*":
-		return true
-	case strings.HasSuffix(r.pattern, ".*"):
-		prefix := r.pattern[:len(r.pattern)-1]
-		return len(name) > len(prefix) && strings.EqualFold(name[:len(prefix)], prefix)
-	}
-	return strings.EqualFold(r.pattern, name)
 }
 
 // UseServerSide appends middleware to the catalog's global server chain, after
@@ -242,22 +228,27 @@ func (c *Catalog) Chains() (server, client []middleware.Middleware) {
 }
 
 // SetRoute routes the commands that pattern matches to r: a command name
-// ("inventory.Reserve"), a whole service ("inventory.*") or every command
-// ("*"), matched without regard to case. The most specific rule wins; a
-// nil r removes the rule. Commands
-// registered later follow the rules too. It fails, leaving the catalog as
-// it was, when r cannot bind one of the matching commands.
+// ("inventory.Reserve"), a service and the services below it
+// ("inventory.*"), or every command ("*"); see [middleware.Pattern] for
+// the grammar, matched without regard to case. The most specific rule
+// wins ([middleware.Pattern.Specificity]), whatever the order the rules
+// were set in: with "billing.*" and "billing.invoices.*" both routed,
+// billing.invoices.Create follows the second. A rule replaces an earlier
+// one with the same pattern; a nil r removes it. Commands registered later
+// follow the rules too. It fails, leaving the catalog as it was, when
+// pattern is invalid or r cannot bind one of the matching commands.
 func (c *Catalog) SetRoute(pattern string, r Route) error {
-	if pattern != "*" && !validName(strings.TrimSuffix(pattern, ".*")) && !validService(strings.TrimSuffix(pattern, ".*")) {
+	p, err := middleware.ParsePattern(pattern)
+	if err != nil {
 		return &RegistrationError{Name: pattern, Site: callerSite(2), Err: ErrInvalidName,
 			Detail: `want "service.Operation", "service.*" or "*"`}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.routes
-	rules := slices.DeleteFunc(slices.Clone(old), func(r routeRule) bool { return r.pattern == pattern })
+	rules := slices.DeleteFunc(slices.Clone(old), func(r routeRule) bool { return r.pattern.Equal(p) })
 	if r != nil {
-		rules = append(rules, routeRule{pattern: pattern, route: r})
+		rules = append(rules, routeRule{pattern: p, route: r})
 	}
 	c.routes = rules
 	c.applyRoutes()
@@ -289,17 +280,8 @@ func (c *Catalog) routeFor(name string) Route {
 	var best Route
 	rank := 0
 	for _, r := range c.routes {
-		if !r.match(name) {
-			continue
-		}
-		k := 1
-		if strings.EqualFold(r.pattern, name) {
-			k = 3
-		} else if r.pattern != "*" {
-			k = 2
-		}
-		if k > rank {
-			best, rank = r.route, k
+		if s := r.pattern.Specificity(); s > rank && r.pattern.Match(name) {
+			best, rank = r.route, s
 		}
 	}
 	return best
@@ -467,34 +449,6 @@ func callerSite(skip int) string {
 	return fmt.Sprintf("%s:%d", file, line)
 }
 
-// validName reports whether name has the form "service.Operation": dot
-// separated parts of letters, digits, '_' and '-', at least two parts.
-func validName(name string) bool {
-	i := strings.LastIndexByte(name, '.')
-	return i > 0 && validService(name[:i]) && validPart(name[i+1:])
-}
-
-func validService(s string) bool {
-	if s == "" {
-		return false
-	}
-	for part := range strings.SplitSeq(s, ".") {
-		if !validPart(part) {
-			return false
-		}
-	}
-	return true
-}
-
-func validPart(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validName reports whether name has the form "service.Operation" (see
+// [middleware.ValidName]).
+func validName(name string) bool { return middleware.ValidName(name) }

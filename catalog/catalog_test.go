@@ -310,6 +310,52 @@ func (r *fakeRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 	}, nil
 }
 
+// Overlapping route patterns: the most specific wins whatever the order
+// they were set in, the same rule as middleware.ForCommand's.
+func TestRoutePrecedence(t *testing.T) {
+	t.Parallel()
+	for _, order := range [][]string{
+		{"*", "billing.*", "billing.invoices.*", "billing.invoices.Create"},
+		{"billing.invoices.Create", "billing.invoices.*", "billing.*", "*"},
+		{"billing.invoices.*", "*", "billing.invoices.Create", "billing.*"},
+	} {
+		c := catalog.New()
+		cmds := map[string]*catalog.Command[addReq, addResp]{}
+		for _, name := range []string{"billing.invoices.Create", "billing.invoices.Void", "billing.Charge", "orders.Place"} {
+			cmds[name] = mustRegister(t, c, name, sum)
+		}
+		routes := map[string]*fakeRoute{}
+		for _, p := range order {
+			routes[p] = &fakeRoute{node: p}
+			if err := c.SetRoute(p, routes[p]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		settings := map[string]string{}
+		for _, p := range order {
+			settings[strings.ToLower(p)] = p // as a configuration file gives them
+		}
+		for name, want := range map[string]string{
+			"billing.invoices.Create": "billing.invoices.Create",
+			"billing.invoices.Void":   "billing.invoices.*",
+			"billing.Charge":          "billing.*",
+			"orders.Place":            "*",
+		} {
+			before := routes[want].calls
+			cmds[name].Call(context.Background(), addReq{})
+			if routes[want].calls != before+1 {
+				t.Errorf("order %v: %s did not go to %s", order, name, want)
+			}
+			if got, _ := middleware.ForCommand(settings, name); got != want {
+				t.Errorf("order %v: ForCommand(%s) = %s, want %s", order, name, got, want)
+			}
+		}
+	}
+	if err := catalog.New().SetRoute("billing", &fakeRoute{}); !errors.Is(err, catalog.ErrInvalidName) {
+		t.Errorf("a bare service name: %v", err)
+	}
+}
+
 func TestRoutes(t *testing.T) {
 	t.Parallel()
 	c := catalog.New()
