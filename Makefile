@@ -42,6 +42,7 @@ fuzz: ## every fuzz target for FUZZTIME (10s) each
 	GO=$(GO) .ci/fuzz-one ./log FuzzParseRequestID $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./err FuzzRender $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./i18n FuzzLocalize $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./middleware FuzzPattern $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./middleware/requestid FuzzFromHeader $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./middleware/logging FuzzAppendString $(FUZZTIME)
 
