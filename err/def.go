@@ -151,9 +151,10 @@ func (d *Def) Site() string { return d.site }
 // Error returns the code, so that a *Def can be an errors.Is target.
 func (d *Def) Error() string { return d.code }
 
-// New returns an error with d's code and the given message parameters.
+// New returns an error with d's code and the given message parameters,
+// their values cut to [MaxParamBytes].
 func (d *Def) New(params ...Param) *Error {
-	return &Error{kind: d.kind, status: d.status, code: d.code, message: d.message, params: params}
+	return &Error{kind: d.kind, status: d.status, code: d.code, message: d.message, params: cutParams(params)}
 }
 
 // Wrap returns an error with d's code that wraps cause.
@@ -203,10 +204,12 @@ func New(kind Kind, params ...Param) *Error {
 // fields ("Invalid request: qty must be at least 1.") and comes from the
 // message key "invalid_argument.fields", whose only parameter is "fields".
 // Reasons are English; the violations that have a message key
-// ([FieldViolation].Key) are localized by package i18n.
+// ([FieldViolation].Key) are localized by package i18n. Field names and
+// the violations' parameter values are cut to [MaxParamBytes].
 func InvalidArgument(fields ...FieldViolation) *Error {
 	e := kindDefs[KindInvalidArgument].New()
 	if len(fields) > 0 {
+		fields = cutFields(fields)
 		e.key = invalidFields.code
 		e.message = invalidFields.message
 		e.fields = fields

@@ -3,28 +3,9 @@ package errs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 )
-
-// Param is one named parameter of an error message. Values are strings so
-// that an error crosses a remote route unchanged; [P] formats other values.
-type Param struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
-
-// P returns a parameter, formatting value with fmt.Sprint when it is not a
-// string.
-func P(key string, value any) Param {
-	if s, ok := value.(string); ok {
-		return Param{Key: key, Value: s}
-	}
-	// fmt.Sprint calls String or Error itself, and survives a nil pointer
-	// whose method panics.
-	return Param{Key: key, Value: fmt.Sprint(value)}
-}
 
 // FieldViolation names one field of a request that is invalid and why.
 // Field is the field's name as the client sees it (its JSON name); Reason
@@ -86,11 +67,13 @@ func (e *Error) MessageKey() string {
 	return e.code
 }
 
-// Params returns the message parameters in the order they were given. The
-// caller must not modify the slice.
+// Params returns the message parameters in the order they were given,
+// internal ones included (see [Param]): for logs. The caller must not
+// modify the slice.
 func (e *Error) Params() []Param { return e.params }
 
-// Param returns the value of the named parameter.
+// Param returns the value of the named parameter, client-safe or
+// internal.
 func (e *Error) Param(key string) (string, bool) {
 	for _, p := range e.params {
 		if p.Key == key {
@@ -100,36 +83,33 @@ func (e *Error) Param(key string) (string, bool) {
 	return "", false
 }
 
-// ParamMap returns the parameters as a new map, the form that message
-// templates and JSON bodies use. It returns nil when there are none.
+// ParamMap returns the client-safe parameters as a new map, the form that
+// message templates use; internal parameters ([InternalParam]) are left
+// out. It returns nil when there are none.
 func (e *Error) ParamMap() map[string]string {
-	if len(e.params) == 0 {
-		return nil
-	}
-	m := make(map[string]string, len(e.params))
-	for _, p := range e.params {
-		m[p.Key] = p.Value
-	}
-	return m
+	return e.paramMap(false)
 }
 
 // WireParams returns the parameters a transport sends to a client or a
-// peer: [Error.ParamMap] without the "fields" parameter that
-// [InvalidArgument] derives from the field violations for its message, since
-// the violations travel as a list of their own ([Error.Fields]) and
-// [Remote] derives the parameter again. It returns nil when no parameter is
-// left.
+// peer: [Error.ParamMap] (the client-safe parameters) without the
+// "fields" parameter that [InvalidArgument] derives from the field
+// violations for its message, since the violations travel as a list of
+// their own ([Error.Fields]) and [Remote] derives the parameter again. It
+// returns nil when no parameter is left.
 func (e *Error) WireParams() map[string]string {
-	if e.key != invalidFields.code || len(e.fields) == 0 {
-		return e.ParamMap()
-	}
+	return e.paramMap(e.key == invalidFields.code && len(e.fields) > 0)
+}
+
+// paramMap returns the client-safe parameters, without "fields" when
+// noFields is set, or nil.
+func (e *Error) paramMap(noFields bool) map[string]string {
 	var m map[string]string
 	for _, p := range e.params {
-		if p.Key == fieldsParam {
+		if p.Internal || noFields && p.Key == fieldsParam {
 			continue
 		}
 		if m == nil {
-			m = make(map[string]string, len(e.params)-1)
+			m = make(map[string]string, len(e.params))
 		}
 		m[p.Key] = p.Value
 	}
@@ -145,8 +125,9 @@ func (e *Error) Fields() []FieldViolation { return e.fields }
 // is the message received.
 func (e *Error) DefaultMessage() string { return e.message }
 
-// Message returns the default (English) message with its parameters filled
-// in. It never contains the cause, so it is safe to show to a client.
+// Message returns the default (English) message with its client-safe
+// parameters filled in. It never contains the cause or an internal
+// parameter, so it is safe to show to a client.
 func (e *Error) Message() string {
 	if e.literal {
 		return e.message
@@ -155,10 +136,11 @@ func (e *Error) Message() string {
 }
 
 // MissingParams returns the keys of the placeholders of the error's
-// message template that none of its parameters fills (see
-// [MissingParams]), or nil. An error rebuilt by [Remote] has none: its
-// message is final text. Tests assert that it is empty for the errors a
-// command returns:
+// message template that none of its client-safe parameters fills (see
+// [MissingParams]), or nil: a placeholder that only an internal parameter
+// fills is missing too, since clients never see its value. An error
+// rebuilt by [Remote] has none: its message is final text. Tests assert
+// that it is empty for the errors a command returns:
 //
 //	if e, ok := errs.As(err); ok && e.MissingParams() != nil {
 //		t.Errorf("%s: message lacks parameters %v", e.Code(), e.MissingParams())
@@ -176,7 +158,8 @@ func (e *Error) Cause() error { return e.cause }
 // Unwrap returns the cause, for errors.Is and errors.As.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Error returns the code, the message and the cause's text, for logs. Use
+// Error returns the code, the message, the internal parameters (in
+// brackets, as key=value) and the cause's text, for logs. Use
 // [Error.Message] or a localized message for clients.
 //
 // An error rebuilt by [Remote] is the peer's error: its text is its code
@@ -190,6 +173,24 @@ func (e *Error) Error() string {
 	if msg := e.Message(); msg != "" {
 		b.WriteString(": ")
 		b.WriteString(msg)
+	}
+	open := false
+	for _, p := range e.params {
+		if !p.Internal {
+			continue
+		}
+		if open {
+			b.WriteByte(' ')
+		} else {
+			b.WriteString(" [")
+			open = true
+		}
+		b.WriteString(p.Key)
+		b.WriteByte('=')
+		b.WriteString(p.Value)
+	}
+	if open {
+		b.WriteByte(']')
 	}
 	if e.cause != nil && !e.remote {
 		b.WriteString(": ")
@@ -224,17 +225,19 @@ func (e *Error) WithCause(cause error) *Error {
 	return c
 }
 
-// WithParams returns a copy of e with params added after its own.
+// WithParams returns a copy of e with params added after its own, their
+// values cut to [MaxParamBytes].
 func (e *Error) WithParams(params ...Param) *Error {
 	c := e.clone()
-	c.params = append(append([]Param(nil), e.params...), params...)
+	c.params = append(append([]Param(nil), e.params...), cutParams(params)...)
 	return c
 }
 
-// WithFields returns a copy of e with field violations added after its own.
+// WithFields returns a copy of e with field violations added after its
+// own, their field names and parameter values cut to [MaxParamBytes].
 func (e *Error) WithFields(fields ...FieldViolation) *Error {
 	c := e.clone()
-	c.fields = append(append([]FieldViolation(nil), e.fields...), fields...)
+	c.fields = append(append([]FieldViolation(nil), e.fields...), cutFields(fields)...)
 	return c
 }
 
@@ -246,10 +249,11 @@ func (e *Error) WithStatus(status int) *Error {
 	return c
 }
 
-// Render fills {{.key}} placeholders of a message template with params. It
+// Render fills {{.key}} placeholders of a message template with the
+// client-safe params; internal ones ([InternalParam]) fill nothing. It
 // understands only that form (the one go-i18n templates use for plain
 // substitution); anything else is left as it is. A placeholder that no
-// parameter fills renders as nothing (the empty string, as text/template's
+// client-safe parameter fills renders as nothing (the empty string, as text/template's
 // missingkey=zero renders a missing key of a map of strings), never as
 // text/template's "<no value>", which would reach a client; find such
 // placeholders with [MissingParams].
@@ -290,10 +294,10 @@ func Render(template string, params []Param) string {
 	return b.String()
 }
 
-// findParam returns the first parameter named key.
+// findParam returns the first client-safe parameter named key.
 func findParam(params []Param, key string) (Param, bool) {
 	for _, p := range params {
-		if p.Key == key {
+		if p.Key == key && !p.Internal {
 			return p, true
 		}
 	}
@@ -301,7 +305,7 @@ func findParam(params []Param, key string) (Param, bool) {
 }
 
 // MissingParams returns the keys of the {{.key}} placeholders of template
-// that no parameter in params fills, in the order they first appear, or
+// that no client-safe parameter in params fills, in the order they first appear, or
 // nil when every placeholder is filled. [Render] renders those as
 // nothing; a message missing one is the mark of a call site that forgot a
 // parameter, such as ErrUnknownSKU.New() for "SKU {{.sku}} is unknown.".
@@ -416,10 +420,14 @@ func From(err error) *Error {
 // gives it, or else the kind's. A status outside 400–599 is ignored. The
 // text of the result ([Error.Error]) is its code and message only, whatever
 // cause is attached to it later.
+//
+// Parameter values and field violations are cut like those of any error
+// ([MaxParamBytes]); the parameters received are client-safe.
 func Remote(status int, code, message string, params []Param, fields []FieldViolation) *Error {
 	if status < 400 || status > 599 {
 		status = 0
 	}
+	params, fields = cutParams(params), cutFields(fields)
 	e := &Error{code: code, message: message, literal: message != "", remote: true, params: params, fields: fields, status: status}
 	if d, ok := Lookup(code); ok { // the kinds' codes are defined too
 		e.kind = d.kind
