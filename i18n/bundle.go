@@ -35,14 +35,9 @@ const pluralOther = "other"
 // renders it, instead of text/template's "<no value>".
 var textParser = &template.TextParser{Option: "missingkey=zero"}
 
-const (
-	// Accept-Language values longer than this are not parsed: the default
-	// language applies. Real headers are a few dozen bytes.
-	maxHeader = 1024
-	// The number of Accept-Language values remembered: a direct-mapped
-	// cache, where a new value replaces the one in its slot.
-	cacheSize = 256
-)
+// The number of Accept-Language values remembered: a direct-mapped cache,
+// where a new value replaces the one in its slot.
+const cacheSize = 256
 
 // Bundle holds the messages of every language of an application. Build it
 // once with [New]; it is safe for concurrent use and never changes after.
@@ -226,7 +221,11 @@ func (b *Bundle) match(acceptLanguage []string) int {
 		// Several header lines mean the same as one, comma-separated.
 		h = strings.Join(acceptLanguage, ",")
 	}
-	if h == "" || len(h) > maxHeader {
+	if h == "" {
+		return 0
+	}
+	// The cache holds at most the part of a header that is parsed.
+	if h = cutHeader(h); h == "" {
 		return 0
 	}
 	slot := &b.cache[maphash.String(b.seed, h)%cacheSize]
@@ -239,8 +238,8 @@ func (b *Bundle) match(acceptLanguage []string) int {
 }
 
 func (b *Bundle) parse(h string) int {
-	tags, _, err := language.ParseAcceptLanguage(h)
-	if err != nil || len(tags) == 0 {
+	tags := parseAcceptLanguage(h)
+	if len(tags) == 0 {
 		return 0
 	}
 	_, i, conf := b.matcher.Match(tags...)

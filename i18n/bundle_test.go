@@ -251,7 +251,18 @@ func TestAcceptLanguage(t *testing.T) {
 		{"binary", []string{"\x00\xff\xfe"}, en},
 		{"several values in q-order", []string{"en;q=0.2", "es;q=0.9"}, es},
 		{"several values, first wins on ties", []string{"es", "en"}, es},
-		{"huge", []string{"es," + strings.Repeat("x-", 1000)}, en},
+		// One bad entry does not spoil the others: it is skipped.
+		{"one unknown tag", []string{"es, zz"}, es},
+		{"unknown tag first", []string{"zz, es;q=0.5"}, es},
+		{"malformed entry", []string{"x-!, es"}, es},
+		{"bad weight skipped", []string{"es-MX;q=abc, es;q=0.3"}, es},
+		{"unknown in another value", []string{"zz", "es"}, es},
+		// Over 1 KiB: the entries within the first KiB count.
+		{"huge", []string{"es," + strings.Repeat("x-", 1000)}, es},
+		{"long and valid", []string{"es-ES,es;q=0.9," + strings.Repeat("en-GB;q=0.1,", 100)}, es},
+		{"wanted tag beyond the bound", []string{strings.Repeat("fr;q=0.9,", 120) + "es"}, en},
+		{"one entry longer than the bound", []string{"es-" + strings.Repeat("x", 1100)}, en},
+		{"entries beyond the sixteenth", []string{strings.Repeat("zz,", 16) + "es"}, en},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

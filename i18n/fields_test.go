@@ -1,6 +1,7 @@
 package i18n_test
 
 import (
+	"reflect"
 	"testing"
 	"testing/fstest"
 
@@ -104,5 +105,48 @@ func TestLocalizeKeepsOtherFieldsParameters(t *testing.T) {
 	b.Localize(f, "es")
 	if v, _ := f.Param("fields"); v != "qty must be at least 1" || f.Fields()[0].Params["min"] != "1" || len(f.Fields()[0].Params) != 1 {
 		t.Errorf("Localize changed the error: fields %q, %v", v, f.Fields())
+	}
+}
+
+// LocalizeFields gives each violation's reason in the client's language,
+// the text of its message after the field's name, for the "fields" of an
+// error body.
+func TestLocalizeFields(t *testing.T) {
+	t.Parallel()
+	b := newBundle(t, i18n.Messages(language.Spanish, map[string]string{"shop.missing": "falta {{.field}}"}))
+	noKey := errs.Field("note", "is too long")
+	missing := errs.FieldViolation{Field: "sku", Reason: "is missing", Key: "shop.missing"}
+	e := errs.InvalidArgument(minQty, emptySKU, noKey, missing)
+
+	got := b.LocalizeFields(e, "es-ES,es;q=0.9")
+	want := []errs.FieldViolation{
+		{Field: "qty", Reason: "debe ser al menos 1", Key: "validate.min", Params: map[string]string{"min": "1"}},
+		{Field: "sku", Reason: "no debe estar vacío", Key: "validate.not_empty"},
+		noKey, // no key: as it is, in every language
+		{Field: "sku", Reason: "falta sku", Key: "shop.missing"}, // the field is not first: the whole text
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("LocalizeFields(es) =\n%+v\nwant\n%+v", got, want)
+	}
+	if e.Fields()[0].Reason != "must be at least 1" {
+		t.Errorf("LocalizeFields changed the error's violations: %+v", e.Fields())
+	}
+	// In English the reasons are the violations' own: the same slice.
+	if en := b.LocalizeFields(e, "en"); &en[0] != &e.Fields()[0] {
+		t.Errorf("LocalizeFields(en) = %+v, want e.Fields() itself", en)
+	}
+	// Regional variants and unknown tags find Spanish too.
+	if got := b.LocalizeFields(errs.InvalidArgument(minQty), "zz, es-MX"); got[0].Reason != "debe ser al menos 1" {
+		t.Errorf("LocalizeFields(zz, es-MX) = %+v", got)
+	}
+	var nilBundle *i18n.Bundle
+	if got := nilBundle.LocalizeFields(e, "es"); &got[0] != &e.Fields()[0] {
+		t.Errorf("nil bundle: %+v", got)
+	}
+	if got := b.LocalizeFields(nil, "es"); got != nil {
+		t.Errorf("nil error: %+v", got)
+	}
+	if got := b.LocalizeFields(errs.NotFound(), "es"); got != nil {
+		t.Errorf("no fields: %+v", got)
 	}
 }
