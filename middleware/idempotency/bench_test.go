@@ -12,7 +12,9 @@ import (
 )
 
 //go:noinline
-func benchPlace(_ context.Context, r placeReq) (order, error) { return order{ID: "o-1", Qty: r.Qty}, nil }
+func benchPlace(_ context.Context, r placeReq) (order, error) {
+	return order{ID: "o-1", Qty: r.Qty}, nil
+}
 
 var benchSink order
 
