@@ -161,6 +161,10 @@ func New(opts ...Option) (*App, error) {
 	if err := a.buildChains(); err != nil {
 		return nil, err
 	}
+	if err := a.checkBudgets(); err != nil {
+		a.closeMiddleware()
+		return nil, err
+	}
 	if err := a.applyRoutes(); err != nil {
 		a.closeMiddleware()
 		return nil, err

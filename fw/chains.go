@@ -29,12 +29,14 @@ import (
 // DefaultServerChain is the server chain an application runs when its
 // configuration does not list one (middleware.server), outermost first:
 //
-//	recovery ─▶ requestid ─▶ newrelic ─▶ logging ─▶ audit ─▶ ratelimit ─▶ faultinject ─▶ validate ─▶ function
+//	recovery ─▶ requestid ─▶ newrelic ─▶ logging ─▶ deadline ─▶ audit ─▶ ratelimit ─▶ faultinject ─▶ validate ─▶ function
 //
 // Recovery is outermost so that a panic anywhere becomes an error; the
 // request id comes next so that everything after it can log it; New Relic
 // and logging measure everything inside them, rejections included; the
-// rate limit rejects before any work; fault injection (off unless
+// deadline refuses a call whose caller has gone or whose deadline has
+// passed, and detaches the commands that run to completion from their
+// caller (timeout.RunToCompletion); the rate limit rejects before any work; fault injection (off unless
 // configured) stands where a failing command would; validation is next to
 // the function. Middleware with nothing to do for a command — audit for a
 // command not marked auditable, New Relic without a license key, fault
@@ -43,7 +45,7 @@ import (
 // New Relic is linked only into programs that import package fw/newrelic;
 // without it, the chains skip newrelic, unless the configuration turns New
 // Relic on: [New] then fails with [ErrNotLinked], naming the import.
-var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging", "audit", "ratelimit", "faultinject", "validate"}
+var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging", "deadline", "audit", "ratelimit", "faultinject", "validate"}
 
 // DefaultClientChain is the client chain an application runs when its
 // configuration does not list one (middleware.client), outermost first:
@@ -82,6 +84,9 @@ func init() {
 	})
 	builtin("timeout", timeout.DefaultConfig, func(_ *App, c timeout.Config) (middleware.Middleware, error) {
 		return timeout.New(c)
+	})
+	builtin("deadline", timeout.DefaultDeadlineConfig, func(_ *App, c timeout.DeadlineConfig) (middleware.Middleware, error) {
+		return timeout.Deadline(c)
 	})
 	builtin("retry", retry.DefaultConfig, func(_ *App, c retry.Config) (middleware.Middleware, error) {
 		return retry.New(c)

@@ -47,8 +47,8 @@
 // middleware.client, else from [DefaultServerChain] and
 // [DefaultClientChain]. Each name is a middleware that the application
 // builds once from its section, middleware.<name>: fw's built-in ones
-// (recovery, requestid, logging, audit, ratelimit, faultinject, validate,
-// cache, timeout, retry, breaker), those that imported packages register
+// (recovery, requestid, logging, deadline, audit, ratelimit, faultinject,
+// validate, cache, timeout, retry, breaker), those that imported packages register
 // with [RegisterMiddleware], and the application's own, given to
 // [Middleware]. A middleware that implements [io.Closer] is closed when the
 // application stops; one that implements [HostExtender] extends what the
