@@ -45,8 +45,9 @@ type param struct {
 // converter parses and formats one scalar type.
 type converter struct {
 	typ    reflect.Type
-	ptr    bool // the field is a pointer to typ
-	kind   string
+	ptr    bool   // the field is a pointer to typ
+	reason reason // of a value that does not parse
+	list   reason // of a list with a value that does not parse
 	parse  func(dst reflect.Value, s string) error
 	format func(v reflect.Value) string
 }
@@ -69,7 +70,7 @@ func converterFor(t reflect.Type) (*converter, bool) {
 	c := &converter{typ: t, ptr: ptr}
 	switch {
 	case t == durationType:
-		c.kind = "a duration such as 1.5s"
+		c.reason, c.list = reasonDuration, reasonListDuration
 		c.parse = func(dst reflect.Value, s string) error {
 			d, err := time.ParseDuration(s)
 			if err != nil {
@@ -81,7 +82,11 @@ func converterFor(t reflect.Type) (*converter, bool) {
 		c.format = func(v reflect.Value) string { return time.Duration(v.Int()).String() }
 		return c, true
 	case reflect.PointerTo(t).Implements(textUnmarshalerType) && t.Implements(textMarshalerType):
-		c.kind = "text that " + t.String() + " accepts"
+		// Never the Go type's name: a client does not know it.
+		c.reason, c.list = reasonValid, reasonListValid
+		if t == timeType {
+			c.reason, c.list = reasonTime, reasonListTime
+		}
 		c.parse = func(dst reflect.Value, s string) error {
 			return dst.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
 		}
@@ -96,11 +101,11 @@ func converterFor(t reflect.Type) (*converter, bool) {
 	}
 	switch t.Kind() {
 	case reflect.String:
-		c.kind = "a string"
+		c.reason, c.list = reasonString, reasonListValid // never fails
 		c.parse = func(dst reflect.Value, s string) error { dst.SetString(s); return nil }
 		c.format = func(v reflect.Value) string { return v.String() }
 	case reflect.Bool:
-		c.kind = "true or false"
+		c.reason, c.list = reasonBoolean, reasonListBoolean
 		c.parse = func(dst reflect.Value, s string) error {
 			b, err := strconv.ParseBool(s)
 			if err != nil {
@@ -112,7 +117,7 @@ func converterFor(t reflect.Type) (*converter, bool) {
 		c.format = func(v reflect.Value) string { return strconv.FormatBool(v.Bool()) }
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		bits := t.Bits()
-		c.kind = "an integer"
+		c.reason, c.list = reasonInteger, reasonListInteger
 		c.parse = func(dst reflect.Value, s string) error {
 			n, err := strconv.ParseInt(s, 10, bits)
 			if err != nil {
@@ -124,7 +129,7 @@ func converterFor(t reflect.Type) (*converter, bool) {
 		c.format = func(v reflect.Value) string { return strconv.FormatInt(v.Int(), 10) }
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		bits := t.Bits()
-		c.kind = "a non-negative integer"
+		c.reason, c.list = reasonUnsigned, reasonListUnsigned
 		c.parse = func(dst reflect.Value, s string) error {
 			n, err := strconv.ParseUint(s, 10, bits)
 			if err != nil {
@@ -136,7 +141,7 @@ func converterFor(t reflect.Type) (*converter, bool) {
 		c.format = func(v reflect.Value) string { return strconv.FormatUint(v.Uint(), 10) }
 	case reflect.Float32, reflect.Float64:
 		bits := t.Bits()
-		c.kind = "a number"
+		c.reason, c.list = reasonNumber, reasonListNumber
 		c.parse = func(dst reflect.Value, s string) error {
 			f, err := strconv.ParseFloat(s, bits)
 			if err != nil {

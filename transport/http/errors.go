@@ -41,3 +41,77 @@ var (
 	ErrBadResponse = errs.Define("http.bad_response", errs.KindInternal,
 		"A service this request needs sent a response that is not valid.")
 )
+
+// reason is a field violation that the transport itself finds while it
+// binds a request: the message key of its localized text, and the English
+// reason (the text after the field's name), a template of the violation's
+// parameters. The framework's locale files (i18n/locales/http.*.toml)
+// hold the message of each key, "{{.field}} " followed by the reason in
+// English, and its Spanish translation; a test checks that they agree.
+type reason struct {
+	key  string
+	text string
+}
+
+// The reasons of binding and decoding a request.
+var (
+	reasonNotJSON        = reason{"http.not_valid_json", "is not valid JSON (at byte {{.offset}})"}
+	reasonDataAfterJSON  = reason{"http.data_after_json", "has data after the JSON value"}
+	reasonUnknownField   = reason{"http.unknown_field", "is not a known field"}
+	reasonGivenTwice     = reason{"http.given_twice", "is given twice"}
+	reasonInvalidUTF8    = reason{"http.invalid_utf8", "is not valid UTF-8"}
+	reasonKeyInvalidUTF8 = reason{"http.key_invalid_utf8", "has a key that is not valid UTF-8"}
+	reasonGivenOnce      = reason{"http.given_once", "must be given once"}
+	reasonBodyNotAllowed = reason{"http.body_not_allowed", "must be empty for {{.method}}"}
+	reasonBadQuery       = reason{"http.bad_query", "is not a valid query string"}
+	reasonUnreadable     = reason{"http.unreadable", "could not be read"}
+	reasonBoolean        = reason{"http.type.boolean", "must be true or false"}
+	reasonInteger        = reason{"http.type.integer", "must be an integer"}
+	reasonUnsigned       = reason{"http.type.unsigned", "must be a non-negative integer"}
+	reasonNumber         = reason{"http.type.number", "must be a number"}
+	reasonString         = reason{"http.type.string", "must be a string"}
+	reasonBase64         = reason{"http.type.base64", "must be a base64 string"}
+	reasonArray          = reason{"http.type.array", "must be an array"}
+	reasonObject         = reason{"http.type.object", "must be an object"}
+	reasonDuration       = reason{"http.type.duration", "must be a duration such as 1.5s"}
+	reasonTime           = reason{"http.type.time", "must be a time such as 2006-01-02T15:04:05Z"}
+	reasonValid          = reason{"http.type.valid", "must be a valid value"}
+	reasonListBoolean    = reason{"http.list.boolean", "must be a list of true or false values"}
+	reasonListInteger    = reason{"http.list.integer", "must be a list of integers"}
+	reasonListUnsigned   = reason{"http.list.unsigned", "must be a list of non-negative integers"}
+	reasonListNumber     = reason{"http.list.number", "must be a list of numbers"}
+	reasonListDuration   = reason{"http.list.duration", "must be a list of durations such as 1.5s"}
+	reasonListTime       = reason{"http.list.time", "must be a list of times such as 2006-01-02T15:04:05Z"}
+	reasonListValid      = reason{"http.list.valid", "must be a list of valid values"}
+	reasonTimeoutInvalid = reason{"http.timeout", "must be a non-negative number of milliseconds"}
+	allReasons           = []reason{reasonNotJSON, reasonDataAfterJSON, reasonUnknownField, reasonGivenTwice,
+		reasonInvalidUTF8, reasonKeyInvalidUTF8, reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
+		reasonUnreadable, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString, reasonBase64,
+		reasonArray, reasonObject, reasonDuration, reasonTime, reasonValid, reasonListBoolean, reasonListInteger,
+		reasonListUnsigned, reasonListNumber, reasonListDuration, reasonListTime, reasonListValid, reasonTimeoutInvalid}
+)
+
+// at returns the violation of field, with params given as key, value
+// pairs.
+func (r reason) at(field string, params ...string) errs.FieldViolation {
+	fv := errs.FieldViolation{Field: field, Reason: r.text, Key: r.key}
+	if len(params) >= 2 {
+		fv.Params = make(map[string]string, len(params)/2)
+		ps := make([]errs.Param, 0, len(params)/2)
+		for i := 0; i+1 < len(params); i += 2 {
+			fv.Params[params[i]] = params[i+1]
+			ps = append(ps, errs.Param{Key: params[i], Value: params[i+1]})
+		}
+		fv.Reason = errs.Render(r.text, ps)
+	}
+	return fv
+}
+
+// invalid returns the invalid-argument error of one violation.
+func (r reason) invalid(field string, params ...string) *errs.Error {
+	return errs.InvalidArgument(r.at(field, params...))
+}
+
+// maxLoggedError is the most bytes of an error's text that the transport
+// logs: the text may hold causes that echo a request.
+const maxLoggedError = 2048

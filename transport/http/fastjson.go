@@ -20,13 +20,16 @@ import (
 // touching the value, and decodeStrict takes the general path, which
 // gives the same result or error as before.
 //
+// A key matches a field only when it is exactly the field's JSON name, as
+// in the general path (where encoding/json alone would ignore case).
+//
 // A plan exists only for struct types whose JSON form is unambiguous:
-// no embedded fields, ASCII names whose lower-case forms differ, at most
-// 64 fields and no custom unmarshalers on the struct.
+// no embedded fields, distinct ASCII names, at most 64 fields and no
+// custom unmarshalers on the struct.
 type fastPlan struct {
 	typ    reflect.Type // the pointer type decoded into
 	fields []fastField
-	byName map[string]int // lower-cased JSON name -> index in fields
+	byName map[string]int // JSON name -> index in fields
 }
 
 type fastField struct {
@@ -84,11 +87,10 @@ func fastPlanOf(t reflect.Type) *fastPlan {
 		if !plainName(name) {
 			return nil
 		}
-		key := lowerASCII(name)
-		if _, dup := p.byName[key]; dup {
-			return nil
+		if _, dup := p.byName[name]; dup {
+			return nil // encoding/json decodes neither field
 		}
-		p.byName[key] = len(p.fields)
+		p.byName[name] = len(p.fields)
 		p.fields = append(p.fields, fastField{index: i, kind: fastKindOf(f.Type, opts)})
 		if k := p.fields[len(p.fields)-1].kind; k == fastInt || k == fastUint || k == fastFloat {
 			p.fields[len(p.fields)-1].bits = f.Type.Bits()
@@ -110,16 +112,6 @@ func plainName(s string) bool {
 		}
 	}
 	return true
-}
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }
 
 func fastKindOf(t reflect.Type, opts string) fastKind {
@@ -300,24 +292,10 @@ func (p *fastPlan) decode(data []byte, v any, vals []fastVal) ([]fastVal, bool) 
 	return vals, true
 }
 
-// lookup finds the field of a key, ignoring ASCII case; keys with other
-// bytes are left to the general path.
+// lookup finds the field whose JSON name is exactly key; any other key is
+// left to the general path, which says why it is refused.
 func (p *fastPlan) lookup(key []byte) (int, bool) {
-	var buf [64]byte
-	if len(key) > len(buf) {
-		return 0, false
-	}
-	lower := buf[:len(key)]
-	for i, c := range key {
-		if c >= utf8.RuneSelf {
-			return 0, false
-		}
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower[i] = c
-	}
-	fi, ok := p.byName[string(lower)]
+	fi, ok := p.byName[string(key)] // the conversion does not allocate
 	return fi, ok
 }
 

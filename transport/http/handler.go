@@ -338,11 +338,14 @@ type errorBody struct {
 }
 
 // writeError writes err as a WeGO error body; the client sees only the
-// code, the localized message, the parameters and the field violations.
+// code, the message and the reasons of the field violations localized in
+// the language of Accept-Language, the client-safe parameters and the
+// field violations.
 //
 // Unless logged is true, the failure is logged here, with its status, code,
-// method, request id and cause: server faults (5xx) at error level, others
-// at debug. logged is true for the failures that another line reports: a
+// method, request id and the error's text (internal parameters and cause
+// included, cut to maxLoggedError bytes): server faults (5xx) at error
+// level, others at debug. logged is true for the failures that another line reports: a
 // panic (logged with its stack) and an error returned by the command's
 // server chain, which the logging middleware reports as the call's line,
 // so that each failed request is logged once.
@@ -366,16 +369,17 @@ func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context
 			var buf [6]zap.Field
 			fields := log.AppendFields(ctx, buf[:0])
 			fields = append(fields, zap.Int("status", status), zap.String("code", e.Code()),
-				zap.String("method", r.Method), zap.Error(err))
+				zap.String("method", r.Method), zap.String("error", errs.Truncate(err.Error(), maxLoggedError)))
 			ce.Write(fields...)
 		}
 	}
+	lang := r.Header.Values("Accept-Language")
 	body := errorBody{
 		Code:      e.Code(),
-		Message:   h.i18n.Localize(e, r.Header.Values("Accept-Language")...),
+		Message:   h.i18n.Localize(e, lang...),
 		RequestID: id.String(),
 		Params:    e.WireParams(),
-		Fields:    e.Fields(),
+		Fields:    h.i18n.LocalizeFields(e, lang...),
 	}
 	b, jerr := json.Marshal(body)
 	if jerr != nil { // not with these types; a last resort without details
@@ -542,8 +546,7 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if v := r.Header[canonTimeout]; len(v) > 0 {
 		ms, err := strconv.ParseInt(v[0], 10, 64)
 		if err != nil || ms < 0 {
-			ep.h.writeError(w, r, ctx, id, errs.InvalidArgument(errs.Field(HeaderTimeout,
-				"must be a non-negative number of milliseconds")), false)
+			ep.h.writeError(w, r, ctx, id, reasonTimeoutInvalid.invalid(HeaderTimeout), false)
 			return
 		}
 		d := ep.h.maxWait
@@ -602,7 +605,7 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 	}
 	if len(body) > 0 {
 		if ep.bodyless {
-			return errs.InvalidArgument(errs.Field("body", "must be empty for "+r.Method))
+			return reasonBodyNotAllowed.invalid("body", "method", r.Method)
 		}
 		if !isJSON(r.Header["Content-Type"]) {
 			return unsupportedType(r)
@@ -621,7 +624,7 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 	if ep.hasQuery {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return errs.InvalidArgument(errs.Field("query", "is not a valid query string")).WithCause(err)
+			return reasonBadQuery.invalid("query").WithCause(err)
 		}
 		query = q
 	}
@@ -643,18 +646,18 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 		f := rv.FieldByIndex(p.index)
 		if !p.multi {
 			if len(vals) > 1 {
-				bad = append(bad, errs.Field(p.name, "must be given once"))
+				bad = append(bad, reasonGivenOnce.at(p.name))
 				continue
 			}
 			if err := p.conv.set(f, vals[0]); err != nil {
-				bad = append(bad, errs.Field(p.name, "must be "+p.conv.kind))
+				bad = append(bad, p.conv.reason.at(p.name))
 			}
 			continue
 		}
 		s := reflect.MakeSlice(p.typ, len(vals), len(vals))
 		for j, v := range vals {
 			if err := p.conv.set(s.Index(j), v); err != nil {
-				bad = append(bad, errs.Field(p.name, "must be a list of "+strings.TrimPrefix(strings.TrimPrefix(p.conv.kind, "a "), "an ")))
+				bad = append(bad, p.conv.list.at(p.name))
 				break
 			}
 		}
@@ -735,7 +738,7 @@ func readBody(r *http.Request, buf []byte, max int64) ([]byte, error) {
 			if errors.As(err, &mbe) {
 				return buf[:0], ErrBodyTooLarge.New(errs.P("limit", max))
 			}
-			return buf, errs.InvalidArgument(errs.Field("body", "could not be read")).WithCause(err)
+			return buf, reasonUnreadable.invalid("body").WithCause(err)
 		}
 	}
 }

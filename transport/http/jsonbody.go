@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"io"
 	"reflect"
 	"strconv"
 	"strings"
@@ -15,11 +14,14 @@ import (
 
 // decodeStrict decodes the JSON value in body into v (a pointer to a
 // value of the type that jt describes) and rejects what encoding/json lets
-// pass: unknown fields (found by the scanner, with their whole path), keys
-// given twice in one object (ignoring ASCII case, as encoding/json does
-// when it matches keys to struct fields) and strings that are not valid
-// UTF-8. json.Unmarshal itself rejects data after the value. Every failure
-// is an invalid-argument error naming the field.
+// pass: keys that are not exactly a field's JSON name (encoding/json
+// matches them ignoring case, even Unicode case: "SKU", "Sku" and "sKu"
+// with a Kelvin sign would all fill "sku"), keys given twice in one
+// object, strings that are not valid UTF-8 and data after the value.
+// Every failure is an invalid-argument error with one field violation of
+// our own (the field's path and what was expected, never encoding/json's
+// text or a Go type's name), whichever path decodes the body: the fast
+// plan, or the scanner then encoding/json.
 func decodeStrict(body []byte, v any, jt *jsonType, sc *scanner) *errs.Error {
 	if jt.fast != nil {
 		var ok bool
@@ -27,76 +29,92 @@ func decodeStrict(body []byte, v any, jt *jsonType, sc *scanner) *errs.Error {
 			return nil
 		}
 	}
+	if !json.Valid(body) {
+		return syntaxError(body)
+	}
+	// The scanner first, so that encoding/json only ever sees keys that
+	// are exactly the fields' names.
+	if e := sc.check(body, jt); e != nil {
+		return e
+	}
 	if err := json.Unmarshal(body, v); err != nil {
 		return jsonError(err)
 	}
-	return sc.check(body, jt)
+	return nil
 }
 
-// jsonError turns an error of encoding/json into a client error that
-// names the field. The text of errors from a field's own UnmarshalJSON or
-// UnmarshalText is not shown (it is kept as the cause), unless it is an
-// *errs.Error.
-func jsonError(err error) *errs.Error {
+// syntaxError returns the error of a body that is not valid JSON: where
+// it stops being JSON, or that data follows the value.
+func syntaxError(body []byte) *errs.Error {
+	var probe struct{}
+	err := json.Unmarshal(body, &probe) // checks the syntax before it decodes
 	var syn *json.SyntaxError
+	if !errors.As(err, &syn) {
+		return reasonNotJSON.invalid("body", "offset", strconv.Itoa(len(body))).WithCause(err)
+	}
+	if strings.Contains(syn.Error(), "after top-level value") {
+		return reasonDataAfterJSON.invalid("body").WithCause(err)
+	}
+	return reasonNotJSON.invalid("body", "offset", strconv.FormatInt(syn.Offset, 10)).WithCause(err)
+}
+
+// jsonError turns an error of encoding/json, for a body that is valid
+// JSON, into a client error that names the field and the JSON type
+// expected. The text of encoding/json's errors and of errors from a
+// field's own UnmarshalJSON or UnmarshalText is not shown (it is kept as
+// the cause), unless it is an *errs.Error.
+func jsonError(err error) *errs.Error {
 	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		if strings.Contains(syn.Error(), "after top-level value") {
-			return errs.InvalidArgument(errs.Field("body", "has data after the JSON value")).WithCause(err)
-		}
-		return errs.InvalidArgument(errs.Field("body", "is not valid JSON: "+syn.Error()+" (at byte "+strconv.FormatInt(syn.Offset, 10)+")")).WithCause(err)
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return errs.InvalidArgument(errs.Field("body", "is not valid JSON: unexpected end of input")).WithCause(err)
-	case errors.As(err, &typ):
+	if errors.As(err, &typ) {
 		field := typ.Field
 		if field == "" {
 			field = "body"
 		}
-		return errs.InvalidArgument(errs.Field(field, "must be "+jsonKind(typ.Type)+", not "+typ.Value)).WithCause(err)
+		return jsonReason(typ.Type).invalid(strings.ToValidUTF8(field, "\uFFFD")).WithCause(err)
 	}
 	if e, ok := errs.As(err); ok {
 		return e
 	}
-	return errs.InvalidArgument(errs.Field("body", "has a value that cannot be decoded")).WithCause(err)
+	return reasonValid.invalid("body").WithCause(err)
 }
 
-// jsonKind names the JSON form of a Go type for a client, never the Go
+// jsonReason names the JSON form of a Go type for a client, never the Go
 // type itself.
-func jsonKind(t reflect.Type) string {
+func jsonReason(t reflect.Type) reason {
 	if t == nil {
-		return "a valid value"
+		return reasonValid
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	switch t.Kind() {
 	case reflect.Bool:
-		return "true or false"
+		return reasonBoolean
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "an integer"
+		return reasonInteger
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return "a non-negative integer"
+		return reasonUnsigned
 	case reflect.Float32, reflect.Float64:
-		return "a number"
+		return reasonNumber
 	case reflect.String:
-		return "a string"
+		return reasonString
 	case reflect.Slice, reflect.Array:
 		if t.Elem().Kind() == reflect.Uint8 {
-			return "a base64 string"
+			return reasonBase64
 		}
-		return "an array"
+		return reasonArray
 	case reflect.Map, reflect.Struct:
-		return "an object"
+		return reasonObject
 	}
-	return "a valid value"
+	return reasonValid
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// scanner walks a syntactically valid JSON value to find keys given twice
-// in one object and strings that are not valid UTF-8, which encoding/json
-// accepts silently (the last key wins; bad bytes become U+FFFD). It keeps
+// scanner walks a syntactically valid JSON value to find keys that name
+// no field exactly, keys given twice in one object and strings that are
+// not valid UTF-8, which encoding/json accepts silently (it matches keys
+// ignoring case, the last key wins, bad bytes become U+FFFD). It keeps
 // offsets, not copies, so a scan does not allocate; a scanner is reused
 // through the request pool.
 type scanner struct {
@@ -145,7 +163,7 @@ func (s *scanner) value(jt *jsonType) *errs.Error {
 	case '"':
 		sp, _ := s.str()
 		if !utf8.Valid(s.data[sp.start:sp.end]) {
-			return s.fail("", "is not valid UTF-8")
+			return s.fail("", reasonInvalidUTF8)
 		}
 		return nil
 	}
@@ -179,26 +197,26 @@ func (s *scanner) object(jt *jsonType) *errs.Error {
 		}
 		k, esc := s.str()
 		if !utf8.Valid(s.data[k.start:k.end]) {
-			return s.fail("", "has a key that is not valid UTF-8")
+			return s.fail("", reasonKeyInvalidUTF8)
 		}
 		n := len(s.keys) - first
 		switch {
 		case n < maxLinearKeys:
 			for _, o := range s.keys[first:] {
 				if s.sameKey(o, k, esc) {
-					return s.fail(s.keyText(k), "is given twice")
+					return s.fail(s.keyText(k), reasonGivenTwice)
 				}
 			}
 		default:
 			if seen == nil {
 				seen = make(map[string]struct{}, 2*n)
 				for _, o := range s.keys[first:] {
-					seen[strings.ToLower(s.keyText(o))] = struct{}{}
+					seen[s.keyText(o)] = struct{}{}
 				}
 			}
-			name := strings.ToLower(s.keyText(k))
+			name := s.keyText(k)
 			if _, dup := seen[name]; dup {
-				return s.fail(s.keyText(k), "is given twice")
+				return s.fail(name, reasonGivenTwice)
 			}
 			seen[name] = struct{}{}
 		}
@@ -213,7 +231,7 @@ func (s *scanner) object(jt *jsonType) *errs.Error {
 				child, ok = jt.field(raw)
 			}
 			if !ok {
-				return s.fail(s.keyText(k), "is not a known field")
+				return s.fail(s.keyText(k), reasonUnknownField)
 			}
 		case jsonMap:
 			child = jt.elem
@@ -283,13 +301,14 @@ func (s *scanner) str() (sp span, escaped bool) {
 	return sp, escaped
 }
 
-// sameKey reports whether the key o equals k, ignoring ASCII case.
+// sameKey reports whether the key o equals k, escapes decoded: the
+// same key for encoding/json, whose last value would win.
 func (s *scanner) sameKey(o, k span, kEscaped bool) bool {
 	a, b := s.data[o.start:o.end], s.data[k.start:k.end]
 	if !kEscaped && bytes.IndexByte(a, '\\') < 0 {
-		return bytes.EqualFold(a, b)
+		return bytes.Equal(a, b)
 	}
-	return strings.EqualFold(s.keyText(o), s.keyText(k))
+	return s.keyText(o) == s.keyText(k)
 }
 
 // keyText returns a key without its escapes.
@@ -306,7 +325,7 @@ func (s *scanner) keyText(k span) string {
 }
 
 // fail returns the error for the current path, with last appended.
-func (s *scanner) fail(last, reason string) *errs.Error {
+func (s *scanner) fail(last string, r reason) *errs.Error {
 	var b strings.Builder
 	for _, e := range s.path {
 		if b.Len() > 0 {
@@ -327,5 +346,5 @@ func (s *scanner) fail(last, reason string) *errs.Error {
 	if b.Len() == 0 {
 		b.WriteString("body")
 	}
-	return errs.InvalidArgument(errs.Field(b.String(), reason))
+	return r.invalid(b.String())
 }

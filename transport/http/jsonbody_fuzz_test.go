@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -28,7 +29,7 @@ type fuzzBody struct {
 	Any    any                `json:"any"`
 	Deep   map[string][]*Leaf `json:"deep"`
 	Bytes  []byte             `json:"bytes"`
-	Plain  string             // no tag: matched by its Go name, any case
+	Plain  string             // no tag: matched by its Go name, exactly
 }
 
 type fuzzEmbedded struct {
@@ -43,16 +44,17 @@ type Leaf struct {
 // FuzzDecodeStrict feeds arbitrary bodies to the server's JSON decoder
 // path (decodeStrict: encoding/json plus the scanner for unknown fields,
 // duplicate keys and invalid UTF-8). It must never panic; a failure must
-// be an invalid-argument *errs.Error whose field path is valid UTF-8; and
-// whatever it accepts must be valid JSON, valid UTF-8, free of keys given
-// twice in one object, and accepted by encoding/json with
-// DisallowUnknownFields to the same value.
+// be an invalid-argument *errs.Error with one of the transport's own field
+// violations (a message key, never encoding/json's text) whose field path
+// is valid UTF-8; and whatever it accepts must be valid JSON, valid UTF-8,
+// free of keys given twice in one object, and accepted by encoding/json
+// with DisallowUnknownFields to the same value.
 func FuzzDecodeStrict(f *testing.F) {
 	jt := jsonTypeOf(reflect.TypeFor[fuzzBody]())
 	for _, s := range []string{
 		`{"name":"a","qty":1,"tags":["x"],"items":[{"name":"b","count":3,"attrs":{"k":"v"}}]}`,
 		`{"nested":{"nested":{"name":"deep"}},"deep":{"a":[{"v":1},null]}}`,
-		`{"region":"eu","plain":"p","PLAIN":"q"}`,
+		`{"region":"eu","Plain":"p","PLAIN":"q"}`, `{"n\u0061me":"a"}`, "{\"s\u212au\":1}",
 		`{"name":"a","NAME":"b"}`,
 		`{"name":"a","n\u0061me":"b"}`,
 		`{"by_key":{"a":1,"A":2}}`,
@@ -80,6 +82,9 @@ func FuzzDecodeStrict(f *testing.F) {
 			for _, fv := range e.Fields() {
 				if !utf8.ValidString(fv.Field) || !utf8.ValidString(fv.Reason) {
 					t.Fatalf("%q: field violation not valid UTF-8: %q %q", body, fv.Field, fv.Reason)
+				}
+				if !strings.HasPrefix(fv.Key, "http.") {
+					t.Fatalf("%q: field violation %+v is not one of the transport's own", body, fv)
 				}
 			}
 			return

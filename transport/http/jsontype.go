@@ -4,16 +4,16 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"strings"
 )
 
 // jsonType is what the strict decoder knows about the JSON form of a Go
-// type: for structs, the keys encoding/json matches to fields, so that
-// unknown keys are found while the body is scanned for duplicates. It is
-// built once per command.
+// type: for structs, the JSON names of the fields, exactly as the OpenAPI
+// document gives them, so that any other key (one that differs only in
+// case included) is found while the body is scanned for duplicates. It
+// is built once per command.
 type jsonType struct {
 	kind   jsonShape
-	fields map[string]*jsonType // struct: lower-cased key -> field type
+	fields map[string]*jsonType // struct: JSON name -> field type
 	elem   *jsonType            // map values, array elements
 	fast   *fastPlan            // the top-level type: a one-walk decoder, or nil
 }
@@ -115,30 +115,16 @@ func addFields(jt *jsonType, t reflect.Type, seen map[reflect.Type]*jsonType, de
 		if name == "" {
 			name = f.Name
 		}
-		key := strings.ToLower(name)
-		if _, dup := jt.fields[key]; dup && depth > 0 {
+		if _, dup := jt.fields[name]; dup && depth > 0 {
 			continue
 		}
-		jt.fields[key] = buildJSONType(f.Type, seen)
+		jt.fields[name] = buildJSONType(f.Type, seen)
 	}
 }
 
-// field returns the type of the field that key names, ignoring ASCII case
-// as encoding/json does, without allocating for keys up to 64 bytes.
+// field returns the type of the field whose JSON name is exactly key,
+// without allocating.
 func (jt *jsonType) field(key []byte) (*jsonType, bool) {
-	var buf [64]byte
-	var lower []byte
-	if len(key) <= len(buf) {
-		lower = buf[:len(key)]
-	} else {
-		lower = make([]byte, len(key))
-	}
-	for i, c := range key {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		lower[i] = c
-	}
-	ft, ok := jt.fields[string(lower)]
+	ft, ok := jt.fields[string(key)] // the conversion does not allocate
 	return ft, ok
 }
