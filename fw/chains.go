@@ -17,6 +17,7 @@ import (
 	"github.com/wegomesh/wego/middleware/breaker"
 	"github.com/wegomesh/wego/middleware/cache"
 	"github.com/wegomesh/wego/middleware/faultinject"
+	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/middleware/logging"
 	"github.com/wegomesh/wego/middleware/ratelimit"
 	"github.com/wegomesh/wego/middleware/recovery"
@@ -29,7 +30,7 @@ import (
 // DefaultServerChain is the server chain an application runs when its
 // configuration does not list one (middleware.server), outermost first:
 //
-//	recovery ─▶ requestid ─▶ newrelic ─▶ logging ─▶ deadline ─▶ audit ─▶ ratelimit ─▶ faultinject ─▶ validate ─▶ function
+//	recovery ─▶ requestid ─▶ newrelic ─▶ logging ─▶ deadline ─▶ audit ─▶ ratelimit ─▶ faultinject ─▶ validate ─▶ idempotency ─▶ function
 //
 // Recovery is outermost so that a panic anywhere becomes an error; the
 // request id comes next so that everything after it can log it; New Relic
@@ -37,15 +38,22 @@ import (
 // deadline refuses a call whose caller has gone or whose deadline has
 // passed, and detaches the commands that run to completion from their
 // caller (timeout.RunToCompletion); the rate limit rejects before any work; fault injection (off unless
-// configured) stands where a failing command would; validation is next to
-// the function. Middleware with nothing to do for a command — audit for a
-// command not marked auditable, New Relic without a license key, fault
-// injection when disabled — cost nothing for it.
+// configured) stands where a failing command would; validation comes next;
+// idempotency is innermost, so that only a request that passed every check
+// reserves its key and what it stores is the function's own answer — a
+// rejected request can be corrected and sent again with the same key, and
+// a replay is still logged, audited and rate limited like any call — and
+// it runs inside the deadline, so that a command that runs to completion
+// stores its outcome even when its caller has gone. Middleware with
+// nothing to do for a command — audit for a command not marked auditable,
+// New Relic without a license key, fault injection when disabled,
+// idempotency for a command that does not accept keys — cost nothing for
+// it.
 //
 // New Relic is linked only into programs that import package fw/newrelic;
 // without it, the chains skip newrelic, unless the configuration turns New
 // Relic on: [New] then fails with [ErrNotLinked], naming the import.
-var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging", "deadline", "audit", "ratelimit", "faultinject", "validate"}
+var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging", "deadline", "audit", "ratelimit", "faultinject", "validate", "idempotency"}
 
 // DefaultClientChain is the client chain an application runs when its
 // configuration does not list one (middleware.client), outermost first:
@@ -78,6 +86,9 @@ func init() {
 	})
 	builtin("validate", validate.DefaultConfig, func(_ *App, c validate.Config) (*validate.Middleware, error) {
 		return validate.New(c)
+	})
+	builtin("idempotency", idempotency.DefaultConfig, func(a *App, c idempotency.Config) (*idempotency.Middleware, error) {
+		return idempotency.New(c, idempotency.WithLogger(a.logger), idempotency.WithPrincipal(audit.PrincipalFrom))
 	})
 	builtin("cache", cache.DefaultConfig, func(_ *App, c cache.Config) (*cache.Cache, error) {
 		return cache.New(c)

@@ -171,7 +171,7 @@ func Example_chainOrder() {
 	// server s3
 	// function
 	// hello gopher
-	// default server chain: recovery → requestid → newrelic → logging → deadline → audit → ratelimit → faultinject → validate
+	// default server chain: recovery → requestid → newrelic → logging → deadline → audit → ratelimit → faultinject → validate → idempotency
 	// default client chain: cache → timeout → retry → breaker → newrelic
 }
 

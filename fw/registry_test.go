@@ -76,7 +76,7 @@ func TestMiddlewarePositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	server, client := a.Chains()
-	if got, want := strings.Join(server, " "), "first recovery requestid both logging counter inner deadline audit ratelimit faultinject validate"; got != want {
+	if got, want := strings.Join(server, " "), "first recovery requestid both logging counter inner deadline audit ratelimit faultinject validate idempotency"; got != want {
 		t.Errorf("server chain:\n got %s\nwant %s", got, want)
 	}
 	if got, want := strings.Join(client, " "), "cache timeout retry breaker counter inner both"; got != want {
