@@ -67,3 +67,32 @@ middleware:
 		}
 	}
 }
+
+// client_errors given in part keeps the defaults of the keys it does not
+// give; max_error_bytes is read.
+func TestClientErrorsFromYAML(t *testing.T) {
+	t.Parallel()
+	const yaml = `
+middleware:
+  logging:
+    max_error_bytes: 64
+    client_errors: {thereafter: 1}
+`
+	c, err := config.Load(config.FS(fstest.MapFS{"dev.yaml": {Data: []byte(yaml)}}), config.Env("dev"), config.Dir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.GetWithDefaults(c, "middleware.logging", logging.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ce := cfg.ClientErrors; ce == nil || ce.Initial != logging.DefaultClientErrors.Initial || ce.Thereafter != 1 || cfg.MaxErrorBytes != 64 {
+		t.Fatalf("client_errors %+v, max_error_bytes %d", ce, cfg.MaxErrorBytes)
+	}
+	if _, err := logging.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if d := logging.DefaultConfig(); d.ClientErrors == &logging.DefaultClientErrors {
+		t.Error("DefaultConfig shares DefaultClientErrors")
+	}
+}

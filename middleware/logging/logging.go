@@ -41,6 +41,13 @@ const CodeOK = "ok"
 // DefaultMaxBodyBytes is the default limit of a logged body.
 const DefaultMaxBodyBytes = 4096
 
+// DefaultMaxErrorBytes is the default limit of a logged error's text.
+const DefaultMaxErrorBytes = 1024
+
+// DefaultClientErrors is the default sampling of the lines of client
+// errors: per error code and second, the first 10, then 1 in 100.
+var DefaultClientErrors = log.SamplingConfig{Initial: 10, Thereafter: 100, Tick: time.Second}
+
 // Config configures the logging middleware. It is read from the section
 // "middleware.logging" (the mapstructure tags are the keys); the zero value
 // of each field means its default.
@@ -55,6 +62,20 @@ type Config struct {
 	// MaxBodyBytes cuts a logged body longer than this, which is then
 	// logged as a string ending in "…". Zero means [DefaultMaxBodyBytes].
 	MaxBodyBytes int `mapstructure:"max_body_bytes"`
+	// MaxErrorBytes cuts the text of a failed call's error (the field
+	// "error") longer than this, on a character boundary, ending it with
+	// "…": the text may hold causes that echo a request. Zero means
+	// [DefaultMaxErrorBytes].
+	MaxErrorBytes int `mapstructure:"max_error_bytes"`
+	// ClientErrors samples the lines of failed calls that are the
+	// caller's doing (those logged at warn: invalid argument, not found,
+	// canceled, ...) per error code, across commands: in each tick, the
+	// first Initial lines of a code are logged, then one in every
+	// Thereafter (none when it is 0), so that a client sending bad
+	// requests in a loop cannot flood the log. Server faults are never
+	// sampled here. Nil means [DefaultClientErrors]; Thereafter 1 logs
+	// every line.
+	ClientErrors *log.SamplingConfig `mapstructure:"client_errors"`
 	// Redact lists field names (JSON names, Go names or map keys) whose
 	// values are replaced by "[REDACTED]" in logged bodies, in addition to
 	// [BuiltinRedact] and to fields tagged wego:"secret". Names match
@@ -88,9 +109,12 @@ type CommandConfig struct {
 }
 
 // DefaultConfig returns the defaults: successes at debug level, no
-// bodies, bodies cut at 4 KiB when enabled, no sampling of its own.
+// bodies, bodies cut at 4 KiB when enabled, error texts cut at 1 KiB,
+// client errors sampled per code ([DefaultClientErrors]), no other
+// sampling of its own.
 func DefaultConfig() Config {
-	return Config{SuccessLevel: "debug", MaxBodyBytes: DefaultMaxBodyBytes}
+	ce := DefaultClientErrors
+	return Config{SuccessLevel: "debug", MaxBodyBytes: DefaultMaxBodyBytes, MaxErrorBytes: DefaultMaxErrorBytes, ClientErrors: &ce}
 }
 
 const section = "middleware.logging"
@@ -118,20 +142,19 @@ func (c Config) Validate() error {
 	if c.MaxBodyBytes < 0 {
 		return configError("max_body_bytes", "must not be negative, got %d", c.MaxBodyBytes)
 	}
+	if c.MaxErrorBytes < 0 {
+		return configError("max_error_bytes", "must not be negative, got %d", c.MaxErrorBytes)
+	}
+	if err := validateSampling("client_errors", c.ClientErrors); err != nil {
+		return err
+	}
 	for i, n := range c.Redact {
 		if strings.TrimSpace(n) == "" {
 			return configError(fmt.Sprintf("redact[%d]", i), "empty name")
 		}
 	}
-	if s := c.Sampling; s != nil {
-		switch {
-		case s.Initial < 1:
-			return configError("sampling.initial", "must be at least 1, got %d", s.Initial)
-		case s.Thereafter < 0:
-			return configError("sampling.thereafter", "must not be negative, got %d", s.Thereafter)
-		case s.Tick < 0:
-			return configError("sampling.tick", "must not be negative, got %s", s.Tick)
-		}
+	if err := validateSampling("sampling", c.Sampling); err != nil {
+		return err
 	}
 	for _, pattern := range slices.Sorted(maps.Keys(c.Commands)) {
 		key := fmt.Sprintf("commands[%q]", pattern)
@@ -141,6 +164,21 @@ func (c Config) Validate() error {
 		if _, ok := parseSuccessLevel(c.Commands[pattern].SuccessLevel); !ok {
 			return configError(key+".success_level", "unknown level %q (want debug or info)", c.Commands[pattern].SuccessLevel)
 		}
+	}
+	return nil
+}
+
+func validateSampling(key string, s *log.SamplingConfig) error {
+	if s == nil {
+		return nil
+	}
+	switch {
+	case s.Initial < 1:
+		return configError(key+".initial", "must be at least 1, got %d", s.Initial)
+	case s.Thereafter < 0:
+		return configError(key+".thereafter", "must not be negative, got %d", s.Thereafter)
+	case s.Tick < 0:
+		return configError(key+".tick", "must not be negative, got %s", s.Tick)
 	}
 	return nil
 }
@@ -177,6 +215,15 @@ func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 	if m.maxBody == 0 {
 		m.maxBody = DefaultMaxBodyBytes
 	}
+	m.maxError = cfg.MaxErrorBytes
+	if m.maxError == 0 {
+		m.maxError = DefaultMaxErrorBytes
+	}
+	ce := DefaultClientErrors
+	if cfg.ClientErrors != nil {
+		ce = *cfg.ClientErrors
+	}
+	m.clientErrors = newCodeSampler(ce)
 	if s := cfg.Sampling; s != nil {
 		m.sampling = *s
 		if m.sampling.Tick == 0 {
@@ -187,11 +234,13 @@ func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 }
 
 type mw struct {
-	cfg      Config
-	logger   *zap.Logger // nil: the context's
-	sampling log.SamplingConfig
-	maxBody  int
-	redactor *redactor
+	cfg          Config
+	logger       *zap.Logger // nil: the context's
+	sampling     log.SamplingConfig
+	maxBody      int
+	maxError     int
+	clientErrors *codeSampler
+	redactor     *redactor
 }
 
 // plan is what a command's handler needs, resolved once in Wrap.
@@ -255,6 +304,9 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 		lvl := p.success
 		if err != nil {
 			lvl = levelOf(err)
+		}
+		if lvl == zapcore.WarnLevel && !m.clientErrors.allow(errs.CodeOf(err), int64(time.Since(epoch))) {
+			return err // sampled out: a client error of a busy code
 		}
 		if ce := p.logger(ctx).Check(lvl, Message); ce != nil {
 			p.write(ctx, ce, c, side, time.Since(epoch)-start, err)
@@ -335,7 +387,7 @@ func (p *plan) write(ctx context.Context, ce *zapcore.CheckedEntry, c *middlewar
 		fields = append(fields, zap.String(NodeKey, c.Node))
 	}
 	if err != nil {
-		fields = append(fields, zap.Error(err))
+		fields = append(fields, zap.String("error", errs.Truncate(err.Error(), p.m.maxError)))
 	}
 	if p.reqEnc != nil {
 		fields = append(fields, p.body(RequestKey, p.reqType, p.reqEnc, c.Request))
