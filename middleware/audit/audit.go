@@ -257,7 +257,7 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 			r := p.record(ctx, new(Record), side, start, fields)
 			r.Phase, r.Outcome = PhaseBefore, OutcomeStarted
 			if err := a.write(ctx, r, nil); err != nil && p.failClosed {
-				return ErrUnavailable.Wrap(err, errs.P("command", p.name))
+				return ErrUnavailable.Wrap(err, errs.InternalParam("command", p.name))
 			}
 		}
 		err := next(ctx, c)
@@ -278,7 +278,7 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 			werr = a.write(ctx, p.after(ctx, rec, side, start, fields, err), room)
 		}
 		if werr != nil && p.failClosed && !p.before {
-			return ErrWriteFailed.Wrap(werr, errs.P("command", p.name))
+			return ErrWriteFailed.Wrap(werr, errs.InternalParam("command", p.name))
 		}
 		return err
 	}

@@ -382,10 +382,12 @@ func (b *Breaker) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 // the call; it is excluded from the command's counts.
 var errNodeRefused = errors.New("breaker: node refused")
 
+// open returns ErrOpen for the command name on node. Both are internal
+// parameters: they reach the logs, never a client's error body.
 func open(name, node string, cause error) error {
-	params := []errs.Param{{Key: "command", Value: name}}
+	params := []errs.Param{errs.InternalParam("command", name)}
 	if node != "" {
-		params = append(params, errs.Param{Key: "node", Value: node})
+		params = append(params, errs.InternalParam("node", node))
 	}
 	return ErrOpen.Wrap(cause, params...)
 }

@@ -126,5 +126,6 @@ func deadlineExceeded(err error, d time.Duration) error {
 	if e, ok := errs.As(err); ok && e.Kind() == errs.KindDeadlineExceeded {
 		return err
 	}
-	return errs.DeadlineExceeded(errs.P("timeout", d.String())).WithCause(err)
+	// The timeout of an internal call is for logs only.
+	return errs.DeadlineExceeded(errs.InternalParam("timeout", d.String())).WithCause(err)
 }
