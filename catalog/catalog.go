@@ -332,7 +332,9 @@ func (c *Catalog) Call(ctx context.Context, name string, req, resp any) error {
 }
 
 // unknownCommand is the error of a call of a name that no command has.
-func unknownCommand(name string) error { return ErrUnknownCommand.New(errs.P("command", name)) }
+func unknownCommand(name string) error {
+	return ErrUnknownCommand.New(errs.InternalParam("command", name))
+}
 
 // Call calls the command named name in the catalog that ctx carries (see
 // [NewContext]) or in [Default]. See [Catalog.Call].

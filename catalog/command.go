@@ -403,12 +403,12 @@ func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 func scoped2[Req, Resp any](sc *Catalog, name string) (*Command[Req, Resp], error) {
 	v, ok := sc.lookup(name)
 	if !ok {
-		return nil, ErrUnknownCommand.New(errs.P("command", name))
+		return nil, ErrUnknownCommand.New(errs.InternalParam("command", name))
 	}
 	h, ok := v.(*Command[Req, Resp])
 	if !ok {
 		return nil, ErrWrongType.Wrap(fmt.Errorf("catalog: %s is %s in the context's catalog, called as %s",
-			name, signature(v.(Entry).Spec()), signatureOf[Req, Resp]()), errs.P("command", name))
+			name, signature(v.(Entry).Spec()), signatureOf[Req, Resp]()), errs.InternalParam("command", name))
 	}
 	return h, nil
 }
@@ -504,7 +504,7 @@ func (h *Command[Req, Resp]) recompose() {
 
 	terminal := func(ctx context.Context, c *middleware.Call) error {
 		if fn == nil {
-			return ErrNoRoute.New(errs.P("command", name))
+			return ErrNoRoute.New(errs.InternalParam("command", name))
 		}
 		rq, ok := c.Request.(*Req)
 		if !ok || rq == nil {
@@ -555,7 +555,7 @@ func (h *Command[Req, Resp]) recompose() {
 			h.bindFailure = &RegistrationError{Name: name, Site: h.declSite, Err: err}
 			cause := err
 			remote = func(context.Context, *middleware.Call) error {
-				return ErrNoRoute.Wrap(cause, errs.P("command", name))
+				return ErrNoRoute.Wrap(cause, errs.InternalParam("command", name))
 			}
 		}
 		route = remote

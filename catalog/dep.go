@@ -53,13 +53,13 @@ func (d Dependency[T]) From(c *Catalog) (T, error) {
 	v, ok := c.deps.Load(d.name)
 	if !ok {
 		return zero, ErrUnknownDependency.Wrap(fmt.Errorf("catalog: dependency %q is not provided", d.name),
-			errs.P("dependency", d.name))
+			errs.InternalParam("dependency", d.name))
 	}
 	val := v.(*depSlot).val.Load()
 	t, ok := val.v.(T)
 	if !ok {
 		return zero, ErrWrongType.Wrap(fmt.Errorf("catalog: dependency %q is %T, resolved as %v",
-			d.name, val.v, reflect.TypeFor[T]()), errs.P("dependency", d.name))
+			d.name, val.v, reflect.TypeFor[T]()), errs.InternalParam("dependency", d.name))
 	}
 	return t, nil
 }

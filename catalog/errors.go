@@ -58,11 +58,13 @@ func (e *RegistrationError) Error() string {
 func (e *RegistrationError) Unwrap() error { return e.Err }
 
 // Errors returned by calls. They are errs errors, so transports map them to
-// statuses and clients see codes, never Go details.
+// statuses and clients see codes, never Go details. The command or
+// dependency they concern is an internal parameter (errs.InternalParam,
+// "command" or "dependency"): logs show it, error bodies do not.
 var (
 	// ErrUnknownCommand: a call by name names no command (404).
 	ErrUnknownCommand = errs.Define("wego.unknown_command", errs.KindNotFound,
-		"Command {{.command}} does not exist.")
+		"The requested command does not exist.")
 	// ErrWrongType: a dynamic caller passed a request or response of the
 	// wrong type (a bug in the caller: 500).
 	ErrWrongType = errs.Define("wego.wrong_type", errs.KindInternal,
@@ -71,7 +73,7 @@ var (
 	// nor a remote route (a configuration mistake: 503, so callers may try
 	// again after a fix).
 	ErrNoRoute = errs.Define("wego.no_route", errs.KindUnavailable,
-		"Command {{.command}} is not available here.")
+		"A command this request needs is not available here.")
 	// ErrUnknownDependency: a dependency is resolved that was never provided.
 	ErrUnknownDependency = errs.Define("wego.unknown_dependency", errs.KindInternal,
 		"An internal error occurred.")
@@ -79,5 +81,5 @@ var (
 
 func wrongType(name, what string, got any, want string) error {
 	return ErrWrongType.Wrap(fmt.Errorf("catalog: %s: %s is %T, want %s", name, what, got, want),
-		errs.P("command", name))
+		errs.InternalParam("command", name))
 }
