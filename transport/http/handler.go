@@ -282,11 +282,9 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) writeNotFound(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID) {
-	path := r.URL.Path
-	if len(path) > 256 {
-		path = strings.ToValidUTF8(path[:256], "") + "..."
-	}
-	h.writeError(w, r, ctx, id, ErrNotFound.New(errs.P("path", path)), false)
+	// errs cuts the path to errs.MaxParamBytes, as every value a client
+	// sent; json.Marshal replaces invalid UTF-8.
+	h.writeError(w, r, ctx, id, ErrNotFound.New(errs.P("path", r.URL.Path)), false)
 }
 
 // allowed returns the methods that some route serves at r's path.
