@@ -25,6 +25,7 @@ import (
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -378,6 +379,9 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		id = log.NewRequestID()
 	}
 	h[canonRequestID] = []string{id.String()}
+	if k, ok := idempotency.KeyFrom(ctx); ok {
+		h[canonIdemKey] = []string{k}
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
 		if left <= 0 {

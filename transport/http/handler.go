@@ -28,6 +28,7 @@ import (
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -39,12 +40,20 @@ const (
 	// (a non-negative integer), like grpc-timeout; the server runs the
 	// command with that deadline, capped by max_timeout.
 	HeaderTimeout = "X-Wego-Timeout"
+	// HeaderIdempotencyKey carries the client's idempotency key: the
+	// server puts it in the request's context (idempotency.WithKey), for
+	// the commands that accept keys, and remote routes send the key of
+	// their call's context along. A value that is not 1 to 255 printable
+	// ASCII characters, or a header given twice, is
+	// idempotency.invalid_key (400), whatever the command.
+	HeaderIdempotencyKey = idempotency.Header
 )
 
 // Canonical forms, for direct header map access.
 var (
 	canonRequestID = http.CanonicalHeaderKey(HeaderRequestID)
 	canonTimeout   = http.CanonicalHeaderKey(HeaderTimeout)
+	canonIdemKey   = http.CanonicalHeaderKey(HeaderIdempotencyKey)
 )
 
 // Shared header values; net/http only reads them.
@@ -540,6 +549,13 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if ep.h.scoped {
 		ctx = catalog.NewContext(ctx, ep.h.cat)
+	}
+	if v := r.Header[canonIdemKey]; len(v) > 0 {
+		if len(v) > 1 || !idempotency.ValidKey(v[0]) {
+			ep.h.writeError(w, r, ctx, id, idempotency.ErrInvalidKey.New(), false)
+			return
+		}
+		ctx = idempotency.WithKey(ctx, v[0])
 	}
 	if v := r.Header[canonTimeout]; len(v) > 0 {
 		ms, err := strconv.ParseInt(v[0], 10, 64)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/middleware/idempotency"
 )
 
 // OpenAPI returns an OpenAPI 3.1 document, as JSON, that describes the
@@ -147,6 +148,12 @@ func (g *schemaGen) operation(ep *endpoint) obj {
 		}
 		params = append(params, obj{"name": p.name, "in": p.in.String(), "required": required, "schema": s})
 	}
+	keyed, _ := idempotency.Enabled.Get(spec.Attributes)
+	if keyed && !slices.ContainsFunc(ep.shape.params, func(p param) bool {
+		return p.in == inHeader && strings.EqualFold(p.name, HeaderIdempotencyKey)
+	}) {
+		params = append(params, idempotencyKeyParam())
+	}
 	if params != nil {
 		op["parameters"] = params
 	}
@@ -163,11 +170,28 @@ func (g *schemaGen) operation(ep *endpoint) obj {
 	if !ep.noContent {
 		ok["content"] = obj{"application/json": obj{"schema": g.schema(spec.Response)}}
 	}
-	op["responses"] = obj{
+	responses := obj{
 		strconv.Itoa(ep.status): ok,
 		"default":               obj{"$ref": "#/components/responses/Error"},
 	}
+	if keyed {
+		responses["422"] = obj{"$ref": "#/components/responses/Error",
+			"description": "idempotency.key_reused: the Idempotency-Key was sent before with a different request."}
+	}
+	op["responses"] = responses
 	return op
+}
+
+// idempotencyKeyParam describes the Idempotency-Key header of a command
+// that accepts keys (idempotency.Enabled).
+func idempotencyKeyParam() obj {
+	return obj{
+		"name": HeaderIdempotencyKey, "in": "header", "required": false,
+		"description": "A key the client makes for one request and sends again with each retry of it: " +
+			"the first outcome is stored and replayed, so the command runs once. The same key with a different " +
+			"request is idempotency.key_reused (422).",
+		"schema": obj{"type": "string", "minLength": 1, "maxLength": idempotency.MaxKeyLen, "pattern": "^[ -~]+$"},
+	}
 }
 
 // schemaGen makes JSON schemas of Go types.
