@@ -8,6 +8,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/middleware/idempotency"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
 
@@ -36,9 +37,13 @@ var ErrNotFound = errs.Define("orders.not_found", errs.KindNotFound, "Order {{.i
 // The commands of the orders service.
 var (
 	// Place places an order, reserving its stock in inventory: POST /orders → 201.
+	// It accepts an Idempotency-Key: a client that got no answer sends the
+	// same request with the same key again and gets the order that was
+	// placed, which is placed, and its stock reserved, once.
 	Place = catalog.Declare[PlaceRequest, Order]("orders.Place",
 		httptransport.POST("/orders"), httptransport.SuccessStatus(http.StatusCreated),
-		catalog.Doc("Place an order; reserves the stock in inventory."))
+		catalog.With(idempotency.Enabled.Value(true)),
+		catalog.Doc("Place an order; reserves the stock in inventory. Send an Idempotency-Key to retry it safely."))
 	// Get returns an order: GET /orders/{id}.
 	Get = catalog.Declare[GetRequest, Order]("orders.Get",
 		httptransport.GET("/orders/{id}"),
