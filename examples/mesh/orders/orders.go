@@ -38,8 +38,8 @@ var ErrNotFound = errs.Define("orders.not_found", errs.KindNotFound, "Order {{.i
 var (
 	// Place places an order, reserving its stock in inventory: POST /orders → 201.
 	// It accepts an Idempotency-Key: a client that got no answer sends the
-	// same request with the same key again and gets the order that was
-	// placed, which is placed, and its stock reserved, once.
+	// same request with the same key again and gets the same order, placed
+	// and reserved once.
 	Place = catalog.Declare[PlaceRequest, Order]("orders.Place",
 		httptransport.POST("/orders"), httptransport.SuccessStatus(http.StatusCreated),
 		catalog.With(idempotency.Enabled.Value(true)),
