@@ -388,7 +388,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 			return errs.DeadlineExceeded().WithCause(context.DeadlineExceeded)
 		}
 		ms := (left + time.Millisecond - 1) / time.Millisecond // round up: 0 would mean no time at all
-		h[canonTimeout] = []string{strconv.FormatInt(int64(ms), 10)}
+		h[canonTimeout] = []string{strconv.FormatInt(min(int64(ms), maxTimeoutValue), 10)}
 	}
 	for i := range b.header {
 		p := &b.header[i]
@@ -611,6 +611,9 @@ func sharedClient(host transport.Host) (*Client, error) {
 }
 
 func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
+	if err := checkRouteBudgets(host.Config); err != nil {
+		return nil, err
+	}
 	c, err := sharedClient(host)
 	if err != nil {
 		return nil, err

@@ -26,14 +26,25 @@ type ServerConfig struct {
 	// ReadTimeout bounds reading a whole request. Default 30s.
 	ReadTimeout time.Duration `mapstructure:"read_timeout"`
 	// WriteTimeout bounds the time from the end of the request headers to
-	// the end of the response, and so how long a command may run. Default
-	// 30s.
+	// the end of the response; net/http closes the connection when it
+	// passes, without cancelling the command, so a command's budget
+	// (CommandTimeout) ends before it. Default 30s; 0 means none.
 	WriteTimeout time.Duration `mapstructure:"write_timeout"`
 	// IdleTimeout closes keep-alive connections idle this long. Default
 	// 120s.
 	IdleTimeout time.Duration `mapstructure:"idle_timeout"`
-	// MaxTimeout caps the deadline a caller asks for with X-Wego-Timeout.
-	// Default 5m.
+	// CommandTimeout is the budget of each command served here, from the
+	// start of its request's handling (reading the body included) to its
+	// answer: when it ends, the command's context ends, and a command that
+	// fails for it is answered 504 deadline_exceeded while the connection
+	// can still carry the answer. It must leave at least a tenth of
+	// WriteTimeout for that. Commands that run to completion get this
+	// budget at most (timeout.WithServerDeadline). Default 0: five sixths
+	// of WriteTimeout (25s), or none when WriteTimeout is 0. See
+	// [ServerConfig.CommandBudget].
+	CommandTimeout time.Duration `mapstructure:"command_timeout"`
+	// MaxTimeout caps the deadline a caller asks for with X-Wego-Timeout;
+	// it cannot exceed the command budget. Default 0: the command budget.
 	MaxTimeout time.Duration `mapstructure:"max_timeout"`
 	// DrainDelay is how long Stop keeps serving after /readyz turns 503,
 	// so that load balancers stop sending requests before the listener
@@ -52,7 +63,6 @@ func DefaultServerConfig() ServerConfig {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       120 * time.Second,
-		MaxTimeout:        5 * time.Minute,
 	}
 }
 
@@ -75,10 +85,49 @@ func (c *ServerConfig) Validate() error {
 		return &config.Error{Key: "idle_timeout", Err: fmt.Errorf("negative duration %s", c.IdleTimeout)}
 	case c.DrainDelay < 0:
 		return &config.Error{Key: "drain_delay", Err: fmt.Errorf("negative duration %s", c.DrainDelay)}
-	case c.MaxTimeout <= 0:
-		return &config.Error{Key: "max_timeout", Err: fmt.Errorf("%s is not a positive duration", c.MaxTimeout)}
+	}
+	return c.validateBudgets()
+}
+
+// validateBudgets checks the time budgets against each other: a command's
+// budget leaves time to write its answer before the write timeout, and no
+// caller gets more time than a command has.
+func (c *ServerConfig) validateBudgets() error {
+	switch {
+	case c.CommandTimeout < 0:
+		return &config.Error{Key: "command_timeout", Err: fmt.Errorf("negative duration %s", c.CommandTimeout)}
+	case c.MaxTimeout < 0:
+		return &config.Error{Key: "max_timeout", Err: fmt.Errorf("negative duration %s", c.MaxTimeout)}
+	case c.WriteTimeout > 0 && c.CommandTimeout > c.WriteTimeout-c.WriteTimeout/10:
+		return &config.Error{Key: "command_timeout", Err: fmt.Errorf(
+			"%s leaves less than a tenth of http.write_timeout (%s) to write the answer: at most %s",
+			c.CommandTimeout, c.WriteTimeout, c.WriteTimeout-c.WriteTimeout/10)}
+	}
+	if b := c.CommandBudget(); b > 0 && c.MaxTimeout > b {
+		return &config.Error{Key: "max_timeout", Err: fmt.Errorf(
+			"%s is longer than the command budget (%s, http.command_timeout): a caller cannot be given more time than a command has",
+			c.MaxTimeout, b)}
 	}
 	return nil
+}
+
+// CommandBudget returns the budget of the commands served: CommandTimeout,
+// or when it is 0 five sixths of WriteTimeout (to the millisecond below);
+// 0 (none) when both are 0.
+func (c *ServerConfig) CommandBudget() time.Duration {
+	if c.CommandTimeout > 0 {
+		return c.CommandTimeout
+	}
+	return (c.WriteTimeout - c.WriteTimeout/6).Truncate(time.Millisecond)
+}
+
+// callerCap returns the longest deadline a caller may ask for with
+// X-Wego-Timeout, 0 for no cap.
+func (c *ServerConfig) callerCap() time.Duration {
+	if c.MaxTimeout > 0 {
+		return c.MaxTimeout
+	}
+	return c.CommandBudget()
 }
 
 // serverSettings is the configuration plus what only options can give.
@@ -133,10 +182,17 @@ func Timeouts(readHeader, read, write, idle time.Duration) ServerOption {
 	})
 }
 
-// MaxTimeout caps the deadline callers ask for with X-Wego-Timeout.
-// Default: max_timeout, 5m.
+// MaxTimeout caps the deadline callers ask for with X-Wego-Timeout; at
+// most the command budget. Default: max_timeout, the command budget.
 func MaxTimeout(d time.Duration) ServerOption {
 	return serverOption(func(s *serverSettings) { s.MaxTimeout = d })
+}
+
+// CommandTimeout sets the budget of each command served (see
+// [ServerConfig.CommandTimeout]). Default: command_timeout, five sixths
+// of the write timeout.
+func CommandTimeout(d time.Duration) ServerOption {
+	return serverOption(func(s *serverSettings) { s.CommandTimeout = d })
 }
 
 // TLS makes the server speak HTTPS with cfg, which must hold a
@@ -177,7 +233,10 @@ type ClientConfig struct {
 	TLSHandshakeTimeout time.Duration `mapstructure:"tls_handshake_timeout"`
 	// ResponseHeaderTimeout bounds the wait for a response's headers once
 	// the request is sent, that is how long a remote command may run
-	// unless the call's deadline is shorter. Default 60s.
+	// unless the call's deadline is shorter. It must be below the command
+	// budget of the process's own server (http.command_timeout), so that a
+	// command waiting for a remote one still has time to answer or undo
+	// what it did: route factories refuse it otherwise. Default 20s.
 	ResponseHeaderTimeout time.Duration `mapstructure:"response_header_timeout"`
 	// IdleConnTimeout closes idle keep-alive connections. Default 90s.
 	IdleConnTimeout time.Duration `mapstructure:"idle_conn_timeout"`
@@ -197,7 +256,7 @@ func DefaultClientConfig() ClientConfig {
 	return ClientConfig{
 		DialTimeout:           5 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
+		ResponseHeaderTimeout: 20 * time.Second,
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   256,
 		MaxResponseBytes:      4 << 20,
@@ -222,6 +281,32 @@ func (c *ClientConfig) Validate() error {
 		return &config.Error{Key: "max_conns_per_host", Err: fmt.Errorf("%d is negative", c.MaxConnsPerHost)}
 	case c.MaxResponseBytes <= 0:
 		return &config.Error{Key: "max_response_bytes", Err: fmt.Errorf("%d is not a positive size", c.MaxResponseBytes)}
+	}
+	return nil
+}
+
+// checkRouteBudgets reports, naming both keys, a response_header_timeout
+// (section http_client of c) that is not below the command budget of the
+// process's server (section http): a command served here that waits that
+// long for a remote one would run out of its own budget first, with no
+// time left to answer its caller or undo what it did.
+func checkRouteBudgets(c *config.Config) error {
+	if c == nil {
+		return nil
+	}
+	srv, err := config.GetWithDefaults(c, "http", DefaultServerConfig())
+	if err != nil {
+		return err
+	}
+	cl, err := config.GetWithDefaults(c, "http_client", DefaultClientConfig())
+	if err != nil {
+		return err
+	}
+	if b := srv.CommandBudget(); b > 0 && cl.ResponseHeaderTimeout >= b {
+		return &config.Error{Key: "http_client.response_header_timeout", File: c.File(), Err: fmt.Errorf(
+			"%s is not below the command budget %s (http.command_timeout, or five sixths of http.write_timeout): "+
+				"a command waiting that long for a remote one would have no time left to answer or undo its work",
+			cl.ResponseHeaderTimeout, b)}
 	}
 	return nil
 }

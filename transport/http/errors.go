@@ -83,7 +83,7 @@ var (
 	reasonListDuration   = reason{"http.list.duration", "must be a list of durations such as 1.5s"}
 	reasonListTime       = reason{"http.list.time", "must be a list of times such as 2006-01-02T15:04:05Z"}
 	reasonListValid      = reason{"http.list.valid", "must be a list of valid values"}
-	reasonTimeoutInvalid = reason{"http.timeout", "must be a non-negative number of milliseconds"}
+	reasonTimeoutInvalid = reason{"http.timeout", "must be a whole number of milliseconds from 1 to 99999999"}
 	allReasons           = []reason{reasonNotJSON, reasonDataAfterJSON, reasonUnknownField, reasonGivenTwice,
 		reasonInvalidUTF8, reasonKeyInvalidUTF8, reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
 		reasonUnreadable, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString, reasonBase64,

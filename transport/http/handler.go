@@ -13,7 +13,6 @@ import (
 	"reflect"
 	"runtime/debug"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,9 +35,10 @@ import (
 const (
 	// HeaderRequestID carries the request id both ways.
 	HeaderRequestID = "X-Request-Id"
-	// HeaderTimeout carries the caller's remaining time in milliseconds
-	// (a non-negative integer), like grpc-timeout; the server runs the
-	// command with that deadline, capped by max_timeout.
+	// HeaderTimeout carries the caller's remaining time in milliseconds:
+	// 1 to 8 ASCII digits, not zero, like grpc-timeout; the server runs
+	// the command with that deadline, capped by max_timeout and the
+	// command budget. Anything else, or the header twice, is a 400.
 	HeaderTimeout = "X-Wego-Timeout"
 	// HeaderIdempotencyKey carries the client's idempotency key: the
 	// server puts it in the request's context (idempotency.WithKey), for
@@ -70,7 +70,8 @@ type handler struct {
 	log      *zap.Logger
 	i18n     *i18n.Bundle
 	maxBody  int64
-	maxWait  time.Duration
+	maxWait  time.Duration // cap of X-Wego-Timeout, 0 for none
+	budget   time.Duration // of each command (http.command_timeout), 0 for none
 	ready    *atomic.Bool
 	mux      *http.ServeMux
 	methods  []string // the methods some route serves, for Allow
@@ -108,7 +109,7 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 	}
 	h := &handler{
 		cat: cat, scoped: cat != catalog.Default, log: logger, i18n: host.I18n,
-		maxBody: s.MaxBodyBytes, maxWait: s.MaxTimeout, ready: ready,
+		maxBody: s.MaxBodyBytes, maxWait: s.callerCap(), budget: s.CommandBudget(), ready: ready,
 		mux: http.NewServeMux(), patterns: map[string]string{},
 	}
 	var eps []*endpoint
@@ -557,18 +558,14 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		ctx = idempotency.WithKey(ctx, v[0])
 	}
-	if v := r.Header[canonTimeout]; len(v) > 0 {
-		ms, err := strconv.ParseInt(v[0], 10, 64)
-		if err != nil || ms < 0 {
-			ep.h.writeError(w, r, ctx, id, reasonTimeoutInvalid.invalid(HeaderTimeout), false)
-			return
-		}
-		d := ep.h.maxWait
-		if ms < d.Milliseconds() {
-			d = time.Duration(ms) * time.Millisecond
-		}
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, d)
+	// The command's time: its budget here, and the caller's deadline.
+	dl, ok := ep.h.deadline(r)
+	if !ok {
+		ep.h.writeError(w, r, ctx, id, reasonTimeoutInvalid.invalid(HeaderTimeout), false)
+		return
+	}
+	if c, cancel := withDeadlines(ctx, dl); cancel != nil {
+		ctx = c
 		defer cancel()
 	}
 

@@ -368,7 +368,7 @@ func TestDeadlinePropagation(t *testing.T) {
 	}
 	// A long timeout is capped by max_timeout.
 	close(f.release)
-	h["X-Wego-Timeout"] = "99999999999999"
+	h["X-Wego-Timeout"] = "99999999" // the longest a caller may ask
 	r = do(t, nil, "POST", srv.URL+"/faulty/slow", h, `{}`)
 	<-f.started
 	var resp SlowResponse
