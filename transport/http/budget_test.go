@@ -316,3 +316,29 @@ func TestRouteBudgets(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkServerHandlerBudget measures what the command budget costs a
+// request: the default (a deadline and the server deadline in the context)
+// against no budget (write_timeout 0), and a hand-written net/http handler
+// as the baseline of the same run.
+func BenchmarkServerHandlerBudget(b *testing.B) {
+	noBudget, err := config.Load(config.FS(fstest.MapFS{"dev.yaml": {Data: []byte("http: {write_timeout: 0}\n")}}),
+		config.Env("dev"), config.Dir(b.TempDir()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	handler := func(c *config.Config) http.Handler {
+		cat := catalog.New()
+		if _, err := catalog.RegisterIn(cat, "inventory.Reserve", reserveBench); err != nil {
+			b.Fatal(err)
+		}
+		h, err := httptransport.NewHandler(transport.Host{Catalog: cat, Config: c})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return h
+	}
+	b.Run("bare", func(b *testing.B) { serveDirect(b, http.HandlerFunc(bareHandler)) })
+	b.Run("no-budget", func(b *testing.B) { serveDirect(b, handler(noBudget)) })
+	b.Run("budget", func(b *testing.B) { serveDirect(b, handler(nil)) })
+}
