@@ -36,4 +36,20 @@
 // parameters only. Any error that is not an *Error when it reaches a
 // boundary is converted by [From] into an internal error whose text stays
 // in the logs.
+//
+// # Who sees a parameter
+//
+// A parameter made with [P] is client-safe: it fills the message and
+// travels in error bodies and across remote routes. One made with
+// [InternalParam] — the address of a node, the name of an internal
+// command — is for logs only: [Error.Error] lists it, and nothing a
+// client or a peer receives holds it.
+//
+// # Values are cut
+//
+// Parameters often echo what a client sent. Every parameter value, and
+// every field name and parameter of a field violation, is cut to
+// [MaxParamBytes] (256 bytes, on a character boundary, ending in "…") when
+// it enters an Error, so that one large request cannot make a large error
+// body, relayed error or log line.
 package errs

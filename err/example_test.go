@@ -3,6 +3,7 @@ package errs_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	errs "github.com/wegomesh/wego/err"
 )
@@ -52,4 +53,31 @@ func ExampleInvalidArgument() {
 	// Output:
 	// 400 invalid_argument invalid_argument.fields
 	// Invalid request: qty must be at least 1; sku is required.
+}
+
+// An internal parameter is for logs only: the client's message and the
+// parameters a transport sends leave it out; Error, which logs print,
+// lists it.
+func ExampleInternalParam() {
+	ErrOpen := errs.Define("example.circuit_open", errs.KindUnavailable,
+		"The service is unavailable; try again later.")
+	e := ErrOpen.New(errs.InternalParam("node", "10.0.0.7:8081"), errs.P("retry_after", "5"))
+
+	fmt.Println("client:", e.Message(), e.WireParams())
+	fmt.Println("log:   ", e.Error())
+	// Output:
+	// client: The service is unavailable; try again later. map[retry_after:5]
+	// log:    example.circuit_open: The service is unavailable; try again later. [node=10.0.0.7:8081]
+}
+
+// Values a client sent are cut where they enter an error: a huge SKU costs
+// a message, a body and a log line at most MaxParamBytes of it.
+func ExampleTruncate() {
+	e := ErrUnknownSKU.New(errs.P("sku", strings.Repeat("x", 10_000)))
+	sku, _ := e.Param("sku")
+	fmt.Println(len(sku) <= errs.MaxParamBytes, strings.HasSuffix(sku, "…"))
+	fmt.Println(errs.Truncate("a long value", 9)) // 9 bytes: "…" takes 3
+	// Output:
+	// true true
+	// a long…
 }

@@ -19,7 +19,14 @@
 // language, its parent languages in the bundle are tried (es-MX, es-419,
 // es), then the default language, and finally the error's own English
 // message ([errs.Error.Message]). A localized message never contains the
-// error's cause.
+// error's cause, nor an internal parameter ([errs.InternalParam]).
+// [Bundle.LocalizeFields] gives the reason of each field violation that
+// has a message key in the same language, for the fields of an error body.
+//
+// The Accept-Language header is parsed entry by entry: an entry that is
+// malformed or names an unknown language is skipped ("es, zz" is
+// Spanish), and a header over 1 KiB is parsed up to that bound (at most
+// 16 entries) rather than ignored.
 //
 // # Completeness
 //

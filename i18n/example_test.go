@@ -69,3 +69,20 @@ func ExampleBundle_Missing() {
 	// [en es]
 	// missing: shop.out_of_stock (es)
 }
+
+// LocalizeFields gives the reason of each field violation in the client's
+// language, for the "fields" of an error body, beside the localized
+// message. One bad tag in Accept-Language does not spoil the others.
+func ExampleBundle_LocalizeFields() {
+	e := errs.InvalidArgument(errs.FieldViolation{Field: "qty", Reason: "must be at least 1",
+		Key: "validate.min", Params: map[string]string{"min": "1"}})
+	b := i18n.Default()
+
+	fmt.Println(b.Localize(e, "es, zz"))
+	for _, f := range b.LocalizeFields(e, "es, zz") {
+		fmt.Printf("%s: %s\n", f.Field, f.Reason)
+	}
+	// Output:
+	// Solicitud no válida: qty debe ser al menos 1.
+	// qty: debe ser al menos 1
+}

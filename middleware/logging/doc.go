@@ -19,9 +19,17 @@
 // at warn when it is the caller's doing (invalid argument, not found,
 // permission denied, canceled, …) and at error when it is the server's
 // (internal, unavailable, deadline exceeded) or of unknown kind; its code is
-// [errs.CodeOf] of the error, and the error's text, which may hold causes,
-// is in the field "error". The level is checked with zap's Check before any
+// [errs.CodeOf] of the error, and the error's text, which may hold causes
+// and internal parameters, is in the field "error", cut to max_error_bytes
+// (1 KiB by default). The level is checked with zap's Check before any
 // field is built: at a disabled level a call allocates nothing.
+//
+// # Client errors are sampled
+//
+// A client sending bad requests in a loop must not flood the log: the
+// lines at warn are sampled per error code across commands
+// (client_errors: 10 a second, then 1 in 100, by default). Server faults
+// are never sampled by this rule.
 //
 // # Bodies and redaction
 //
@@ -43,6 +51,11 @@
 //	    success_level: debug     # or info
 //	    bodies: false
 //	    max_body_bytes: 4096
+//	    max_error_bytes: 1024
+//	    client_errors:           # per code: the default
+//	      initial: 10
+//	      thereafter: 100
+//	      tick: 1s
 //	    redact: [iban]           # added to the built-in names
 //	    sampling:                # per command and level; off when absent
 //	      initial: 100
