@@ -48,9 +48,10 @@ type Record struct {
 	// an attempt in progress, or of the TTL of an outcome.
 	Expires time.Time
 	// Changed, when not nil, is closed when the attempt in progress that
-	// the record describes completes or is released, or its lease ends;
-	// a store that cannot notify leaves it nil, and the middleware polls
-	// [Store.Get] instead.
+	// the record describes completes or is released (or when the store
+	// drops the record once its lease has ended); a store that cannot
+	// notify leaves it nil, and the middleware polls [Store.Get] instead.
+	// Either way, a waiting call stops waiting when the lease ends.
 	Changed <-chan struct{}
 }
 
