@@ -342,3 +342,48 @@ func BenchmarkServerHandlerBudget(b *testing.B) {
 	b.Run("no-budget", func(b *testing.B) { serveDirect(b, handler(noBudget)) })
 	b.Run("budget", func(b *testing.B) { serveDirect(b, handler(nil)) })
 }
+
+// TestOpenAPIListsTransportAnswers: every operation documents the errors
+// that any command may get from the transport and the server chain —
+// 503 and 504 included — and those of a request body where it has one.
+func TestOpenAPIListsTransportAnswers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	srv := f.serve(t)
+	r := do(t, nil, "GET", srv.URL+"/openapi.json", nil, "")
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]struct {
+				Ref         string `json:"$ref"`
+				Description string `json:"description"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(r.body, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path, method string
+		want, not    []string
+	}{
+		{"/inventory/reserve", "post", []string{"200", "400", "413", "415", "500", "503", "504", "default"}, nil},
+		{"/orders/{id}", "get", []string{"200", "400", "500", "503", "504", "default"}, []string{"413", "415"}},
+	} {
+		op := doc.Paths[tt.path][tt.method]
+		for _, s := range tt.want {
+			resp, ok := op.Responses[s]
+			if !ok {
+				t.Errorf("%s %s: no %s response", tt.method, tt.path, s)
+				continue
+			}
+			if s[0] != '2' && (resp.Ref != "#/components/responses/Error" || s != "default" && resp.Description == "") {
+				t.Errorf("%s %s %s: %+v, want the Error response with a description", tt.method, tt.path, s, resp)
+			}
+		}
+		for _, s := range tt.not {
+			if _, ok := op.Responses[s]; ok {
+				t.Errorf("%s %s: a %s response without a body", tt.method, tt.path, s)
+			}
+		}
+	}
+}

@@ -174,12 +174,38 @@ func (g *schemaGen) operation(ep *endpoint) obj {
 		strconv.Itoa(ep.status): ok,
 		"default":               obj{"$ref": "#/components/responses/Error"},
 	}
+	// What the transport and the server chain may answer for any command,
+	// besides the command's own errors (default).
+	for _, r := range transportAnswers {
+		if r.body && ep.bodyless {
+			continue
+		}
+		responses[r.status] = obj{"$ref": "#/components/responses/Error", "description": r.text}
+	}
 	if keyed {
 		responses["422"] = obj{"$ref": "#/components/responses/Error",
 			"description": "idempotency.key_reused: the Idempotency-Key was sent before with a different request."}
 	}
 	op["responses"] = responses
 	return op
+}
+
+// transportAnswers are the error statuses that any operation may answer,
+// whatever its command does: the transport's own (binding, body limits,
+// the command budget, overload) and the server chain's (deadline, rate
+// limit, panics). body marks those of operations with a request body.
+var transportAnswers = []struct {
+	status, text string
+	body         bool
+}{
+	{"400", "invalid_argument: a malformed request (body, parameters, X-Wego-Timeout) or one the command's validation refuses.", false},
+	{"413", "http.body_too_large: the body is over the server's limit.", true},
+	{"415", "http.unsupported_media_type: the body is not JSON in UTF-8.", true},
+	{"500", "internal: the server failed; the body says nothing more, the server's log has the cause under the request id.", false},
+	{"503", "unavailable (or a more specific code such as transport.unavailable or circuit_open): the server is starting, " +
+		"stopping or busy, or a service it depends on is unavailable; trying again later may work.", false},
+	{"504", "deadline_exceeded: the command's budget (http.command_timeout) or the caller's X-Wego-Timeout ended " +
+		"before it finished, or passed before it started.", false},
 }
 
 // idempotencyKeyParam describes the Idempotency-Key header of a command
