@@ -39,10 +39,10 @@ type Pattern struct {
 type patternKind uint8
 
 const (
-	patternNone patternKind = iota
-	patternAll              // "*"
-	patternService          // "service.*"
-	patternExact            // "service.Operation"
+	patternNone    patternKind = iota
+	patternAll                 // "*"
+	patternService             // "service.*"
+	patternExact               // "service.Operation"
 )
 
 // ParsePattern parses "service.Operation", "service.*" or "*". Anything
