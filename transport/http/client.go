@@ -250,6 +250,9 @@ func (r *remoteRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 		return nil, err
 	}
 	b := &binding{route: r, c: r.c, method: rt.Method, hasBody: !bodyless(rt.Method) && len(sh.body) > 0}
+	if b.hasBody && spec.Request != nil {
+		b.enc = encPlanOf(spec.Request)
+	}
 	b.parts = pathParts(rt.Path, sh)
 	for i := range sh.params {
 		switch sh.params[i].in {
@@ -327,6 +330,7 @@ type binding struct {
 	fixed   []string // whole URLs per base when the path has no wildcard and no query
 	query   []param
 	header  []param
+	enc     *encPlan // the request body's one-pass encoder, or nil
 }
 
 var (
@@ -356,7 +360,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	}
 	var body io.Reader
 	if b.hasBody {
-		data, err := json.Marshal(c.Request)
+		data, err := encodeRequest(c.Request, b.enc)
 		if err != nil {
 			return errs.Internal().WithCause(fmt.Errorf("httptransport: encoding the request of %s: %w", c.Spec.Name, err))
 		}

@@ -51,18 +51,34 @@ type ServerConfig struct {
 	// closes. Default 0; behind a load balancer, set it to a little more
 	// than its readiness probe period (for example 5s).
 	DrainDelay time.Duration `mapstructure:"drain_delay"`
+
+	// Resource bounds.
+
+	// MaxConcurrent bounds the requests to commands that the server
+	// serves at once; one more gets 503 http.overloaded with Retry-After:
+	// 1, before its body is read. Probes, the listing and the OpenAPI
+	// document are not counted. Default 0: derived from the memory the
+	// process may use and MaxBodyBytes (see [ServerConfig.ConcurrencyLimit]).
+	MaxConcurrent int `mapstructure:"max_concurrent"`
+	// MemoryReleaseDelay: once request bodies over 64 KiB have added up to
+	// 4 MiB since the last time, the server returns the memory they freed
+	// to the operating system (debug.FreeOSMemory) when no request has
+	// been in flight for this long; the Go runtime alone would keep it for
+	// minutes. Default 1s; 0 turns it off.
+	MemoryReleaseDelay time.Duration `mapstructure:"memory_release_delay"`
 }
 
 // DefaultServerConfig returns the defaults of the "http" section.
 func DefaultServerConfig() ServerConfig {
 	return ServerConfig{
-		Addr:              ":8080",
-		MaxBodyBytes:      1 << 20,
-		MaxHeaderBytes:    64 << 10,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Addr:               ":8080",
+		MaxBodyBytes:       1 << 20,
+		MaxHeaderBytes:     64 << 10,
+		ReadHeaderTimeout:  5 * time.Second,
+		ReadTimeout:        30 * time.Second,
+		WriteTimeout:       30 * time.Second,
+		IdleTimeout:        120 * time.Second,
+		MemoryReleaseDelay: time.Second,
 	}
 }
 
@@ -85,6 +101,10 @@ func (c *ServerConfig) Validate() error {
 		return &config.Error{Key: "idle_timeout", Err: fmt.Errorf("negative duration %s", c.IdleTimeout)}
 	case c.DrainDelay < 0:
 		return &config.Error{Key: "drain_delay", Err: fmt.Errorf("negative duration %s", c.DrainDelay)}
+	case c.MaxConcurrent < 0:
+		return &config.Error{Key: "max_concurrent", Err: fmt.Errorf("%d is negative", c.MaxConcurrent)}
+	case c.MemoryReleaseDelay < 0:
+		return &config.Error{Key: "memory_release_delay", Err: fmt.Errorf("negative duration %s", c.MemoryReleaseDelay)}
 	}
 	return c.validateBudgets()
 }
@@ -193,6 +213,18 @@ func MaxTimeout(d time.Duration) ServerOption {
 // of the write timeout.
 func CommandTimeout(d time.Duration) ServerOption {
 	return serverOption(func(s *serverSettings) { s.CommandTimeout = d })
+}
+
+// DrainDelay sets how long Stop keeps serving, keep-alive off, after
+// /readyz turns 503. Default: drain_delay, 0.
+func DrainDelay(d time.Duration) ServerOption {
+	return serverOption(func(s *serverSettings) { s.DrainDelay = d })
+}
+
+// MaxConcurrent bounds the requests to commands served at once. Default:
+// max_concurrent, derived from memory and the body limit.
+func MaxConcurrent(n int) ServerOption {
+	return serverOption(func(s *serverSettings) { s.MaxConcurrent = n })
 }
 
 // TLS makes the server speak HTTPS with cfg, which must hold a

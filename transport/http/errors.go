@@ -25,6 +25,25 @@ var (
 	// ErrNotFound: no command is served at the path (404).
 	ErrNotFound = errs.Define("http.not_found", errs.KindNotFound,
 		"Nothing is served at {{.path}}.")
+	// ErrBadFraming: the request's body framing is ambiguous or
+	// unsupported (400): Content-Length and Transfer-Encoding together, a
+	// transfer coding other than chunked alone, Transfer-Encoding in an
+	// HTTP/1.0 request, an invalid Content-Length or two that differ. The
+	// connection closes after the answer. See [Server].
+	ErrBadFraming = errs.Define("http.bad_framing", errs.KindInvalidArgument,
+		"The request body's length is ambiguous; send either one Content-Length or Transfer-Encoding: chunked alone.")
+	// ErrExpectationFailed: the request has an Expect header other than
+	// 100-continue (417). The connection closes after the answer.
+	ErrExpectationFailed = errs.Define("http.expectation_failed", errs.KindInvalidArgument,
+		"Only the expectation 100-continue is supported.", errs.WithHTTPStatus(http.StatusExpectationFailed))
+	// ErrRequestTimeout: the request body did not arrive within
+	// read_timeout (408). The connection closes after the answer.
+	ErrRequestTimeout = errs.Define("http.request_timeout", errs.KindInvalidArgument,
+		"The request body did not arrive in time.", errs.WithHTTPStatus(http.StatusRequestTimeout))
+	// ErrOverloaded: the server already serves max_concurrent requests
+	// (503, with Retry-After). Trying again later may succeed.
+	ErrOverloaded = errs.Define("http.overloaded", errs.KindUnavailable,
+		"The server is busy; try again in a moment.")
 
 	// ErrUnavailable: a remote route could not reach its server, or got a
 	// gateway error without a WeGO error body: connection refused or

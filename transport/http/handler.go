@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -79,6 +80,7 @@ type handler struct {
 	listing  []byte
 	patterns map[string]string // ServeMux pattern -> owner, for conflict errors
 	outer    http.Handler      // host.HTTPServerMiddleware around serve, or nil
+	limit    *limiter          // requests in flight, memory of large bodies
 }
 
 // NewHandler returns an http.Handler that serves the commands of
@@ -111,6 +113,7 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 		cat: cat, scoped: cat != catalog.Default, log: logger, i18n: host.I18n,
 		maxBody: s.MaxBodyBytes, maxWait: s.callerCap(), budget: s.CommandBudget(), ready: ready,
 		mux: http.NewServeMux(), patterns: map[string]string{},
+		limit: newLimiter(s.ConcurrencyLimit(), s.MemoryReleaseDelay),
 	}
 	var eps []*endpoint
 	for _, e := range cat.Commands() {
@@ -197,6 +200,9 @@ func (h *handler) handle(pattern, owner string, hd http.Handler) (err error) {
 // ServeHTTP serves r. A panic outside a command (inside one, the endpoint
 // recovers it) becomes a 500 for this request only.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if m := takeMark(r.Context()); m != markNone && h.marked(w, r, m) {
+		return // the connection guard found the head unacceptable
+	}
 	if h.outer != nil {
 		h.outer.ServeHTTP(w, r)
 		return
@@ -219,6 +225,10 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 			h.panicked(w, r, ctx, id, v)
 		}
 	}()
+	if r.Method == http.MethodConnect || r.Method == http.MethodOptions && r.RequestURI == "*" {
+		h.serverMethods(w, r) // neither names anything served here
+		return
+	}
 	if !canonicalPath(r.URL.EscapedPath()) {
 		// ServeMux would answer a redirect with an HTML body; a path with
 		// "..", "." or "//" names nothing here.
@@ -548,6 +558,11 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ep.h.panicked(w, r, ctx, id, v)
 		}
 	}()
+	if !ep.h.limit.acquire() {
+		ep.h.overloaded(w, r, ctx, id)
+		return
+	}
+	defer ep.h.limit.release()
 	if ep.h.scoped {
 		ctx = catalog.NewContext(ctx, ep.h.cat)
 	}
@@ -574,7 +589,9 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	req := ep.reqs.Get()
 	defer func() { zero(req); ep.reqs.Put(req) }()
 
-	if err := ep.decode(r, rb, req); err != nil {
+	err := ep.decode(r, rb, req)
+	ep.h.bodyRead(w, rb, err)
+	if err != nil {
 		ep.h.writeError(w, r, ctx, id, err, false)
 		return
 	}
@@ -582,7 +599,7 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { zero(resp); ep.resps.Put(resp) }()
 	if err := ep.entry.Serve(ctx, req, resp); err != nil {
 		// The server chain's logging middleware reports the call.
-		ep.h.writeError(w, r, ctx, id, err, true)
+		ep.h.writeError(w, r, ctx, id, ep.h.canceled(r, ctx, err), true)
 		return
 	}
 	hdr := w.Header()
@@ -742,8 +759,11 @@ func readBody(r *http.Request, buf []byte, max int64) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			if ctxErr := r.Context().Err(); ctxErr != nil {
-				return buf, errs.From(ctxErr).WithCause(err)
+			// net/http cancels the request's context on any read error, so
+			// the context says nothing here; a timeout is read_timeout's.
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return buf, ErrRequestTimeout.New().WithCause(err)
 			}
 			var mbe *http.MaxBytesError
 			if errors.As(err, &mbe) {

@@ -2,7 +2,6 @@ package httptransport
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -72,9 +71,9 @@ func (s *Server) Start(_ context.Context, host transport.Host) error {
 			return fmt.Errorf("httptransport: listen on %s (key http.addr): %w", set.Addr, err)
 		}
 	}
-	if set.tls != nil {
-		ln = tls.NewListener(ln, set.tls)
-	}
+	// The guard reads each request head before net/http (see guard.go);
+	// it serves TLS itself, over HTTP/1.1.
+	ln = newGuardListener(ln, netHTTPHeaderLimit(set.MaxHeaderBytes)+4096, set.tls, handshakeTimeout(set))
 	logger := h.log
 	stdLog, err := zap.NewStdLogAt(logger.Named("http"), zap.WarnLevel)
 	if err != nil {
@@ -88,6 +87,9 @@ func (s *Server) Start(_ context.Context, host transport.Host) error {
 		IdleTimeout:       set.IdleTimeout,
 		MaxHeaderBytes:    netHTTPHeaderLimit(set.MaxHeaderBytes),
 		ErrorLog:          stdLog,
+		ConnContext:       guardContext,
+		// OPTIONS * reaches the handler, which answers it in JSON.
+		DisableGeneralOptionsHandler: true,
 	}
 	s.cur.Store(h)
 	s.srv, s.ln, s.done = srv, ln, make(chan struct{})
@@ -162,10 +164,13 @@ func (sh serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	notStarted.writeError(w, r, log.ContextWithRequestID(r.Context(), id), id, errs.Unavailable(), true)
 }
 
-// Stop drains the server: /readyz turns 503 first, then the listener
-// closes so that new connections are refused, and in-flight requests
-// finish until ctx is done; connections still busy then are closed, and
-// Stop returns ctx's error. Stop before Start does nothing.
+// Stop drains the server: /readyz turns 503 and keep-alive ends (idle
+// connections close, and every answer from then on carries Connection:
+// close, so that no client sends another request on a connection about
+// to close), then the listener closes so that new connections are
+// refused, and in-flight requests finish until ctx is done; connections
+// still busy then are closed, and Stop returns ctx's error. Stop before
+// Start does nothing.
 func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.mu.Lock()
@@ -173,6 +178,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Unlock()
 	if srv == nil {
 		return nil
+	}
+	srv.SetKeepAlivesEnabled(false)
+	if h := s.cur.Load(); h != nil {
+		h.limit.stop()
 	}
 	if delay > 0 {
 		// Keep serving while load balancers see /readyz fail and stop
@@ -193,6 +202,17 @@ func (s *Server) Stop(ctx context.Context) error {
 	serveErr := s.err
 	s.mu.Unlock()
 	return errors.Join(err, serveErr)
+}
+
+// handshakeTimeout bounds a TLS handshake: read_header_timeout, else
+// read_timeout, else 10s.
+func handshakeTimeout(set *serverSettings) time.Duration {
+	for _, d := range []time.Duration{set.ReadHeaderTimeout, set.ReadTimeout} {
+		if d > 0 {
+			return d
+		}
+	}
+	return 10 * time.Second
 }
 
 // netHTTPHeaderLimit returns the http.Server.MaxHeaderBytes that makes
