@@ -148,7 +148,7 @@ func TestTwoDeployables(t *testing.T) {
 		`POST /orders -> 409 {"code":"inventory.insufficient_stock","message":"Solo quedan 5 de pear; se pidieron 50.","request_id":"<uuid>","params":{"available":"5","requested":"50","sku":"pear"}}`,
 		`POST /orders -> 404 {"code":"inventory.unknown_sku","message":"SKU kiwi is unknown.","request_id":"<uuid>","params":{"sku":"kiwi"}}`,
 		`POST /orders -> 400 {"code":"invalid_argument","message":"Invalid request: qty must be at least 1.","request_id":"<uuid>","fields":[{"field":"qty","reason":"must be at least 1","key":"validate.min","params":{"min":"1"}}]}`,
-		`POST /orders -> 400 {"code":"invalid_argument","message":"Solicitud no válida: qty debe ser al menos 1.","request_id":"<uuid>","fields":[{"field":"qty","reason":"must be at least 1","key":"validate.min","params":{"min":"1"}}]}`,
+		`POST /orders -> 400 {"code":"invalid_argument","message":"Solicitud no válida: qty debe ser al menos 1.","request_id":"<uuid>","fields":[{"field":"qty","reason":"debe ser al menos 1","key":"validate.min","params":{"min":"1"}}]}`,
 		`GET /orders/no-such-order -> 404 {"code":"orders.not_found","message":"Order no-such-order does not exist.","request_id":"<uuid>","params":{"id":"no-such-order"}}`,
 		`POST /inventory/reserve -> 200 {"reservation_id":"<uuid>","sku":"pear","remaining":0}`,
 		`GET /inventory/stock/pear -> 200 {"sku":"pear","available":0}`,
