@@ -62,4 +62,25 @@ func BenchmarkLogging(b *testing.B) {
 	run("logging/level=enabled,bodies", logging.Config{SuccessLevel: "info", Bodies: true})
 	run("logging/level=enabled,sampled-out", logging.Config{SuccessLevel: "info",
 		Sampling: &log.SamplingConfig{Initial: 1, Thereafter: 0, Tick: time.Hour}})
+
+	// A client error (warn): every line logged, or sampled per code as by
+	// default (after the first 10 of a second, 1 in 100).
+	declined := request("declined")
+	runErr := func(name string, cfg logging.Config) {
+		mw, err := logging.New(cfg, logging.WithLogger(logger))
+		if err != nil {
+			b.Fatal(err)
+		}
+		c := catalog.New()
+		c.UseServerSide(mw)
+		pay, _ := catalog.RegisterIn(c, "pay.Charge", payFn)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = pay.Call(ctx, declined)
+			}
+		})
+	}
+	runErr("client-error/every-line", logging.Config{ClientErrors: &log.SamplingConfig{Initial: 1, Thereafter: 1}})
+	runErr("client-error/sampled", logging.DefaultConfig())
 }
