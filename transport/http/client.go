@@ -488,7 +488,7 @@ func (b *binding) url(bs *base, rv reflect.Value) (string, error) {
 			v = p.param.conv.format(f.Elem())
 		}
 		if v == "" {
-			return "", errs.InvalidArgument(errs.Field(p.param.name, "must not be empty: it is part of the path"))
+			return "", reasonPathEmpty.invalid(p.param.name)
 		}
 		if p.rest {
 			for i, seg := range strings.Split(v, "/") {

@@ -84,6 +84,7 @@ var (
 	reasonBodyNotAllowed = reason{"http.body_not_allowed", "must be empty for {{.method}}"}
 	reasonBadQuery       = reason{"http.bad_query", "is not a valid query string"}
 	reasonUnreadable     = reason{"http.unreadable", "could not be read"}
+	reasonPathEmpty      = reason{"http.path_empty", "must not be empty: it is part of the path"}
 	reasonBoolean        = reason{"http.type.boolean", "must be true or false"}
 	reasonInteger        = reason{"http.type.integer", "must be an integer"}
 	reasonUnsigned       = reason{"http.type.unsigned", "must be a non-negative integer"}
@@ -105,7 +106,7 @@ var (
 	reasonTimeoutInvalid = reason{"http.timeout", "must be a whole number of milliseconds from 1 to 99999999"}
 	allReasons           = []reason{reasonNotJSON, reasonDataAfterJSON, reasonUnknownField, reasonGivenTwice,
 		reasonInvalidUTF8, reasonKeyInvalidUTF8, reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
-		reasonUnreadable, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString, reasonBase64,
+		reasonUnreadable, reasonPathEmpty, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString, reasonBase64,
 		reasonArray, reasonObject, reasonDuration, reasonTime, reasonValid, reasonListBoolean, reasonListInteger,
 		reasonListUnsigned, reasonListNumber, reasonListDuration, reasonListTime, reasonListValid, reasonTimeoutInvalid}
 )
