@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -32,7 +33,9 @@ var seed = map[string]int{"apple": 100, "pear": 5}
 // port, with the given configuration file, and returns its base URL.
 func deployable(t *testing.T, cat *catalog.Catalog, yaml string) string {
 	t.Helper()
-	server := httptransport.NewServer(httptransport.Addr("127.0.0.1:0"))
+	// A connection that a client dialed ahead and never used would keep
+	// Stop waiting for read_header_timeout (golang/go#22682): 1s, not 5s.
+	server := httptransport.NewServer(httptransport.Addr("127.0.0.1:0"), httptransport.Timeouts(time.Second, 0, 0, 0))
 	app, err := fw.New(
 		fw.Catalog(cat),
 		fw.Logger(zap.NewNop()),

@@ -108,7 +108,7 @@ func (a *attempts) count(name string) (total, maxPerID int) {
 // serverChain is fw.DefaultServerChain with the attempt counter after the
 // request id, so that every attempt that reaches the command's chain is
 // counted, faults included.
-const serverChain = "[recovery, requestid, attempts, newrelic, logging, audit, ratelimit, faultinject, validate]"
+const serverChain = "[recovery, requestid, attempts, newrelic, logging, deadline, audit, ratelimit, faultinject, validate, idempotency]"
 
 // node is one WeGO application of the mesh, started on loopback.
 type node struct {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
+	"github.com/wegomesh/wego/middleware/timeout"
 )
 
 // Config is the inventory section of the configuration.
@@ -37,12 +39,21 @@ func (c *Config) Validate() error {
 type Store struct {
 	mu           sync.Mutex
 	stock        map[string]int
-	reservations map[string]inventory.ReserveResponse
+	reservations map[string]reservation // by id
+	keys         map[string]string      // reservation id by key
+}
+
+// reservation is what a reservation holds back, and the key it was made
+// with.
+type reservation struct {
+	sku string
+	qty int
+	key string
 }
 
 // NewStore returns a store holding a copy of stock.
 func NewStore(stock map[string]int) *Store {
-	return &Store{stock: maps.Clone(stock), reservations: map[string]inventory.ReserveResponse{}}
+	return &Store{stock: maps.Clone(stock), reservations: map[string]reservation{}, keys: map[string]string{}}
 }
 
 // Seed replaces the stock with a copy of stock.
@@ -63,16 +74,25 @@ func (s *Store) Available(sku string) (int, bool) {
 	return n, ok
 }
 
-// Reservations returns the number of reservations made.
+// Reservations returns the number of reservations held: made and not
+// released.
 func (s *Store) Reservations() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.reservations)
 }
 
-func (s *Store) reserve(sku string, qty int) (inventory.ReserveResponse, error) {
+func (s *Store) reserve(sku string, qty int, key string) (inventory.ReserveResponse, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if id, ok := s.keys[key]; ok && key != "" {
+		// A retry, or a copy that arrived late: the reservation made for it.
+		r := s.reservations[id]
+		if r.sku != sku || r.qty != qty {
+			return inventory.ReserveResponse{}, inventory.ErrKeyConflict.New()
+		}
+		return inventory.ReserveResponse{ReservationID: id, SKU: sku, Remaining: s.stock[sku]}, nil
+	}
 	n, ok := s.stock[sku]
 	if !ok {
 		return inventory.ReserveResponse{}, inventory.ErrUnknownSKU.New(errs.P("sku", sku))
@@ -83,16 +103,43 @@ func (s *Store) reserve(sku string, qty int) (inventory.ReserveResponse, error) 
 	}
 	s.stock[sku] = n - qty
 	r := inventory.ReserveResponse{ReservationID: uuid.NewString(), SKU: sku, Remaining: n - qty}
-	s.reservations[r.ReservationID] = r
+	s.reservations[r.ReservationID] = reservation{sku: sku, qty: qty, key: key}
+	if key != "" {
+		s.keys[key] = r.ReservationID
+	}
 	return r, nil
+}
+
+// release gives back the units of reservation id, once, and frees its
+// key: it reports whether this call did. An unknown id, or one released
+// already, changes nothing.
+func (s *Store) release(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.reservations[id]
+	if !ok {
+		return false
+	}
+	delete(s.reservations, id)
+	if r.key != "" {
+		delete(s.keys, r.key)
+	}
+	s.stock[r.sku] += r.qty
+	return true
 }
 
 // StoreDep is the store the commands use; tests replace it with a fresh
 // one per test.
 var StoreDep = catalog.Provide("inventory.store", NewStore(nil))
 
+// Budget is how long Reserve and Release may run once started. They change
+// stock, so they run to completion: a caller that goes away does not cut
+// them half-way (timeout.RunToCompletion).
+const Budget = 5 * time.Second
+
 func init() {
-	catalog.Register("inventory.Reserve", reserve)
+	catalog.Register("inventory.Reserve", reserve, catalog.With(timeout.RunToCompletion(Budget)))
+	catalog.Register("inventory.Release", release, catalog.With(timeout.RunToCompletion(Budget)))
 	catalog.Register("inventory.Stock", stock)
 }
 
@@ -104,7 +151,18 @@ func reserve(ctx context.Context, req inventory.ReserveRequest) (inventory.Reser
 	if err != nil {
 		return inventory.ReserveResponse{}, err
 	}
-	return s.reserve(req.SKU, req.Qty)
+	return s.reserve(req.SKU, req.Qty, req.Key)
+}
+
+func release(ctx context.Context, req inventory.ReleaseRequest) (inventory.ReleaseResponse, error) {
+	if err := req.Validate(); err != nil {
+		return inventory.ReleaseResponse{}, err
+	}
+	s, err := StoreDep.Get(ctx)
+	if err != nil {
+		return inventory.ReleaseResponse{}, err
+	}
+	return inventory.ReleaseResponse{ReservationID: req.ReservationID, Released: s.release(req.ReservationID)}, nil
 }
 
 func stock(ctx context.Context, req inventory.StockRequest) (inventory.StockResponse, error) {
