@@ -36,6 +36,8 @@ fuzz: ## every fuzz target for FUZZTIME (10s) each
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzRemoteResponse $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzFastDecode $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzEncPlan $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzEncodeRequest $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./transport/http FuzzGuard $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./config FuzzLoad $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./config FuzzEnv $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./templates FuzzParseSpec $(FUZZTIME)

@@ -400,15 +400,15 @@ func (c *guardConn) line(line []byte) {
 		c.endHead(line)
 		return
 	}
-	name, value, _ := bytes.Cut(text, []byte{':'})
+	name, value, colon := bytes.Cut(text, []byte{':'})
 	switch {
-	case asciiEqualFold(name, "content-length"):
+	case colon && asciiEqualFold(name, "content-length"):
 		c.kind = fieldLength
-	case asciiEqualFold(name, "transfer-encoding"):
+	case colon && asciiEqualFold(name, "transfer-encoding"):
 		c.kind = fieldCoding
-	case asciiEqualFold(name, "expect"):
+	case colon && asciiEqualFold(name, "expect"):
 		c.kind = fieldExpect
-	default:
+	default: // another field, or not one (net/http refuses the head)
 		c.out = append(c.out, line...)
 		return
 	}
