@@ -3,6 +3,7 @@ package reliability
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -172,18 +173,31 @@ func hostileCases() []hostile {
 		{name: "negative X-Wego-Timeout", req: post(order, "X-Wego-Timeout: -1"), status: 400, code: bad},
 		{name: "huge X-Wego-Timeout", req: post(order, "X-Wego-Timeout: 99999999999999999999"), status: 400, code: bad},
 		{name: "X-Wego-Timeout not a number", req: post(order, "X-Wego-Timeout: 1e3"), status: 400, code: bad},
+		// Framing and protocol (the connection guard of transport/http;
+		// TestSmuggling sends a whole order in the smuggling shape).
 		{name: "Content-Length and chunked", req: []byte("POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\n" +
-			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"), status: 400, plain: true},
+			"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n0\r\n\r\n"), status: 400, code: "http.bad_framing"},
 		{name: "two Content-Lengths", req: []byte("POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n" +
-			"Content-Length: 3\r\nConnection: close\r\n\r\n{}"), status: 400, plain: true},
+			"Content-Length: 3\r\nConnection: close\r\n\r\n{}"), status: 400, code: "http.bad_framing"},
+		{name: "gzip transfer coding", req: post(order, "Transfer-Encoding: gzip"), status: 400, code: "http.bad_framing"},
+		{name: "chunked, gzip", req: []byte("POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			"Transfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n"), status: 400, code: "http.bad_framing"},
+		{name: "chunked in HTTP/1.0", req: []byte("POST /orders HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			fmt.Sprintf("Transfer-Encoding: chunked\r\nContent-Length: %d\r\n\r\n%s", len(order), order)), status: 400, code: "http.bad_framing"},
+		{name: "Content-Length with a sign", req: []byte("POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+			fmt.Sprintf("Content-Length: +%d\r\n\r\n%s", len(order), order)), status: 400, code: "http.bad_framing"},
+		{name: "Expect: 200-ok", req: post(order, "Expect: 200-ok"), status: 417, code: "http.expectation_failed"},
+		{name: "CONNECT", req: request("CONNECT", "127.0.0.1:443", nil, nil), status: 405, code: "http.method_not_allowed"},
+		{name: "OPTIONS *", req: request("OPTIONS", "*", nil, nil), status: 405, code: "http.method_not_allowed"},
 	}
 }
 
 // TestHostileInput sends every hostile request to the real servers: each
-// gets its documented 4xx and a JSON error body with a request id equal
-// to X-Request-Id (net/http's own plain-text 400 and 431 for requests it
-// cannot parse are the documented exceptions); none gets a 5xx; no
-// response reveals internals; forged request ids are never echoed.
+// gets its documented 4xx and a JSON error body with X-Content-Type-Options:
+// nosniff and a request id equal to X-Request-Id (net/http's own
+// plain-text 400 and 431 for requests it cannot parse are the documented
+// exceptions); none gets a 5xx; no response reveals internals; forged
+// request ids are never echoed.
 func TestHostileInput(t *testing.T) {
 	t.Parallel()
 	stock := catalogue(1000, 1000)
@@ -211,6 +225,9 @@ func TestHostileInput(t *testing.T) {
 			}
 			if c.plain || r.status < 300 {
 				return
+			}
+			if r.header.Get("X-Content-Type-Options") != "nosniff" {
+				t.Errorf("no X-Content-Type-Options: nosniff: %v", r.header)
 			}
 			if ct := r.header.Get("Content-Type"); ct != "application/json; charset=utf-8" {
 				t.Errorf("Content-Type %q", ct)
@@ -300,4 +317,106 @@ func TestSlowloris(t *testing.T) {
 		t.Errorf("the slowest of %d normal orders took %s while slow clients were connected", n, slowest)
 	}
 	t.Logf("%d slow connections closed after %s; %d normal orders meanwhile, the slowest in %s", slow, lifetimes[0].Round(time.Millisecond), n, slowest.Round(time.Millisecond))
+}
+
+// readAll reads the responses of one connection until the server closes
+// it (or 5s pass): what a client that sent several requests at once sees.
+func readAll(t *testing.T, addr string, req []byte) (rs []rawResponse, closed bool) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	go func() { _, _ = conn.Write(req) }()
+	br := bufio.NewReader(conn)
+	for {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			// Nothing more: EOF, which ReadResponse reports as unexpected.
+			return rs, errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		rs = append(rs, rawResponse{status: resp.StatusCode, header: resp.Header, body: body})
+	}
+}
+
+// TestSmuggling sends a valid order in a chunked body that also has a
+// Content-Length (a proxy that reads the Content-Length would see one
+// request; net/http used to read the chunked body and then the bytes
+// after it as a second request), followed on the same connection by a
+// second valid order: exactly one answer comes, a JSON 400
+// http.bad_framing, the connection closes, and nothing is reserved or
+// ordered.
+func TestSmuggling(t *testing.T) {
+	t.Parallel()
+	stock := map[string]int{"pear": 5}
+	inv := start(t, nodeOpts{yaml: inventoryYAML(""), stock: stock})
+	ord := start(t, nodeOpts{yaml: ordersYAML(inv.url, "", hostileHTTP)})
+	order := `{"sku":"pear","qty":5}`
+	chunked := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(order), order)
+	for _, c := range []struct{ name, framing string }{
+		{"Content-Length first", fmt.Sprintf("Content-Length: %d\r\nTransfer-Encoding: chunked\r\n", len(chunked))},
+		{"Transfer-Encoding first", "Transfer-Encoding: chunked\r\nContent-Length: 3\r\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			smuggled := string(post(order))
+			req := "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" + c.framing + "\r\n" + chunked + smuggled
+			rs, closed := readAll(t, ord.addr, []byte(req))
+			if len(rs) != 1 || !closed {
+				t.Fatalf("%d answers, connection closed %v: want one answer and the connection closed", len(rs), closed)
+			}
+			var eb errorBody
+			if err := json.Unmarshal(rs[0].body, &eb); err != nil || rs[0].status != http.StatusBadRequest || eb.Code != "http.bad_framing" {
+				t.Errorf("%d %s", rs[0].status, rs[0].body)
+			}
+		})
+	}
+	if left, _ := inv.inv.Available("pear"); left != 5 || inv.inv.Reservations() != 0 || ord.ord.Len() != 0 {
+		t.Errorf("pear: %d left, %d reservations, %d orders", left, inv.inv.Reservations(), ord.ord.Len())
+	}
+}
+
+// TestSlowBody: a body that arrives one byte every 300ms gets a JSON 408
+// http.request_timeout once read_timeout (1s here) passes, and the
+// connection closes; nothing is reserved.
+func TestSlowBody(t *testing.T) {
+	t.Parallel()
+	inv := start(t, nodeOpts{yaml: inventoryYAML(""), stock: map[string]int{"pear": 5}})
+	ord := start(t, nodeOpts{yaml: ordersYAML(inv.url, "", "http: {read_header_timeout: 1s, read_timeout: 1s}\n")})
+	conn, err := net.Dial("tcp", ord.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	order := `{"sku":"pear","qty":1}`
+	go func() {
+		_, _ = fmt.Fprintf(conn, "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(order))
+		for i := range len(order) {
+			if _, err := conn.Write([]byte{order[i]}); err != nil {
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
+	began := time.Now()
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer after %s: %v", time.Since(began).Round(time.Millisecond), err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	var eb errorBody
+	if err := json.Unmarshal(body, &eb); err != nil || resp.StatusCode != http.StatusRequestTimeout || eb.Code != "http.request_timeout" ||
+		!resp.Close || resp.Header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("%d close=%v %s", resp.StatusCode, resp.Close, body)
+	}
+	if d := time.Since(began); d > 3*time.Second {
+		t.Errorf("answered after %s", d)
+	}
+	if inv.inv.Reservations() != 0 {
+		t.Error("reserved")
+	}
 }
