@@ -376,4 +376,3 @@ func startInventoryProcess(t *testing.T, yaml string) (string, *os.Process) {
 	}
 	return "", nil
 }
-
