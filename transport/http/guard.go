@@ -548,6 +548,16 @@ func (h *handler) marked(w http.ResponseWriter, r *http.Request, m int32) bool {
 
 var connClose = []string{"close"}
 
+// closeIfDraining makes an answer the last of its connection once the
+// server drains (see [Server.Stop]); the handler calls it before it
+// writes, so that an answer to a request that was in flight when the
+// drain began says it too.
+func (h *handler) closeIfDraining(w http.ResponseWriter) {
+	if !h.ready.Load() {
+		w.Header()["Connection"] = connClose
+	}
+}
+
 // serverMethods answers CONNECT and OPTIONS * with 405 and the methods
 // the server serves in Allow: no command is a tunnel, and OPTIONS is not
 // served.

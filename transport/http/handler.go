@@ -203,6 +203,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if m := takeMark(r.Context()); m != markNone && h.marked(w, r, m) {
 		return // the connection guard found the head unacceptable
 	}
+	h.closeIfDraining(w)
 	if h.outer != nil {
 		h.outer.ServeHTTP(w, r)
 		return
@@ -368,6 +369,7 @@ type errorBody struct {
 // server chain, which the logging middleware reports as the call's line,
 // so that each failed request is logged once.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID, err error, logged bool) {
+	h.closeIfDraining(w)
 	e := errs.From(err)
 	status := e.Status()
 	if missing := e.MissingParams(); missing != nil {
@@ -602,6 +604,7 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ep.h.writeError(w, r, ctx, id, ep.h.canceled(r, ctx, err), true)
 		return
 	}
+	ep.h.closeIfDraining(w)
 	hdr := w.Header()
 	if ep.noContent {
 		w.WriteHeader(ep.status)

@@ -164,13 +164,19 @@ func (sh serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	notStarted.writeError(w, r, log.ContextWithRequestID(r.Context(), id), id, errs.Unavailable(), true)
 }
 
-// Stop drains the server: /readyz turns 503 and keep-alive ends (idle
-// connections close, and every answer from then on carries Connection:
-// close, so that no client sends another request on a connection about
-// to close), then the listener closes so that new connections are
-// refused, and in-flight requests finish until ctx is done; connections
-// still busy then are closed, and Stop returns ctx's error. Stop before
-// Start does nothing.
+// Stop drains the server: /readyz turns 503 and keep-alive ends (every
+// answer from then on carries Connection: close and closes its
+// connection, so that no client sends another request on a connection
+// about to close), then the listener closes so that new connections are
+// refused, idle connections close, and in-flight requests finish until
+// ctx is done; connections still busy then are closed, and Stop returns
+// ctx's error. Stop before Start does nothing.
+//
+// Keep-alive ends through the answers rather than
+// http.Server.SetKeepAlivesEnabled(false), which also closes the idle
+// connections at once: one whose request net/http has just read is closed
+// too, and the request still runs, its answer lost. Shutdown, which
+// closes them later, does not run such a request.
 func (s *Server) Stop(ctx context.Context) error {
 	s.ready.Store(false)
 	s.mu.Lock()
@@ -179,7 +185,6 @@ func (s *Server) Stop(ctx context.Context) error {
 	if srv == nil {
 		return nil
 	}
-	srv.SetKeepAlivesEnabled(false)
 	if h := s.cur.Load(); h != nil {
 		h.limit.stop()
 	}

@@ -3,8 +3,10 @@ package reliability
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -297,4 +299,132 @@ middleware:
 	}
 	t.Logf("FIGURES sigterm: %d orders {%s}; %d completed after SIGTERM; exit %s after SIGTERM; /readyz ready=%d not_ready=%d refused=%d",
 		len(rs), fmtTally(tally(rs)), completedDuringDrain, exitedAt.Sub(termAt).Round(time.Millisecond), ready, notReady, refused)
+}
+
+// tracedOrder is one POST /orders of the keep-alive burst.
+type tracedOrder struct {
+	sentAt time.Time // the connection was got
+	reused bool      // a keep-alive connection
+	wrote  bool      // the request was written whole
+	status int
+	close  bool // the answer said Connection: close
+	err    error
+	resID  string
+}
+
+// burstOrders sends orders from conc goroutines over c's keep-alive
+// connections until stop is closed.
+func burstOrders(c *client, base string, conc int, stop <-chan struct{}) func() []tracedOrder {
+	var mu sync.Mutex
+	var all []tracedOrder
+	var wg sync.WaitGroup
+	for w := range conc {
+		wg.Go(func() {
+			var mine []tracedOrder
+			for i := w; ; i += conc {
+				select {
+				case <-stop:
+					mu.Lock()
+					all = append(all, mine...)
+					mu.Unlock()
+					return
+				default:
+				}
+				var o tracedOrder
+				trace := &httptrace.ClientTrace{
+					GotConn:      func(ci httptrace.GotConnInfo) { o.sentAt, o.reused = time.Now(), ci.Reused },
+					WroteRequest: func(wr httptrace.WroteRequestInfo) { o.wrote = wr.Err == nil },
+				}
+				sku, qty := drainMix(i)
+				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+					http.MethodPost, base+"/orders", strings.NewReader(fmt.Sprintf(`{"sku":%q,"qty":%d}`, sku, qty)))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := c.hc.Do(req)
+				if err != nil {
+					o.err = err
+					mine = append(mine, o)
+					continue
+				}
+				var body struct {
+					ReservationID string `json:"reservation_id"`
+				}
+				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+					o.err = fmt.Errorf("reading the answer: %w", err)
+				}
+				resp.Body.Close()
+				o.status, o.close, o.resID = resp.StatusCode, resp.Close, body.ReservationID
+				mine = append(mine, o)
+			}
+		})
+	}
+	return func() []tracedOrder { wg.Wait(); return all }
+}
+
+// TestDrainKeepAliveBurst stops orders (drain_delay 500ms) while 20
+// clients burst orders over keep-alive connections: once the drain
+// begins, every answer says Connection: close, so that no client sends
+// another request on a connection the drain closes; no request runs
+// without its answer (orders and inventory hold exactly the orders the
+// clients were told about); a request that fails was never run: its
+// connection was refused, or closed before the server read it.
+func TestDrainKeepAliveBurst(t *testing.T) {
+	verifyNoLeaks(t)
+	stock := catalogue(1_000_000, 1_000_000)
+	inv := start(t, nodeOpts{yaml: inventoryYAML(""), stock: stock})
+	ord := start(t, nodeOpts{yaml: ordersYAML(inv.url, "", "http: {read_header_timeout: 1s, drain_delay: 500ms}\n")})
+	c := newClient(20)
+	defer c.close()
+	stop := make(chan struct{})
+	results := burstOrders(c, ord.url, 20, stop)
+	time.Sleep(time.Duration(scale(300, 2000)) * time.Millisecond)
+	stopBegan := time.Now()
+	if err := ord.stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	rs := results()
+
+	created, afterDrain, keptAlive := 0, 0, 0
+	errsBy := map[string]int{}
+	ids := map[string]bool{}
+	for _, r := range rs {
+		switch {
+		case r.err != nil:
+			kind := "refused"
+			if r.wrote {
+				kind = "written, then closed unread"
+			}
+			errsBy[kind]++
+			continue
+		case r.status == http.StatusCreated:
+			created++
+			if ids[r.resID] {
+				t.Errorf("reservation %s given twice", r.resID)
+			}
+			ids[r.resID] = true
+		case r.status != http.StatusServiceUnavailable:
+			t.Errorf("status %d", r.status)
+		}
+		if r.sentAt.After(stopBegan.Add(100 * time.Millisecond)) {
+			afterDrain++
+			if !r.close {
+				keptAlive++
+			}
+		}
+	}
+	if keptAlive > 0 {
+		t.Errorf("%d of %d answers sent during the drain kept the connection alive", keptAlive, afterDrain)
+	}
+	if afterDrain == 0 {
+		t.Error("no request was answered during the drain")
+	}
+	if got := ord.ord.Len(); got != created {
+		t.Errorf("orders holds %d orders, its callers got %d: a request ran without its answer", got, created)
+	}
+	if got := inv.inv.Reservations(); got != created {
+		t.Errorf("inventory holds %d reservations, callers got %d orders", got, created)
+	}
+	t.Logf("FIGURES drain burst: %d requests, %d orders, %d answered during the drain (%d without Connection: close), failures %v",
+		len(rs), created, afterDrain, keptAlive, errsBy)
 }
