@@ -2,10 +2,15 @@
 # Starts the example mesh: inventory and orders, each its own process, on
 # their built-in configuration. Ctrl-C stops both.
 #
-#   INVENTORY_ADDR=host:port  where inventory listens (default :8081)
-#   ORDERS_ADDR=host:port     where orders listens (default :8080)
+#   INVENTORY_ADDR=host:port  where inventory listens (default 127.0.0.1:8081)
+#   ORDERS_ADDR=host:port     where orders listens (default 127.0.0.1:8080)
 #   WEGO_ENV=single           start only orders, with inventory in the same
 #                             process (INVENTORY_ADDR is then not used)
+#
+# By default both listen on the loopback interface only: nothing outside
+# this machine reaches them. To expose orders to other machines, give it
+# every interface: ORDERS_ADDR=:8080 (or a host's address); inventory can
+# stay on loopback, since orders calls it from the same machine.
 #
 # Each process gets its own address as WEGO_HTTP_ADDR, and orders gets the
 # route to inventory's address as WEGO_ROUTES_INVENTORY_* (the variable of
@@ -22,8 +27,8 @@ die() {
 if [ -n "${WEGO_HTTP_ADDR:-}" ]; then
 	die "run.sh gives each service its own WEGO_HTTP_ADDR; set ORDERS_ADDR and INVENTORY_ADDR instead"
 fi
-orders_addr=${ORDERS_ADDR:-:8080}
-inventory_addr=${INVENTORY_ADDR:-:8081}
+orders_addr=${ORDERS_ADDR:-127.0.0.1:8080}
+inventory_addr=${INVENTORY_ADDR:-127.0.0.1:8081}
 single=false
 if [ "${WEGO_ENV:-dev}" = "single" ]; then
 	single=true
@@ -41,7 +46,7 @@ local_url() {
 
 if ! $single; then
 	[[ $inventory_addr =~ ^(.*):([0-9]+)$ ]] && [ "${BASH_REMATCH[2]}" != 0 ] ||
-		die "INVENTORY_ADDR=$inventory_addr: want host:port with a fixed port (127.0.0.1:9081, :9081), since orders must know where to call inventory"
+		die "INVENTORY_ADDR=$inventory_addr: want host:port with a fixed port (127.0.0.1:9081), since orders must know where to call inventory"
 	[ "$orders_addr" != "$inventory_addr" ] ||
 		die "ORDERS_ADDR and INVENTORY_ADDR are both $orders_addr; give each service its own"
 fi

@@ -1,9 +1,11 @@
 // Command inventory runs the example inventory service on its own:
-// GET /inventory/stock/{sku} and POST /inventory/reserve on port 8081.
+// GET /inventory/stock/{sku} and POST /inventory/reserve on
+// 127.0.0.1:8081, reachable from this machine only.
 //
 // The built-in configuration (config/dev.yaml) seeds the stock; a
 // config/dev.yaml next to the binary, or WEGO_ variables such as
-// WEGO_HTTP_ADDR=:9081, override it.
+// WEGO_HTTP_ADDR=127.0.0.1:9081, override it. WEGO_HTTP_ADDR=:8081 listens
+// on every interface, to expose the service to other machines.
 package main
 
 import (

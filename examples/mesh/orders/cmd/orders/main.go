@@ -1,5 +1,5 @@
 // Command orders runs the example orders service: POST /orders and
-// GET /orders/{id} on port 8080.
+// GET /orders/{id} on 127.0.0.1:8080, reachable from this machine only.
 //
 // With the built-in configuration (WEGO_ENV=dev) it calls inventory over
 // HTTP at 127.0.0.1:8081, as the routes section says. With WEGO_ENV=single
@@ -7,7 +7,8 @@
 // in this process, and this server exposes them too. The code is the same
 // either way.
 //
-// WEGO_HTTP_ADDR=:9080 moves the server; the variable of the route's key,
+// WEGO_HTTP_ADDR=127.0.0.1:9080 moves the server (WEGO_HTTP_ADDR=:8080
+// listens on every interface, to expose it); the variable of the route's key,
 // WEGO_ROUTES_INVENTORY_*=http://127.0.0.1:9081 (set with env(1), as
 // examples/mesh/run.sh does), sends the inventory calls elsewhere.
 package main
