@@ -208,16 +208,12 @@ func (m *deadline) Wrap(spec *middleware.Spec, next middleware.Handler) middlewa
 // gone returns the error of a call that must not start: its deadline has
 // passed, or its caller has left.
 func gone(ctx context.Context) error {
-	done := ctx.Done()
-	if done == nil {
-		return nil
-	}
-	select {
-	case <-done:
-	default:
-		return nil
-	}
+	// Err, not Done: asking for Done would make the timer of a lazy
+	// budget (WithServerBudget) for a command that never blocks.
 	err := ctx.Err()
+	if err == nil {
+		return nil
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return errs.DeadlineExceeded().WithCause(fmt.Errorf("not started: %w", err))
 	}

@@ -38,22 +38,16 @@ func (h *handler) deadline(r *http.Request) (deadlines, bool) {
 }
 
 // withDeadlines returns ctx ending at the caller's deadline or the
-// server's, whichever comes first, and carrying the server's as
-// timeout.WithServerDeadline: a command that runs to completion is
-// detached from the first, never from the second. The cancel function is
-// nil when there is no deadline.
+// server's, whichever comes first, and carrying the server's as the
+// server deadline: a command that runs to completion is detached from the
+// first, never from the second (timeout.WithServerBudget, which sets no
+// timer for a command that never waits). The cancel function is nil when
+// there is no deadline.
 func withDeadlines(ctx context.Context, dl deadlines) (context.Context, context.CancelFunc) {
-	end := dl.server
-	if end.IsZero() || !dl.caller.IsZero() && dl.caller.Before(end) {
-		end = dl.caller
-	}
-	if end.IsZero() {
+	if dl.server.IsZero() && dl.caller.IsZero() {
 		return ctx, nil
 	}
-	if !dl.server.IsZero() {
-		ctx = timeout.WithServerDeadline(ctx, dl.server)
-	}
-	return context.WithDeadline(ctx, end)
+	return timeout.WithServerBudget(ctx, dl.server, dl.caller)
 }
 
 // maxTimeoutDigits bounds the digits of X-Wego-Timeout, as gRPC bounds
