@@ -79,9 +79,9 @@
 //     caller (context.WithoutCancel: its values, such as the request id,
 //     the logger and a test's catalog, are kept), that ends at its budget
 //     or at the server deadline, whichever comes first. A transport sets
-//     the server deadline ([WithServerDeadline]) from its configuration
-//     (http.command_timeout), so that a detached command still ends in
-//     time for its answer to be written.
+//     the server deadline ([WithServerBudget], [WithServerDeadline]) from
+//     its configuration (http.command_timeout), so that a detached
+//     command still ends in time for its answer to be written.
 //
 // Once started, nothing cancels such a command but its budget; a step it
 // cannot complete is its own to undo, on that same detached context (the
