@@ -30,10 +30,7 @@ func WithServerBudget(parent context.Context, server, caller time.Time) (context
 	if end.IsZero() {
 		return parent, func() {}
 	}
-	if server.IsZero() {
-		return context.WithDeadline(parent, end)
-	}
-	if prev, ok := ServerDeadline(parent); ok && prev.Before(server) {
+	if prev, ok := ServerDeadline(parent); ok && !server.IsZero() && prev.Before(server) {
 		server = prev
 	}
 	c := &budgetCtx{Context: parent, server: server, end: end}
@@ -41,7 +38,8 @@ func WithServerBudget(parent context.Context, server, caller time.Time) (context
 }
 
 // budgetCtx is the context of WithServerBudget: a deadline at end whose
-// timer (a context.WithDeadline child of the parent) is made on first use.
+// timer (a context.WithDeadline child of the parent) is made on first use,
+// and the server deadline, zero for none.
 type budgetCtx struct {
 	context.Context // the parent
 	server, end     time.Time
@@ -107,11 +105,12 @@ func (c *budgetCtx) Err() error {
 	return c.timed().Err()
 }
 
-// Value answers the server deadline, and asks the timed child, once made
+// Value answers the server deadline (when there is one), and asks the
+// timed child, once made
 // (so that contexts derived from this one join the child's cancellation
 // without a goroutine), or the parent for every other key.
 func (c *budgetCtx) Value(key any) any {
-	if _, ok := key.(serverDeadlineKey); ok {
+	if _, ok := key.(serverDeadlineKey); ok && !c.server.IsZero() {
 		return c.server
 	}
 	if p := c.live.Load(); p != nil {
