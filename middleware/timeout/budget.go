@@ -105,10 +105,10 @@ func (c *budgetCtx) Err() error {
 	return c.timed().Err()
 }
 
-// Value answers the server deadline (when there is one), and asks the
-// timed child, once made
-// (so that contexts derived from this one join the child's cancellation
-// without a goroutine), or the parent for every other key.
+// Value answers the server deadline, when there is one; for every other
+// key it asks the timed child once made (so that contexts derived from
+// this one join the child's cancellation without a goroutine), the parent
+// before.
 func (c *budgetCtx) Value(key any) any {
 	if _, ok := key.(serverDeadlineKey); ok && !c.server.IsZero() {
 		return c.server
