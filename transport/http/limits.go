@@ -96,12 +96,19 @@ func readMemory(path, field string) (uint64, bool) {
 // the operating system at its next idle moment.
 const releaseAfter = 4 << 20
 
+// followUp is how many release delays after a release the server
+// releases once more, if no request came meanwhile: what the burst left
+// in use at the first release (connections that close later, here and in
+// the processes it called) is freed by then.
+const followUp = 10
+
 // limiter counts the requests in flight to a server's commands, refuses
 // those over its bound, and returns the memory of large bodies to the
 // operating system once the server is idle.
 type limiter struct {
 	max      int64
 	inflight atomic.Int64
+	started  atomic.Int64 // requests given a place, ever
 	refused  atomic.Int64 // since the last log line about it
 	lastLog  atomic.Int64 // unix nanoseconds of that line
 
@@ -110,7 +117,8 @@ type limiter struct {
 	free  func()        // debug.FreeOSMemory
 	mu    sync.Mutex    // guards what follows
 	timer *time.Timer
-	done  bool // stopped
+	done  bool  // stopped
+	after int64 // started when the last release ran, for the follow-up
 }
 
 func newLimiter(max int, delay time.Duration) *limiter {
@@ -123,6 +131,7 @@ func (l *limiter) acquire() bool {
 		l.inflight.Add(-1)
 		return false
 	}
+	l.started.Add(1)
 	return true
 }
 
@@ -157,6 +166,30 @@ func (l *limiter) idle() {
 	}
 	if l.large.Swap(0) >= releaseAfter {
 		l.free()
+		l.mu.Lock()
+		if !l.done {
+			l.after = l.started.Load()
+			l.timer = time.AfterFunc(followUp*l.delay, l.again)
+		}
+		l.mu.Unlock()
+	}
+}
+
+// again runs followUp delays after a release: if no request came since,
+// the memory goes back once more; if some came and went, their large
+// bodies, if any, are released as after any burst.
+func (l *limiter) again() {
+	l.mu.Lock()
+	l.timer = nil
+	done, quiet := l.done, l.started.Load() == l.after
+	l.mu.Unlock()
+	switch {
+	case done || l.inflight.Load() > 0:
+		// The last request out waits for the next idle moment.
+	case quiet:
+		l.free()
+	default:
+		l.idle() // requests came and went: theirs, if they were large
 	}
 }
 

@@ -37,7 +37,7 @@ func TestDefaultConcurrency(t *testing.T) {
 
 // TestMemoryRelease: large bodies make the limiter return memory once no
 // request has been in flight for the delay, not before, and not for small
-// bodies.
+// bodies; once more followUp delays later; never once stopped.
 func TestMemoryRelease(t *testing.T) {
 	var freed atomic.Int64
 	l := newLimiter(10, 50*time.Millisecond)
@@ -74,9 +74,18 @@ func TestMemoryRelease(t *testing.T) {
 	if freed.Load() != 1 {
 		t.Fatalf("released %d times", freed.Load())
 	}
-	time.Sleep(150 * time.Millisecond)
+	// Once more followUp delays later (what the burst left in use then
+	// is freed by now), then no more.
+	time.Sleep(followUp * 50 * time.Millisecond / 2)
 	if freed.Load() != 1 {
-		t.Fatalf("released %d times without new bodies", freed.Load())
+		t.Fatalf("released %d times before the follow-up", freed.Load())
+	}
+	for freed.Load() == 1 && time.Now().Before(deadline.Add(2*time.Second)) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(followUp * 50 * time.Millisecond)
+	if freed.Load() != 2 {
+		t.Fatalf("released %d times, want 2: after the burst and once more", freed.Load())
 	}
 
 	// Off with a zero delay; stopped: never.
@@ -90,7 +99,7 @@ func TestMemoryRelease(t *testing.T) {
 	l.stop()
 	l.release()
 	time.Sleep(150 * time.Millisecond)
-	if freed.Load() != 1 {
+	if freed.Load() != 2 {
 		t.Error("released after stop")
 	}
 }
