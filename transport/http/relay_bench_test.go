@@ -166,3 +166,43 @@ func BenchmarkRelay1MiB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGuard measures what the connection guard adds to a request:
+// the same handler served by httptest's server (no guard) and by a
+// Server (guarded), one keep-alive connection, requests one at a time.
+func BenchmarkGuard(b *testing.B) {
+	cat := catalog.New()
+	if _, err := catalog.RegisterIn(cat, "inventory.Reserve", reserveBench); err != nil {
+		b.Fatal(err)
+	}
+	host := transport.Host{Catalog: cat}
+	h, err := httptransport.NewHandler(host)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := startBenchServer(b, h)
+	guarded := httptransport.NewServer(httptransport.Addr("127.0.0.1:0"))
+	if err := guarded.Start(context.Background(), host); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = guarded.Stop(context.Background()) })
+	for _, s := range []struct{ name, url string }{{"unguarded", plain.URL}, {"guarded", guarded.URL()}} {
+		b.Run(s.name, func(b *testing.B) {
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+			defer client.CloseIdleConnections()
+			url := s.url + "/inventory/reserve"
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := client.Post(url, "application/json", bytes.NewReader(benchBody))
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
