@@ -86,7 +86,8 @@ type handler struct {
 // NewHandler returns an http.Handler that serves the commands of
 // host.Catalog that have a local function, with the "http" section of
 // host.Config (when not nil) and opts; the listening options (Addr,
-// Listener, timeouts, TLS) have no effect. It is for tests and for
+// Listener, timeouts, TLS, DrainDelay) have no effect, and the framing
+// checks of [Server]'s connections are not made. It is for tests and for
 // mounting WeGO in another server: it is always ready. It fails, naming
 // the command, when a route is malformed, two routes conflict, or a
 // request type cannot be bound to its route.

@@ -20,6 +20,13 @@ import (
 // Server is the HTTP transport: it serves a catalog's commands, probes
 // and documents on one listener. It implements [transport.Transport];
 // the application starts and stops it.
+//
+// A Server reads each request head before net/http does, on every
+// connection it accepts, so that a request whose body length a proxy
+// could read otherwise ([ErrBadFraming]) or with an unsupported Expect
+// ([ErrExpectationFailed]) gets a JSON answer and its connection closes
+// before anything after it is read; a chunked request closes its
+// connection after its answer. With [TLS] it speaks HTTP/1.1 only.
 type Server struct {
 	opts  []ServerOption
 	ready atomic.Bool
