@@ -233,7 +233,9 @@ func takeMark(ctx context.Context) int32 {
 	return g.mark.Load()
 }
 
-var guardBufs = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+const guardBufSize = 4096
+
+var guardBufs = sync.Pool{New: func() any { b := make([]byte, guardBufSize); return &b }}
 
 // Read gives net/http the connection's bytes, each request head once the
 // guard has read it.
@@ -299,7 +301,9 @@ func (c *guardConn) take(p []byte) int {
 func (c *guardConn) release() {
 	if c.buf != nil && c.r == c.w {
 		c.r, c.w = 0, 0
-		guardBufs.Put(c.buf)
+		if len(*c.buf) == guardBufSize { // one grown for a long line is dropped
+			guardBufs.Put(c.buf)
+		}
 		c.buf = nil
 	}
 }
