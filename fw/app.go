@@ -78,6 +78,8 @@ type App struct {
 	built                    []built  // the chains' middleware, in the order built
 	unused                   []string // registered middleware that no chain uses
 
+	clients transport.Clients // of the routes: each App owns its own
+
 	mu         sync.Mutex
 	state      state
 	started    []transport.Transport
@@ -166,6 +168,7 @@ func New(opts ...Option) (*App, error) {
 		return nil, err
 	}
 	if err := a.applyRoutes(); err != nil {
+		_ = a.clients.Close() // idle connections only: nothing to report
 		a.closeMiddleware()
 		return nil, err
 	}
@@ -254,9 +257,12 @@ func (a *App) Logger() *zap.Logger { return a.logger }
 // I18n returns the bundle that localizes error messages.
 func (a *App) I18n() *i18n.Bundle { return a.bundle }
 
-// Host returns what the application hands its transports.
+// Host returns what the application hands its transports and the route
+// factories of its routes: its clients among them, which it closes when
+// it stops, so that its routes use its http_client settings and share
+// connections with no other application.
 func (a *App) Host() transport.Host {
-	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg}
+	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients}
 	for _, b := range a.built {
 		if x, ok := b.m.(HostExtender); ok {
 			x.ExtendHost(&h)
@@ -413,6 +419,9 @@ func (a *App) stopTransports(ctx context.Context) error {
 
 // finish releases what Start took and marks the App stopped.
 func (a *App) finish() {
+	if err := a.clients.Close(); err != nil {
+		a.logger.Warn("closing the clients of remote routes", zap.Error(err))
+	}
 	a.closeMiddleware()
 	_ = a.cfg.Close()
 	_ = a.logger.Sync() // stdout cannot be synced on some systems; nothing to do about it

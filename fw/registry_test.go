@@ -42,9 +42,18 @@ func (tr *tracer) Close() error { tr.closed.Add(1); return nil }
 type hostTracer struct{ *tracer }
 
 func (h hostTracer) ExtendHost(host *transport.Host) {
-	host.HTTPClientHeaders = append(host.HTTPClientHeaders, func(_ context.Context, hd http.Header) {
-		hd.Set("X-Traced-By", h.label)
-	})
+	host.Propagators = append(host.Propagators, labelPropagator(h.label))
+}
+
+// labelPropagator sends its label as X-Traced-By.
+type labelPropagator string
+
+func (l labelPropagator) Inject(_ context.Context, md transport.Metadata) {
+	md.Set("X-Traced-By", string(l))
+}
+
+func (l labelPropagator) Extract(ctx context.Context, _ transport.Metadata) context.Context {
+	return ctx
 }
 
 type traced struct {
@@ -274,8 +283,8 @@ func TestRegisterMiddleware(t *testing.T) {
 	}
 	defer a.Stop(context.Background())
 	hd := http.Header{}
-	for _, f := range tr.host.HTTPClientHeaders {
-		f(context.Background(), hd)
+	for _, p := range tr.host.Propagators {
+		p.Inject(context.Background(), transport.HeaderCarrier(hd))
 	}
 	if got := hd.Get("X-Traced-By"); got != "configured" {
 		t.Fatalf("the host was not extended by the middleware built from its section: %q", got)

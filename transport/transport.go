@@ -10,7 +10,6 @@ package transport
 
 import (
 	"context"
-	"net/http"
 
 	"go.uber.org/zap"
 
@@ -19,7 +18,10 @@ import (
 	"github.com/wegomesh/wego/i18n"
 )
 
-// Host is what an application hands a transport when it starts it.
+// Host is what an application hands a transport when it starts it, and a
+// [RouteFactory] when it builds a route. It names no type of any one
+// transport: what an application adds to every transport (tracing, for
+// one) goes through [Propagator]s over [Metadata] and [ServerHook]s.
 type Host struct {
 	// Name is the application's name, for logs and documents.
 	Name string
@@ -32,13 +34,19 @@ type Host struct {
 	// Config is the application's configuration, from which a transport
 	// reads its own section. It may be nil in tests.
 	Config *config.Config
-	// HTTPServerMiddleware wrap the handler of HTTP servers, outermost
-	// first: net/http middleware that an application adds to every server,
-	// such as New Relic's web transactions.
-	HTTPServerMiddleware []func(http.Handler) http.Handler
-	// HTTPClientHeaders add headers to every request that HTTP remote
-	// routes send, such as distributed-tracing headers.
-	HTTPClientHeaders []func(ctx context.Context, h http.Header)
+	// Propagators carry context across processes, in every transport:
+	// remote routes inject them into the metadata of each request, servers
+	// extract them from it, in order. New Relic's distributed-tracing
+	// headers are one.
+	Propagators []Propagator
+	// ServerHooks span the serving of each request by every server,
+	// outermost first, after the Propagators have extracted: New Relic's
+	// web transactions are one.
+	ServerHooks []ServerHook
+	// Clients holds the clients that route factories make for the
+	// application, which closes them when it stops. When it is nil, as in
+	// tests, each route gets a client of its own, closed by no one.
+	Clients *Clients
 }
 
 // Transport serves a catalog's commands to other processes.

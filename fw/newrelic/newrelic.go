@@ -9,9 +9,9 @@
 // middleware/newrelic for the keys; app_name defaults to the
 // application's name), reports each served call as a
 // transaction and each remote attempt as an external segment, starts a web
-// transaction around each HTTP request of its transports, adds trace
-// headers to the requests of remote routes, and shuts the agent down when
-// it stops. Without a license key it does nothing and costs nothing.
+// transaction around each command's request that its transports serve,
+// adds trace headers to the requests of remote routes, and shuts the agent
+// down when it stops. Without a license key it does nothing and costs nothing.
 //
 // A program that does not import this package links neither the New Relic
 // agent nor its dependencies (gRPC among them); its chains skip newrelic,
@@ -91,15 +91,15 @@ func build(opts []nrmw.Option) func(a *fw.App, s section) (middleware.Middleware
 type linked struct{ *nrmw.Middleware }
 
 // ExtendHost adds web transactions that continue the caller's trace to
-// HTTP servers, and trace headers to the requests of remote routes, when
-// the agent is on.
+// the servers of every transport, and trace headers to the requests of
+// remote routes, when the agent is on.
 func (l *linked) ExtendHost(h *transport.Host) {
 	app := l.Application()
 	if app == nil {
 		return
 	}
-	h.HTTPServerMiddleware = append(h.HTTPServerMiddleware, nrmw.HTTPServerMiddleware(app))
-	h.HTTPClientHeaders = append(h.HTTPClientHeaders, nrmw.InjectHeaders)
+	h.ServerHooks = append(h.ServerHooks, nrmw.ServerHook(app))
+	h.Propagators = append(h.Propagators, nrmw.Propagator{})
 }
 
 // Close sends what the agent holds and stops it, waiting at most

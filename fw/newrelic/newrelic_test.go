@@ -70,9 +70,9 @@ func TestRegisteredFromConfiguration(t *testing.T) {
 		t.Fatalf("chains = %v / %v, want newrelic where the default chains have it", server, client)
 	}
 	host := a.Host()
-	if len(host.HTTPServerMiddleware) != 1 || len(host.HTTPClientHeaders) != 1 {
-		t.Fatalf("host: %d HTTP server middleware, %d client header funcs; want 1 and 1",
-			len(host.HTTPServerMiddleware), len(host.HTTPClientHeaders))
+	if len(host.ServerHooks) != 1 || len(host.Propagators) != 1 {
+		t.Fatalf("host: %d server hooks, %d propagators; want 1 and 1",
+			len(host.ServerHooks), len(host.Propagators))
 	}
 	if in, err := h.Call(context.Background(), "x"); err != nil || !in {
 		t.Fatalf("the command did not run in a transaction: %v, %v", in, err)
@@ -101,7 +101,7 @@ func TestRegisteredOff(t *testing.T) {
 	if server, _ := a.Chains(); !strings.Contains(strings.Join(server, " "), "newrelic") {
 		t.Fatalf("server chain = %v", server)
 	}
-	if host := a.Host(); len(host.HTTPServerMiddleware) != 0 || len(host.HTTPClientHeaders) != 0 {
+	if host := a.Host(); len(host.ServerHooks) != 0 || len(host.Propagators) != 0 {
 		t.Fatal("the host is extended while New Relic is off")
 	}
 	if in, _ := h.Call(context.Background(), "x"); in {

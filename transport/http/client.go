@@ -31,8 +31,9 @@ import (
 
 // Client sends commands to WeGO HTTP servers: it holds one pool of
 // keep-alive connections that every route it makes shares. It is safe for
-// concurrent use; make one per process (the route factories registered by
-// this package share one) rather than one per call.
+// concurrent use; make one per process or application (the routes that
+// an application builds from its configuration share one, which it closes
+// when it stops) rather than one per call.
 type Client struct {
 	hc      *http.Client
 	maxResp int64
@@ -197,11 +198,11 @@ type base struct {
 var _ catalog.Balancer = (*remoteRoute)(nil)
 
 type remoteRoute struct {
-	c       *Client
-	headers []func(context.Context, http.Header) // host.HTTPClientHeaders
-	bases   []base
-	err     error
-	next    atomic.Uint64
+	c     *Client
+	props []transport.Propagator // host.Propagators
+	bases []base
+	err   error
+	next  atomic.Uint64
 }
 
 // pick returns the index of the base URL of the next call.
@@ -371,8 +372,8 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return errs.Internal().WithCause(fmt.Errorf("httptransport: request for %s: %w", c.Spec.Name, err))
 	}
 	h := req.Header
-	for _, f := range b.route.headers {
-		f(ctx, h)
+	for _, p := range b.route.props {
+		p.Inject(ctx, transport.HeaderCarrier(h))
 	}
 	h["Accept"] = acceptJSON
 	if b.hasBody {
@@ -592,38 +593,52 @@ func decodeError(status int, body []byte) *errs.Error {
 }
 
 // Route factories for the "http" and "https" schemes: transport.NewRoute
-// builds remote routes from configuration with one shared client.
+// builds remote routes from configuration, with the client of the
+// application (transport.Host.Clients).
 func init() {
 	transport.RegisterRouteFactory("http", newRoute)
 	transport.RegisterRouteFactory("https", newRoute)
 }
 
-var shared struct {
-	once sync.Once
-	c    *Client
-	err  error
-}
+// clientsKey is the key of this package's client in a transport.Clients.
+type clientsKey struct{}
 
-// sharedClient returns the process's client for route factories, made
-// on first use from the "http_client" section of the first host's
-// configuration.
-func sharedClient(host transport.Host) (*Client, error) {
-	shared.once.Do(func() {
-		shared.c, shared.err = NewClientFromConfig(host.Config)
+// idleCloser closes the idle connections of the client of an application
+// that stops; the routes that use it still work, opening new connections.
+type idleCloser struct{ c *Client }
+
+func (ic idleCloser) Close() error { ic.c.CloseIdleConnections(); return nil }
+
+// hostClient returns the client of host's application, made on first use
+// from the "http_client" section of its configuration; without
+// host.Clients, a new client.
+func hostClient(host transport.Host) (*Client, error) {
+	if host.Clients == nil {
+		return NewClientFromConfig(host.Config)
+	}
+	ic, err := host.Clients.Get(clientsKey{}, func() (io.Closer, error) {
+		c, err := NewClientFromConfig(host.Config)
+		if err != nil {
+			return nil, err
+		}
+		return idleCloser{c}, nil
 	})
-	return shared.c, shared.err
+	if err != nil {
+		return nil, err
+	}
+	return ic.(idleCloser).c, nil
 }
 
 func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
 	if err := checkRouteBudgets(host.Config); err != nil {
 		return nil, err
 	}
-	c, err := sharedClient(host)
+	c, err := hostClient(host)
 	if err != nil {
 		return nil, err
 	}
 	r := c.Route(targets...).(*remoteRoute)
-	r.headers = host.HTTPClientHeaders
+	r.props = host.Propagators
 	if r.err != nil {
 		return nil, fmt.Errorf("httptransport: %w", r.err)
 	}

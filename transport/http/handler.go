@@ -78,9 +78,10 @@ type handler struct {
 	methods  []string // the methods some route serves, for Allow
 	openapi  []byte
 	listing  []byte
-	patterns map[string]string // ServeMux pattern -> owner, for conflict errors
-	outer    http.Handler      // host.HTTPServerMiddleware around serve, or nil
-	limit    *limiter          // requests in flight, memory of large bodies
+	patterns map[string]string      // ServeMux pattern -> owner, for conflict errors
+	props    []transport.Propagator // host.Propagators, extracted from each command's request
+	hooks    []transport.ServerHook // host.ServerHooks around each command's request
+	limit    *limiter               // requests in flight, memory of large bodies
 }
 
 // NewHandler returns an http.Handler that serves the commands of
@@ -134,15 +135,8 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 		return nil, err
 	}
 	h.openapi = doc
-	if mws := host.HTTPServerMiddleware; len(mws) > 0 {
-		var outer http.Handler = http.HandlerFunc(h.serve)
-		for i := len(mws) - 1; i >= 0; i-- {
-			if mws[i] != nil {
-				outer = mws[i](outer)
-			}
-		}
-		h.outer = outer
-	}
+	h.props = slices.DeleteFunc(slices.Clone(host.Propagators), func(p transport.Propagator) bool { return p == nil })
+	h.hooks = slices.DeleteFunc(slices.Clone(host.ServerHooks), func(f transport.ServerHook) bool { return f == nil })
 	h.listing = listing(host.Name, eps)
 
 	builtin := []struct {
@@ -205,14 +199,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // the connection guard found the head unacceptable
 	}
 	h.closeIfDraining(w)
-	if h.outer != nil {
-		h.outer.ServeHTTP(w, r)
-		return
-	}
 	h.serve(w, r)
 }
 
-// serve is the handler inside the host's net/http middleware.
+// serve serves r once the connection guard has accepted it.
 func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 	// Every response of the transport is JSON (or empty): browsers must
 	// not guess another type, for errors, successes and pages alike.
@@ -553,15 +543,24 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, idh := requestID(r)
 	w.Header()[canonRequestID] = idh
 	ctx := log.ContextWithCommand(r.Context(), id, ep.name)
+	var answered error // the error the client gets, for the host's hooks
+	if len(ep.h.props)+len(ep.h.hooks) > 0 {
+		var end func(error)
+		ctx, end = ep.h.around(ctx, ep.spec, r.Header)
+		defer func() { end(answered) }()
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler {
+				answered = errs.Canceled()
 				panic(v)
 			}
+			answered = errs.Internal()
 			ep.h.panicked(w, r, ctx, id, v)
 		}
 	}()
 	if !ep.h.limit.acquire() {
+		answered = ErrOverloaded.New()
 		ep.h.overloaded(w, r, ctx, id)
 		return
 	}
@@ -571,7 +570,8 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := r.Header[canonIdemKey]; len(v) > 0 {
 		if len(v) > 1 || !idempotency.ValidKey(v[0]) {
-			ep.h.writeError(w, r, ctx, id, idempotency.ErrInvalidKey.New(), false)
+			answered = idempotency.ErrInvalidKey.New()
+			ep.h.writeError(w, r, ctx, id, answered, false)
 			return
 		}
 		ctx = idempotency.WithKey(ctx, v[0])
@@ -579,7 +579,8 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The command's time: its budget here, and the caller's deadline.
 	dl, ok := ep.h.deadline(r)
 	if !ok {
-		ep.h.writeError(w, r, ctx, id, reasonTimeoutInvalid.invalid(HeaderTimeout), false)
+		answered = reasonTimeoutInvalid.invalid(HeaderTimeout)
+		ep.h.writeError(w, r, ctx, id, answered, false)
 		return
 	}
 	if c, cancel := withDeadlines(ctx, dl); cancel != nil {
@@ -595,6 +596,7 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	err := ep.decode(r, rb, req)
 	ep.h.bodyRead(w, rb, err)
 	if err != nil {
+		answered = err
 		ep.h.writeError(w, r, ctx, id, err, false)
 		return
 	}
@@ -602,7 +604,8 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { zero(resp); ep.resps.Put(resp) }()
 	if err := ep.entry.Serve(ctx, req, resp); err != nil {
 		// The server chain's logging middleware reports the call.
-		ep.h.writeError(w, r, ctx, id, ep.h.canceled(r, ctx, err), true)
+		answered = ep.h.canceled(r, ctx, err)
+		ep.h.writeError(w, r, ctx, id, answered, true)
 		return
 	}
 	ep.h.closeIfDraining(w)
@@ -618,7 +621,8 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		if err := rb.enc.Encode(resp); err != nil {
-			ep.h.writeError(w, r, ctx, id, errs.Internal().WithCause(fmt.Errorf("encoding the response: %w", err)), false)
+			answered = errs.Internal().WithCause(fmt.Errorf("encoding the response: %w", err))
+			ep.h.writeError(w, r, ctx, id, answered, false)
 			return
 		}
 		out = rb.out.Bytes()
@@ -626,6 +630,29 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr["Content-Type"] = jsonContentType
 	w.WriteHeader(ep.status)
 	_, _ = w.Write(out)
+}
+
+// around extracts the host's propagators from a command's request and
+// starts its server hooks, outermost first; the function it returns ends
+// the hooks, innermost first, with the error the client was answered with.
+func (h *handler) around(ctx context.Context, spec *middleware.Spec, hd http.Header) (context.Context, func(error)) {
+	md := transport.HeaderCarrier(hd)
+	for _, p := range h.props {
+		ctx = p.Extract(ctx, md)
+	}
+	req := transport.ServerRequest{Transport: "http", Spec: spec, Metadata: md}
+	ends := make([]func(error), 0, len(h.hooks))
+	for _, hook := range h.hooks {
+		var end func(error)
+		if ctx, end = hook(ctx, req); end != nil {
+			ends = append(ends, end)
+		}
+	}
+	return ctx, func(err error) {
+		for i := len(ends) - 1; i >= 0; i-- {
+			ends[i](err)
+		}
+	}
 }
 
 // decode fills req from r's body, path, query and headers.
