@@ -98,8 +98,8 @@ func (l *linked) ExtendHost(h *transport.Host) {
 	if app == nil {
 		return
 	}
-	h.ServerHooks = append(h.ServerHooks, nrmw.ServerHook(app))
-	h.Propagators = append(h.Propagators, nrmw.Propagator{})
+	h.ServerHooks = append(h.ServerHooks, ServerHook(app))
+	h.Propagators = append(h.Propagators, Propagator{})
 }
 
 // Close sends what the agent holds and stops it, waiting at most

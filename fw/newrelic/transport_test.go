@@ -2,6 +2,7 @@ package newrelic_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http/httptest"
 	"strconv"
 	"testing"
@@ -12,7 +13,8 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
-	"github.com/wegomesh/wego/middleware/newrelic"
+	fwnewrelic "github.com/wegomesh/wego/fw/newrelic"
+	nrmw "github.com/wegomesh/wego/middleware/newrelic"
 	"github.com/wegomesh/wego/transport"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
@@ -28,7 +30,9 @@ type stockReq struct {
 func TestHooksAcrossRemoteRoute(t *testing.T) {
 	t.Parallel()
 	col := newCollector(t)
-	m, err := newrelic.New(onConfig(), newrelic.AgentOptions(col.agentOptions()...))
+	cfg := nrmw.DefaultConfig()
+	cfg.LicenseKey, cfg.AppName, cfg.LogLevel = license, "nrtest", "off"
+	m, err := nrmw.New(cfg, nrmw.AgentOptions(col.agentOption()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +45,7 @@ func TestHooksAcrossRemoteRoute(t *testing.T) {
 	server.UseServerSide(m)
 	catalog.RegisterIn(server, "inventory.Stock", func(ctx context.Context, r stockReq) (int, error) {
 		if nr.FromContext(ctx) == nil {
-			return 0, errs.Internal().WithCause(errNoTxn)
+			return 0, errs.Internal()
 		}
 		if r.SKU == "pear" {
 			return 0, errs.NotFound()
@@ -49,7 +53,7 @@ func TestHooksAcrossRemoteRoute(t *testing.T) {
 		return 7, nil
 	}, httptransport.GET("/stock/{sku}"))
 	h, err := httptransport.NewHandler(transport.Host{Catalog: server, Logger: zap.NewNop(),
-		ServerHooks: []transport.ServerHook{newrelic.ServerHook(app)}, Propagators: []transport.Propagator{newrelic.Propagator{}}})
+		ServerHooks: []transport.ServerHook{fwnewrelic.ServerHook(app)}, Propagators: []transport.Propagator{fwnewrelic.Propagator{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +63,7 @@ func TestHooksAcrossRemoteRoute(t *testing.T) {
 	client := catalog.New()
 	client.UseClientSide(m)
 	stock, _ := catalog.DeclareIn[stockReq, int](client, "inventory.Stock", httptransport.GET("/stock/{sku}"))
-	route, err := transport.NewRoute(transport.Host{Propagators: []transport.Propagator{newrelic.Propagator{}}}, []string{srv.URL})
+	route, err := transport.NewRoute(transport.Host{Propagators: []transport.Propagator{fwnewrelic.Propagator{}}}, []string{srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,7 @@ func TestHooksAcrossRemoteRoute(t *testing.T) {
 	app.Shutdown(10 * time.Second)
 
 	var web []event
-	for _, e := range col.events(t, "analytic_event_data") {
+	for _, e := range col.events(t) {
 		if e.Intrinsics["name"] == "WebTransaction/Go/inventory.Stock" {
 			web = append(web, e)
 		}
@@ -105,6 +109,30 @@ func TestHooksAcrossRemoteRoute(t *testing.T) {
 	if !statuses["200"] || !statuses["404"] {
 		t.Errorf("web transactions' statuses: %v, want 200 and 404", statuses)
 	}
+}
+
+// event is a transaction event as the agent sends it.
+type event struct{ Intrinsics, User, Agent map[string]any }
+
+// events returns the transaction events the collector received.
+func (c *collector) events(t *testing.T) []event {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []event
+	for _, p := range c.payloads["analytic_event_data"] {
+		var top []json.RawMessage
+		if err := json.Unmarshal([]byte(p), &top); err != nil || len(top) < 3 {
+			t.Fatalf("analytic_event_data payload %s: %v", p, err)
+		}
+		var evs [][3]map[string]any
+		if err := json.Unmarshal(top[2], &evs); err != nil {
+			t.Fatalf("events %s: %v", top[2], err)
+		}
+		for _, e := range evs {
+			out = append(out, event{e[0], e[1], e[2]})
+		}
+	}
+	return out
 }
 
 func fmtAny(v any) string {

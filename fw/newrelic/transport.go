@@ -14,7 +14,8 @@ import (
 // (transport.Host.ServerHooks) that starts a web transaction named after
 // the command for each request, accepts the caller's distributed-tracing
 // headers from the request's metadata, puts the transaction in the
-// request's context, where the command middleware finds it, and ends it
+// request's context, where the middleware of package middleware/newrelic
+// finds it and the command's calls report into it, and ends it
 // once the response is sent, with the status of the error the client got
 // (200 after a success). With a nil app it returns nil, which servers
 // skip.
