@@ -134,11 +134,14 @@ func callerSite(skip int) string {
 }
 
 // HostExtender is implemented by a middleware that also extends what the
-// application hands its transports: New Relic, for one, starts a web
-// transaction around each HTTP request and adds trace headers to the
-// requests of remote routes. The application calls ExtendHost on each
-// middleware of its chains that implements it, in the order the chains
-// list them, server chain first, every time it makes a [transport.Host].
+// application hands its transports and route factories, through the
+// transport-neutral [transport.Host.ServerHooks] and
+// [transport.Host.Propagators]: New Relic, for one, starts a web
+// transaction around each command's request that a server serves and adds
+// trace headers to the requests of remote routes, in every transport. The
+// application calls ExtendHost on each middleware of its chains that
+// implements it, in the order the chains list them, server chain first,
+// every time it makes a [transport.Host].
 type HostExtender interface {
 	ExtendHost(h *transport.Host)
 }
