@@ -172,10 +172,10 @@ type order struct {
 }
 
 func (o *order) mw(label string) middleware.Middleware {
-	return middleware.Func(func(next middleware.Handler) middleware.Handler {
+	return middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, c *middleware.Call) error {
 			o.mu.Lock()
-			o.log = append(o.log, label+">"+c.Side.String())
+			o.log = append(o.log, label+">"+spec.Side.String())
 			o.mu.Unlock()
 			err := next(ctx, c)
 			o.mu.Lock()

@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
@@ -35,7 +34,7 @@ type Command[Req, Resp any] struct {
 	fake        Func[Req, Resp] // a replacement, or nil
 	fnSite      string
 	declSite    string
-	spec        *middleware.Spec
+	spec        *middleware.Spec        // the command, no side (introspection)
 	server      []middleware.Middleware // the command's own
 	client      []middleware.Middleware
 	route       Route
@@ -46,14 +45,14 @@ type Command[Req, Resp any] struct {
 
 // state is everything a call needs, composed once and swapped atomically.
 type state[Req, Resp any] struct {
-	spec        *middleware.Spec
+	spec        *middleware.Spec   // the command, no side (introspection)
 	cspec       *middleware.Spec   // spec as the client chain sees it (Remote set when routed)
+	sspec       *middleware.Spec   // spec as the server chain sees it
 	fn          Func[Req, Resp]    // what runs locally (fake or fn); nil if none
 	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
 	fast        Func[Req, Resp]    // direct, while no catalog stands in for h's; else nil, and Call calls h.call
 	serveDirect bool               // fn set, no server middleware
-	invoke      middleware.Handler // client chain, then the route; or the server chain, see side
-	side        middleware.Side    // the side invoke starts on: ServerSide when it skips an empty client chain
+	invoke      middleware.Handler // client chain, then the route (the server chain itself when the client chain adds nothing)
 	serve       middleware.Handler // server chain, then fn
 	pick        func() string      // the route's node picker, if it balances
 	shadowed    bool               // a catalog stands in for h's: calls look at their context
@@ -74,9 +73,9 @@ var callPool = sync.Pool{New: func() any { return new(middleware.Call) }}
 // getCall takes a Call from callPool and fills it in. It sets the fields
 // one by one (the pool's Calls are zero): assigning a Call literal goes
 // through a temporary copy, which costs as much as a middleware hop.
-func getCall(spec *middleware.Spec, side middleware.Side, req, resp any) *middleware.Call {
+func getCall(spec *middleware.Spec, req, resp any) *middleware.Call {
 	c := callPool.Get().(*middleware.Call)
-	c.Spec, c.Side, c.Request, c.Response = spec, side, req, resp
+	c.Spec, c.Request, c.Response = spec, req, resp
 	return c
 }
 
@@ -382,7 +381,6 @@ func (h *Command[Req, Resp]) call(ctx context.Context, req Req) (Resp, error) {
 	// Set one by one, not from a Call literal (see getCall).
 	f.req = req
 	f.call.Spec = s.cspec
-	f.call.Side = s.side
 	f.call.Request = &f.req
 	f.call.Response = &f.resp
 	if s.pick != nil {
@@ -453,7 +451,7 @@ func (h *Command[Req, Resp]) Invoke(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	c := getCall(s.cspec, s.side, rq, rp)
+	c := getCall(s.cspec, rq, rp)
 	if s.pick != nil {
 		c.Node = s.pick()
 	}
@@ -478,17 +476,10 @@ func (h *Command[Req, Resp]) Serve(ctx context.Context, req, resp any) error {
 		}
 		return err
 	}
-	c := getCall(s.spec, middleware.ServerSide, rq, rp)
+	c := getCall(s.sspec, rq, rp)
 	err = s.serve(ctx, c)
 	putCall(c)
 	return err
-}
-
-// sameHandler reports whether a and b are the same function value (the
-// same closure), which is how recompose sees that every middleware of a
-// chain returned next unchanged. Composition time only.
-func sameHandler(a, b middleware.Handler) bool {
-	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
 }
 
 // recompose rebuilds the command's state from its function, fake, route,
@@ -525,10 +516,18 @@ func (h *Command[Req, Resp]) recompose() {
 	}
 	serverMW := append(append([]middleware.Middleware(nil), h.cat.server...), h.server...)
 	clientMW := append(append([]middleware.Middleware(nil), h.cat.client...), h.client...)
-	serve := middleware.Build(spec, terminal, serverMW...)
-	// Middleware that have nothing to do for this command return next
-	// itself; when all do, the chain is empty in effect.
-	serverEmpty := sameHandler(serve, terminal)
+	// Each chain sees the spec with its side; middleware that have nothing
+	// to do for the command return nil, and a chain to which none added
+	// anything is empty in effect.
+	sspec := *spec
+	sspec.Side = middleware.ServerSide
+	serve, serverAdded := middleware.Compose(&sspec, terminal, serverMW...)
+	serverEmpty := !serverAdded
+
+	cspec := *spec
+	cspec.Side = middleware.ClientSide
+	cspec.Remote = !local
+	clientSpec := &cspec
 
 	h.bindFailure = nil
 	var route middleware.Handler
@@ -537,17 +536,12 @@ func (h *Command[Req, Resp]) recompose() {
 	case local && serverEmpty:
 		route = terminal
 	case local:
-		route = func(ctx context.Context, c *middleware.Call) error {
-			c.Side = middleware.ServerSide
-			err := serve(ctx, c)
-			c.Side = middleware.ClientSide
-			return err
-		}
+		route = serve
 	default:
 		if b, ok := h.route.(Balancer); ok {
 			pick = b.Pick
 		}
-		remote, err := h.route.Bind(spec)
+		remote, err := h.route.Bind(clientSpec)
 		if err != nil || remote == nil {
 			if err == nil {
 				err = fmt.Errorf("route bound no handler")
@@ -560,22 +554,10 @@ func (h *Command[Req, Resp]) recompose() {
 		}
 		route = remote
 	}
-	clientSpec := spec
-	if !local {
-		rs := *spec
-		rs.Remote = true
-		clientSpec = &rs
-	}
-	invoke := middleware.Build(clientSpec, route, clientMW...)
+	invoke, clientAdded := middleware.Compose(clientSpec, route, clientMW...)
 	var direct Func[Req, Resp]
-	if local && serverEmpty && sameHandler(invoke, route) {
+	if local && serverEmpty && !clientAdded {
 		direct = fn
-	}
-	// A local command whose client middleware all passed next on starts
-	// its calls on the server side: one hop (the route's) less.
-	side := middleware.ClientSide
-	if local && !serverEmpty && sameHandler(invoke, route) {
-		invoke, side = serve, middleware.ServerSide
 	}
 	fast := direct
 	if h.cat.shadowed {
@@ -583,13 +565,13 @@ func (h *Command[Req, Resp]) recompose() {
 	}
 	h.cur.Store(&state[Req, Resp]{
 		spec:        spec,
+		sspec:       &sspec,
 		cspec:       clientSpec,
 		fn:          fn,
 		direct:      direct,
 		fast:        fast,
 		serveDirect: fn != nil && serverEmpty,
 		invoke:      invoke,
-		side:        side,
 		serve:       serve,
 		pick:        pick,
 		shadowed:    h.cat.shadowed,

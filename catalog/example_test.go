@@ -53,9 +53,9 @@ func Example() {
 
 // trace is a middleware that prints when a call enters and leaves it.
 func trace(label string) middleware.Middleware {
-	return middleware.Func(func(next middleware.Handler) middleware.Handler {
+	return middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 		return func(ctx context.Context, c *middleware.Call) error {
-			fmt.Printf("-> %s (%s)\n", label, c.Side)
+			fmt.Printf("-> %s (%s)\n", label, spec.Side)
 			err := next(ctx, c)
 			fmt.Printf("<- %s\n", label)
 			return err

@@ -117,9 +117,9 @@ func TestCustomMiddlewareByName(t *testing.T) {
 	h, _ := catalog.RegisterIn(cat, "test.Echo", func(_ context.Context, s string) (string, error) { return s, nil })
 	var saw []string
 	tag := fw.Middleware("tag", func(*fw.App) (middleware.Middleware, error) {
-		return middleware.Func(func(next middleware.Handler) middleware.Handler {
+		return middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 			return func(ctx context.Context, c *middleware.Call) error {
-				saw = append(saw, c.Side.String())
+				saw = append(saw, spec.Side.String())
 				return next(ctx, c)
 			}
 		}), nil
@@ -138,9 +138,9 @@ func TestCustomMiddlewareByName(t *testing.T) {
 func Example_chainOrder() {
 	trace := func(label string) fw.Option {
 		return fw.Middleware(label, func(*fw.App) (middleware.Middleware, error) {
-			return middleware.Func(func(next middleware.Handler) middleware.Handler {
+			return middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 				return func(ctx context.Context, c *middleware.Call) error {
-					fmt.Println(c.Side, label)
+					fmt.Println(spec.Side, label)
 					return next(ctx, c)
 				}
 			}), nil

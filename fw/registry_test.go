@@ -23,15 +23,15 @@ import (
 // tracer is a middleware that records the side of each call it sees under
 // its label, and counts how often it was built and closed.
 type tracer struct {
-	label          string
-	saw            *[]string
-	built, closed  *atomic.Int32
-	extendHostWith string
+	label         string
+	saw           *[]string
+	built, closed *atomic.Int32
 }
 
-func (tr *tracer) Wrap(_ *middleware.Spec, next middleware.Handler) middleware.Handler {
+func (tr *tracer) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	side := spec.Side.String()
 	return func(ctx context.Context, c *middleware.Call) error {
-		*tr.saw = append(*tr.saw, c.Side.String()+":"+tr.label)
+		*tr.saw = append(*tr.saw, side+":"+tr.label)
 		return next(ctx, c)
 	}
 }

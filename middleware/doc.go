@@ -6,8 +6,9 @@
 // Every call of a command passes through two chains. The client chain runs
 // in the caller's process (timeout, retry, breaker, cache, ...); the server
 // chain runs where the command runs (recovery, request id, logging, audit,
-// ...). One Middleware type serves both; [Call.Side] says which side a call
-// is on. For a local call the client chain's last handler calls the server
+// ...). One Middleware type serves both; the [Spec] that Wrap receives says
+// which side ([Spec.Side]) and which kind of command ([Spec.Kind]) the
+// chain is for. For a local call the client chain's last handler calls the server
 // chain directly; for a remote route it calls a transport client, and the
 // server chain runs in the other process:
 //
@@ -20,9 +21,18 @@
 // A Middleware is asked to [Middleware.Wrap] a handler once per command and
 // side, when the command is registered or a chain is configured, and gets
 // the command's [Spec] then. It can read the command's attributes at that
-// moment and return next unchanged when it has nothing to do for the
-// command (a cache for a command that is not cacheable), so it costs
-// nothing per call. Per call, only the handlers it returned run.
+// moment and return nil when it has nothing to do for the command and side
+// (a cache for a command that is not cacheable), so it costs nothing per
+// call; a command whose chains add nothing is called directly. Per call,
+// only the handlers it returned run.
+//
+// # Streams fail closed
+//
+// Streaming commands (a [Kind] other than [Unary]) are composed by
+// [BuildStream], which takes a middleware only if it implements
+// [StreamMiddleware] or says it has nothing to do for streams
+// ([UnaryOnly]); any other middleware in a streaming chain is an error, so
+// that nothing meant to guard a command silently skips its streams.
 //
 // # Calls are pooled
 //

@@ -46,9 +46,51 @@ type Spec struct {
 	// Remote is true in the client chain of a command that a route sends
 	// to another process, and false in server chains and for local
 	// commands. Client middleware that only make sense across a network,
-	// such as a circuit breaker, return next when it is false. Chains are
-	// rebuilt when routes change.
+	// such as a circuit breaker, return nil (add nothing) when it is false.
+	// Chains are rebuilt when routes change.
 	Remote bool
+	// Side is the side of the chain that the Spec is given to Wrap for:
+	// [ServerSide] or [ClientSide]. A middleware that behaves differently
+	// on each side decides in Wrap, once. The Spec of a command listed for
+	// introspection has no side (0).
+	Side Side
+	// Kind is how requests and responses flow: [Unary] (one each) for
+	// every command today. Chains of streaming kinds are composed with
+	// [BuildStream], which fails closed.
+	Kind Kind
+}
+
+// Kind says how a command's requests and responses flow.
+type Kind uint8
+
+const (
+	// Unary: one request, one response. The zero Kind.
+	Unary Kind = iota
+	// ClientStream: a stream of requests, one response.
+	ClientStream
+	// ServerStream: one request, a stream of responses.
+	ServerStream
+	// BidiStream: streams both ways.
+	BidiStream
+)
+
+// IsStream reports whether k is one of the streaming kinds.
+func (k Kind) IsStream() bool { return k != Unary }
+
+// String returns "unary", "client_stream", "server_stream" or
+// "bidi_stream".
+func (k Kind) String() string {
+	switch k {
+	case Unary:
+		return "unary"
+	case ClientStream:
+		return "client_stream"
+	case ServerStream:
+		return "server_stream"
+	case BidiStream:
+		return "bidi_stream"
+	}
+	return "unknown"
 }
 
 // Service returns the part of the name before the last dot ("inventory" for
@@ -74,12 +116,11 @@ func (s *Spec) Operation() string {
 // points to after the handler returns, because the Call is recycled (see the
 // package documentation).
 type Call struct {
-	// Spec describes the command. It is never nil and never changes.
+	// Spec describes the command, as the chain where the call began sees
+	// it. It is never nil and never changes. A middleware takes its own
+	// side from the Spec given to Wrap, not from here: a local call passes
+	// from the client chain into the server chain with the same Call.
 	Spec *Spec
-	// Side is ClientSide while the call is in the client chain and ServerSide in the
-	// server chain. A middleware that needs the side after calling next must
-	// read it before.
-	Side Side
 	// Request points to the command's typed request.
 	Request any
 	// Response points to the command's typed response.
@@ -96,8 +137,11 @@ type Call struct {
 type Handler func(ctx context.Context, c *Call) error
 
 // Middleware wraps handlers. Wrap is called once per command and side when
-// a chain is built, never per call; it may return next itself when it has
-// nothing to do for the command described by spec.
+// a chain is built, never per call; spec says which command and which side
+// ([Spec.Side]). Wrap returns nil when it has nothing to do for that
+// command and side: the chain then skips it, and a command whose chains
+// add nothing is called directly, with no hop at all. Returning next
+// itself works too, but costs the command that direct path.
 type Middleware interface {
 	Wrap(spec *Spec, next Handler) Handler
 }
@@ -127,17 +171,26 @@ func (c chain) Wrap(spec *Spec, next Handler) Handler {
 }
 
 // Build wraps terminal in mws for the command described by spec, the first
-// middleware outermost, and returns the composed handler. It is what the
-// catalog calls when it composes a command's chains.
+// middleware outermost, and returns the composed handler. Nil middleware,
+// and middleware whose Wrap returns nil, are skipped.
 func Build(spec *Spec, terminal Handler, mws ...Middleware) Handler {
-	h := terminal
+	h, _ := Compose(spec, terminal, mws...)
+	return h
+}
+
+// Compose is [Build] that also reports whether any middleware added a
+// handler; when none did, h is terminal itself. The catalog composes
+// chains with it, so that a command whose chains add nothing is called
+// directly.
+func Compose(spec *Spec, terminal Handler, mws ...Middleware) (h Handler, added bool) {
+	h = terminal
 	for i := len(mws) - 1; i >= 0; i-- {
 		if mws[i] == nil {
 			continue
 		}
 		if w := mws[i].Wrap(spec, h); w != nil {
-			h = w
+			h, added = w, true
 		}
 	}
-	return h
+	return h, added
 }

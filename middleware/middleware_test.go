@@ -100,22 +100,22 @@ func TestAttributes(t *testing.T) {
 // returned handlers run.
 func ExampleChain() {
 	trace := func(label string) middleware.Middleware {
-		return middleware.Func(func(next middleware.Handler) middleware.Handler {
+		return middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 			return func(ctx context.Context, c *middleware.Call) error {
-				fmt.Println("enter", label, c.Side)
+				fmt.Println("enter", label, spec.Side)
 				defer fmt.Println("leave", label)
 				return next(ctx, c)
 			}
 		})
 	}
-	spec := &middleware.Spec{Name: "hello.Greet"}
+	spec := &middleware.Spec{Name: "hello.Greet", Side: middleware.ServerSide}
 	h := middleware.Chain(trace("outer"), trace("inner")).Wrap(spec,
 		func(_ context.Context, c *middleware.Call) error {
 			*c.Response.(*string) = "hello " + *c.Request.(*string)
 			return nil
 		})
 	req, resp := "gopher", ""
-	_ = h(context.Background(), &middleware.Call{Spec: spec, Side: middleware.ServerSide, Request: &req, Response: &resp})
+	_ = h(context.Background(), &middleware.Call{Spec: spec, Request: &req, Response: &resp})
 	fmt.Println(resp)
 	// Output:
 	// enter outer server

@@ -189,7 +189,7 @@ func TestRequestID(t *testing.T) {
 		_, seen = log.RequestIDFrom(ctx)
 		return nil
 	})
-	call := &middleware.Call{Side: middleware.ServerSide}
+	call := &middleware.Call{}
 	bg := context.Background()
 	withID := log.ContextWithRequestID(bg, log.NewRequestID())
 	if _ = h(bg, call); !seen {
@@ -207,7 +207,7 @@ func TestLoggingDisabledLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := mw.Wrap(&middleware.Spec{Name: name}, func(context.Context, *middleware.Call) error { return nil })
-	call := &middleware.Call{Side: middleware.ServerSide}
+	call := &middleware.Call{}
 	ctx := log.ContextWithRequestID(context.Background(), log.NewRequestID())
 	allocs(t, "logging, success at a disabled level", 0, func() { _ = h(ctx, call) })
 	if *lines != 0 {

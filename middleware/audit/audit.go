@@ -235,11 +235,11 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 		}
 	}
 	if !audited {
-		return next
+		return nil
 	}
 	p.x = newExtractor(spec.Request)
 	return func(ctx context.Context, c *middleware.Call) error {
-		side := c.Side // next may change it
+		side := spec.Side
 		start := a.now()
 		var (
 			rec    *Record

@@ -425,12 +425,9 @@ func TestNoAllocsForCommandsNotAudited(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	a, _ := audit.New(audit.DefaultConfig(), audit.WithSink(&memSink{}))
-	var called int
-	next := func(context.Context, *middleware.Call) error { called++; return nil }
-	h := a.Wrap(&middleware.Spec{Name: "a.B"}, next)
-	call := &middleware.Call{}
-	if n := testing.AllocsPerRun(100, func() { _ = h(context.Background(), call) }); n != 0 || called == 0 {
-		t.Errorf("%v allocs, want 0", n)
+	next := func(context.Context, *middleware.Call) error { return nil }
+	if h := a.Wrap(&middleware.Spec{Name: "a.B"}, next); h != nil {
+		t.Fatal("Wrap added a handler for a command that is not audited; want nil")
 	}
 }
 

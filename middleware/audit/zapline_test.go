@@ -82,8 +82,8 @@ func TestZapLineIsUnchanged(t *testing.T) {
 					t.Fatal(err)
 				}
 			} else {
-				h := a.Wrap(&middleware.Spec{Name: "accounts.Close"}, func(context.Context, *middleware.Call) error { return nil })
-				if err := h(ctx, &middleware.Call{Side: middleware.ServerSide}); err != nil {
+				h := a.Wrap(&middleware.Spec{Name: "accounts.Close", Side: middleware.ServerSide}, func(context.Context, *middleware.Call) error { return nil })
+				if err := h(ctx, &middleware.Call{}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -180,7 +180,7 @@ func TestZapSinkAllocs(t *testing.T) {
 	}
 	l := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(log.EncoderConfig("json")), zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 	a := newAuditor(t, audit.Config{All: true}, audit.WithLogger(l))
-	h := a.Wrap(&middleware.Spec{Name: "a.B"}, func(context.Context, *middleware.Call) error { return nil })
+	h := a.Wrap(&middleware.Spec{Name: "a.B", Side: middleware.ServerSide}, func(context.Context, *middleware.Call) error { return nil })
 	ctx := audit.ContextWithPrincipal(log.ContextWithRequestID(context.Background(), log.NewRequestID()), "alice")
 	call := &middleware.Call{}
 	if n := testing.AllocsPerRun(100, func() { _ = h(ctx, call) }); n != 1 {

@@ -329,15 +329,15 @@ func isExcluded(err error) bool {
 	return err == errNodeRefused || errs.KindOf(err) == errs.KindCanceled
 }
 
-// Wrap returns next guarded by the command's breaker, or next itself when
+// Wrap returns next guarded by the command's breaker, or nil (nothing added) when
 // the breaker is disabled for the command.
 func (b *Breaker) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	if !spec.Remote && !b.cfg.Local {
-		return next
+		return nil
 	}
 	set, ok := b.cfg.For(spec.Name)
 	if !ok {
-		return next
+		return nil
 	}
 	cmd := b.command(spec.Name, set)
 	return func(ctx context.Context, c *middleware.Call) error {

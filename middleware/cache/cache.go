@@ -232,12 +232,16 @@ func (c *Cache) store(name string) *store {
 	return v.(*store)
 }
 
-// Wrap returns next behind the command's cache, or next itself when the
+// UnaryOnly marks the cache as having nothing to do for streaming
+// commands: a stream has no one response to keep.
+func (c *Cache) UnaryOnly() {}
+
+// Wrap returns next behind the command's cache, or nil (nothing added) when the
 // command is not cached.
 func (c *Cache) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	p, ok := c.cfg.For(spec)
 	if !ok || spec.Response == nil || spec.Request == nil {
-		return next
+		return nil
 	}
 	s := c.store(spec.Name)
 	k := newKeyer(spec)
@@ -433,4 +437,7 @@ func (c *Cache) Len(command string) int {
 	return 0
 }
 
-var _ middleware.Middleware = (*Cache)(nil)
+var (
+	_ middleware.Middleware = (*Cache)(nil)
+	_ middleware.UnaryOnly  = (*Cache)(nil)
+)

@@ -232,15 +232,15 @@ func (s *state) draw() (latency, outcome float64) {
 	return latency, outcome
 }
 
-// Wrap returns a handler that injects the command's faults, or next when
+// Wrap returns a handler that injects the command's faults, or nil when
 // the injector is disabled or has no fault for the command.
 func (in *Injector) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	if !in.cfg.Enabled {
-		return next
+		return nil
 	}
 	f, ok := middleware.ForCommand(in.cfg.Commands, spec.Name)
 	if !ok || (f.ErrorRate == 0 && f.PanicRate == 0 && (f.LatencyRate == 0 || f.Latency == 0)) {
-		return next
+		return nil
 	}
 	s := in.stateFor(spec.Name, f)
 	return func(ctx context.Context, c *middleware.Call) error {

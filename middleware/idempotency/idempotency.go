@@ -210,12 +210,12 @@ func New(cfg Config, opts ...Option) (*Middleware, error) {
 // Store returns the store of the middleware's records.
 func (m *Middleware) Store() Store { return m.store }
 
-// Wrap returns next behind the command's idempotency, or next itself when
+// Wrap returns next behind the command's idempotency, or nil (nothing added) when
 // the command does not accept keys.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	p, ok := m.cfg.For(spec)
 	if !ok || spec.Request == nil || spec.Response == nil {
-		return next
+		return nil
 	}
 	g := &guard{m: m, next: next, policy: p, name: spec.Name,
 		fp: newFingerprinter(spec.Request), resp: spec.Response, respPtr: reflect.PointerTo(spec.Response)}

@@ -284,7 +284,7 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 		}
 	}
 	if skip {
-		return next
+		return nil
 	}
 	if p.bodies {
 		if spec.Request != nil {
@@ -298,7 +298,7 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 		p.sampled.Store(&derived{base: m.logger, l: p.sample(m.logger)})
 	}
 	return func(ctx context.Context, c *middleware.Call) error {
-		side := c.Side // next may change it
+		side := spec.Side
 		start := time.Since(epoch)
 		err := next(ctx, c)
 		lvl := p.success

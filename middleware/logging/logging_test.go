@@ -296,10 +296,13 @@ func TestSkipReturnsNext(t *testing.T) {
 	mw, _ := logging.New(logging.Config{Commands: map[string]logging.CommandConfig{"*": {Skip: true}}})
 	var called bool
 	next := func(context.Context, *middleware.Call) error { called = true; return nil }
-	h := mw.Wrap(&middleware.Spec{Name: "a.B"}, next)
+	if h := mw.Wrap(&middleware.Spec{Name: "a.B"}, next); h != nil {
+		t.Fatal("Wrap added a handler for a skipped command; want nil")
+	}
+	h := middleware.Build(&middleware.Spec{Name: "a.B"}, next, mw)
 	_ = h(context.Background(), &middleware.Call{})
-	// Functions do not compare; check that h is next by its effect and
-	// that it logs nothing even with a logger in the context.
+	// The chain is next itself: it logs nothing even with a logger in the
+	// context.
 	core, logs := observer.New(zapcore.DebugLevel)
 	_ = h(log.WithLogger(context.Background(), zap.New(core)), &middleware.Call{})
 	if !called || logs.Len() != 0 {
@@ -396,7 +399,7 @@ func TestNoAllocsAtDisabledLevel(t *testing.T) {
 		mw, _ := logging.New(logging.Config{Bodies: bodies}, logging.WithLogger(zap.New(core)))
 		h := mw.Wrap(&middleware.Spec{Name: "pay.Charge"}, func(context.Context, *middleware.Call) error { return nil })
 		req, resp := request("ann"), PayResponse{}
-		call := &middleware.Call{Side: middleware.ServerSide, Request: &req, Response: &resp}
+		call := &middleware.Call{Request: &req, Response: &resp}
 		ctx := log.ContextWithRequestID(context.Background(), log.NewRequestID())
 		if n := testing.AllocsPerRun(1000, func() { _ = h(ctx, call) }); n != 0 {
 			t.Errorf("bodies=%v: %v allocs per call at a disabled level, want 0", bodies, n)

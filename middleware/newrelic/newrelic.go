@@ -258,20 +258,22 @@ func (m *Middleware) Shutdown(timeout time.Duration) {
 // already named, so that a command called from it becomes a segment.
 type commandKey struct{}
 
-// Wrap returns a handler that records the call, or next when the
+// Wrap returns a handler that records the call, or nil when the
 // middleware is off or recording is off for the command.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	if m.app == nil {
-		return next
+		return nil
 	}
 	if cc, ok := middleware.ForCommand(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil && !*cc.Enabled {
-		return next
+		return nil
 	}
 	app, name := m.app, spec.Name
-	return func(ctx context.Context, c *middleware.Call) error {
-		if c.Side == middleware.ClientSide {
+	if spec.Side == middleware.ClientSide {
+		return func(ctx context.Context, c *middleware.Call) error {
 			return external(ctx, c, name, next)
 		}
+	}
+	return func(ctx context.Context, c *middleware.Call) error {
 		txn := nr.FromContext(ctx)
 		switch {
 		case txn == nil:

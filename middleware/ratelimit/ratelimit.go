@@ -210,12 +210,12 @@ func (l *Limiter) InFlight(name string) int {
 	return int(s.inflight.Load())
 }
 
-// Wrap returns a handler that enforces the command's limits, or next when
+// Wrap returns a handler that enforces the command's limits, or nil when
 // the command has none.
 func (l *Limiter) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	perSecond, _, maxConcurrent := l.Effective(spec.Name)
 	if perSecond == 0 && maxConcurrent == 0 {
-		return next
+		return nil
 	}
 	s := l.stateFor(spec.Name)
 	now := l.now

@@ -113,7 +113,7 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 		if _, ok := log.RequestIDFrom(ctx); !ok {
 			ctx = log.ContextWithCommand(ctx, log.NewRequestID(), name)
 		}
-		side := c.Side // next may change it (see middleware.Call.Side)
+		side := spec.Side
 		defer func() {
 			if v := recover(); v != nil {
 				err = m.recovered(ctx, name, side, v)

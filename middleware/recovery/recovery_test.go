@@ -238,9 +238,9 @@ func TestDefaultLoggerFromContext(t *testing.T) {
 	t.Parallel()
 	core, logs := observer.New(zapcore.ErrorLevel)
 	mw, _ := recovery.New(recovery.DefaultConfig())
-	h := mw.Wrap(&middleware.Spec{Name: "a.B"}, func(context.Context, *middleware.Call) error { panic("x") })
+	h := mw.Wrap(&middleware.Spec{Name: "a.B", Side: middleware.ClientSide}, func(context.Context, *middleware.Call) error { panic("x") })
 	ctx := log.WithLogger(context.Background(), zap.New(core))
-	if err := h(ctx, &middleware.Call{Side: middleware.ClientSide}); errs.CodeOf(err) != "internal" {
+	if err := h(ctx, &middleware.Call{}); errs.CodeOf(err) != "internal" {
 		t.Errorf("err = %v", err)
 	}
 	if logs.Len() != 1 || logs.AllUntimed()[0].ContextMap()["side"] != "client" {
@@ -255,7 +255,7 @@ func TestNoAllocsWithoutPanic(t *testing.T) {
 	mw, _ := recovery.New(recovery.DefaultConfig())
 	h := mw.Wrap(&middleware.Spec{Name: "a.B"}, func(context.Context, *middleware.Call) error { return nil })
 	ctx := log.ContextWithRequestID(context.Background(), log.NewRequestID())
-	call := &middleware.Call{Side: middleware.ServerSide}
+	call := &middleware.Call{}
 	if n := testing.AllocsPerRun(1000, func() { _ = h(ctx, call) }); n != 0 {
 		t.Errorf("%v allocs per call, want 0", n)
 	}

@@ -60,7 +60,7 @@ func BenchmarkRequestID(b *testing.B) {
 	})
 
 	h := mw.Wrap(&middleware.Spec{Name: "bench.Echo"}, func(context.Context, *middleware.Call) error { return nil })
-	call := &middleware.Call{Side: middleware.ServerSide}
+	call := &middleware.Call{}
 	b.Run("handler-only/id=present", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

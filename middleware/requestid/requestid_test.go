@@ -167,7 +167,7 @@ func TestAllocs(t *testing.T) {
 		t.Skip("the race detector changes allocation counts")
 	}
 	h := newMW(t).Wrap(&middleware.Spec{Name: "svc.Echo"}, func(context.Context, *middleware.Call) error { return nil })
-	call := &middleware.Call{Side: middleware.ServerSide}
+	call := &middleware.Call{}
 	bg := context.Background()
 	withID := log.ContextWithRequestID(bg, log.NewRequestID())
 	if n := testing.AllocsPerRun(1000, func() { _ = h(withID, call) }); n != 0 {

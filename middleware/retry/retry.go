@@ -247,12 +247,16 @@ func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 	return m, nil
 }
 
-// Wrap returns next with retries, or next itself when the command is not
+// UnaryOnly marks retries as having nothing to do for streaming commands:
+// a stream cannot be sent again once it has started.
+func (m *mw) UnaryOnly() {}
+
+// Wrap returns next with retries, or nil (nothing added) when the command is not
 // retried.
 func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	p, ok := m.cfg.For(spec)
 	if !ok {
-		return next
+		return nil
 	}
 	b := m.budget(spec.Name)
 	return func(ctx context.Context, c *middleware.Call) error {
@@ -364,3 +368,5 @@ func (b *budget) withdraw(now time.Time) bool {
 	b.tokens = t
 	return ok
 }
+
+var _ middleware.UnaryOnly = (*mw)(nil)

@@ -156,13 +156,13 @@ func Deadline(cfg DeadlineConfig) (middleware.Middleware, error) {
 
 // Wrap returns next behind the checks and the command's budget.
 func (m *deadline) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	if spec.Side != middleware.ServerSide {
+		return nil // a server-side middleware: nothing to do in a client chain
+	}
 	p := m.cfg.For(spec)
 	switch {
 	case p.Complete:
 		return func(ctx context.Context, c *middleware.Call) error {
-			if c.Side != middleware.ServerSide {
-				return next(ctx, c)
-			}
 			if err := gone(ctx); err != nil {
 				return err
 			}
@@ -176,9 +176,6 @@ func (m *deadline) Wrap(spec *middleware.Spec, next middleware.Handler) middlewa
 		}
 	case p.Budget > 0:
 		return func(ctx context.Context, c *middleware.Call) error {
-			if c.Side != middleware.ServerSide {
-				return next(ctx, c)
-			}
 			if err := gone(ctx); err != nil {
 				return err
 			}
@@ -195,10 +192,8 @@ func (m *deadline) Wrap(spec *middleware.Spec, next middleware.Handler) middlewa
 		}
 	default:
 		return func(ctx context.Context, c *middleware.Call) error {
-			if c.Side == middleware.ServerSide {
-				if err := gone(ctx); err != nil {
-					return err
-				}
+			if err := gone(ctx); err != nil {
+				return err
 			}
 			return next(ctx, c)
 		}

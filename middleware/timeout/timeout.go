@@ -100,12 +100,12 @@ func (c Config) For(spec *middleware.Spec) (time.Duration, bool) {
 	return d, d > 0
 }
 
-// Wrap returns next with the command's timeout, or next itself when no
+// Wrap returns next with the command's timeout, or nil (nothing added) when no
 // timeout applies.
 func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	d, ok := m.cfg.For(spec)
 	if !ok {
-		return next
+		return nil
 	}
 	return func(ctx context.Context, c *middleware.Call) error {
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {

@@ -116,7 +116,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 	}
 	t := spec.Request
 	if !on || t == nil {
-		return next
+		return nil
 	}
 	convert := m.convert
 	switch {
@@ -148,7 +148,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 			return next(ctx, c)
 		}
 	}
-	return next
+	return nil
 }
 
 var errRequired = errs.InvalidArgument(errs.FieldViolation{Field: "request", Reason: "is required", Key: KeyRequired})

@@ -106,7 +106,8 @@ func TestMemoryRelease(t *testing.T) {
 
 func TestLimiterBound(t *testing.T) {
 	l := newLimiter(2, 0)
-	if !l.acquire() || !l.acquire() || l.acquire() {
+	first, second, third := l.acquire(), l.acquire(), l.acquire()
+	if !first || !second || third {
 		t.Fatal("the third request got a place")
 	}
 	l.release()
