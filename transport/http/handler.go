@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -169,26 +170,38 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 	return h, nil
 }
 
-// handle registers a pattern and turns ServeMux's panics on malformed or
-// conflicting patterns into errors naming the commands.
-func (h *handler) handle(pattern, owner string, hd http.Handler) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			msg := fmt.Sprint(r)
-			other := ""
-			for p, o := range h.patterns {
-				if strings.Contains(msg, "pattern \""+p+"\"") || strings.Contains(msg, p+"\" (registered") {
-					other = " and " + o
+// handle registers a pattern, and turns ServeMux's panic on a malformed or
+// conflicting pattern into an error that names both owners. It finds the
+// other owner by asking ServeMux about each registered pattern in turn,
+// never by reading the text of its panic.
+func (h *handler) handle(pattern, owner string, hd http.Handler) error {
+	if o, dup := h.patterns[pattern]; dup {
+		return fmt.Errorf("httptransport: endpoint %q of %s is also the endpoint of %s", pattern, owner, o)
+	}
+	if err := muxHandle(h.mux, pattern, hd); err != nil {
+		if muxHandle(http.NewServeMux(), pattern, hd) == nil { // valid alone: a conflict
+			for _, p := range slices.Sorted(maps.Keys(h.patterns)) {
+				pair := http.NewServeMux()
+				if muxHandle(pair, p, hd) == nil && muxHandle(pair, pattern, hd) != nil {
+					return fmt.Errorf("httptransport: endpoint %q of %s conflicts with %q of %s: both match some requests and neither is more specific (net/http.ServeMux's rule)",
+						pattern, owner, p, h.patterns[p])
 				}
 			}
-			err = fmt.Errorf("httptransport: route %q of %s%s: %s", pattern, owner, other, msg)
+		}
+		return fmt.Errorf("httptransport: endpoint %q of %s: %v", pattern, owner, err)
+	}
+	h.patterns[pattern] = owner
+	return nil
+}
+
+// muxHandle registers pattern in m, returning ServeMux's panic as an error.
+func muxHandle(m *http.ServeMux, pattern string, hd http.Handler) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
 		}
 	}()
-	if o, dup := h.patterns[pattern]; dup {
-		return fmt.Errorf("httptransport: route %q of %s is also the route of %s", pattern, owner, o)
-	}
-	h.mux.Handle(pattern, hd)
-	h.patterns[pattern] = owner
+	m.Handle(pattern, hd)
 	return nil
 }
 

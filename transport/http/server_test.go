@@ -549,6 +549,15 @@ func TestStartErrors(t *testing.T) {
 	}
 	tag := catalog.New()
 	_, _ = catalog.RegisterIn(tag, "a.Bad", func(context.Context, badTag) (Order, error) { return Order{}, nil })
+	type byA struct {
+		A string `path:"a" json:"-"`
+	}
+	type byB struct {
+		B string `path:"b" json:"-"`
+	}
+	overlap := catalog.New() // neither pattern is more specific than the other
+	_, _ = catalog.RegisterIn(overlap, "c.Three", func(context.Context, byA) (Order, error) { return Order{}, nil }, httptransport.GET("/x/{a}"))
+	_, _ = catalog.RegisterIn(overlap, "d.Four", func(context.Context, byB) (Order, error) { return Order{}, nil }, httptransport.GET("/{b}/y"))
 	builtin := catalog.New()
 	_, _ = catalog.RegisterIn(builtin, "a.Health", func(context.Context, Empty) (Order, error) { return Order{}, nil }, httptransport.GET("/healthz"))
 	for _, tt := range []struct {
@@ -556,6 +565,7 @@ func TestStartErrors(t *testing.T) {
 		want []string
 	}{
 		{conflict, []string{"a.One", "b.Two"}},
+		{overlap, []string{"c.Three", "d.Four", "/x/{a}", "/{b}/y"}},
 		{missing, []string{"a.One", `path:"id"`}},
 		{body, []string{"a.List", "SKU, Qty, Notes"}},
 		{status, []string{"a.Make", "302"}},
