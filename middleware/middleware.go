@@ -125,8 +125,10 @@ type Call struct {
 	Request any
 	// Response points to the command's typed response.
 	Response any
-	// Node names the remote node that serves the call, set by a remote route
-	// before its handler runs (empty for local calls).
+	// Node names the remote node that will serve the call: the catalog
+	// asks the route's balancer (catalog.Balancer) before the client chain
+	// runs, so that client middleware know where the call goes. Empty for
+	// local calls and for routes that do not balance.
 	Node string
 }
 
