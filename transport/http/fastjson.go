@@ -494,7 +494,14 @@ func (p *encPlan) encode(dst []byte, v any) ([]byte, bool) {
 	if rv.Type() != p.typ || rv.IsNil() {
 		return dst, false
 	}
-	sv := rv.Elem()
+	return p.appendObject(dst, rv.Elem(), true)
+}
+
+// appendObject appends the JSON object of the struct sv and a newline to
+// dst, as json.Encoder writes it (with SetEscapeHTML(escapeHTML)), when
+// every string in it is printable ASCII that encodes as itself; false
+// otherwise (dst is then to be discarded).
+func (p *encPlan) appendObject(dst []byte, sv reflect.Value, escapeHTML bool) ([]byte, bool) {
 	dst = append(dst, '{')
 	first := true
 	for i := range p.fields {
@@ -512,7 +519,8 @@ func (p *encPlan) encode(dst []byte, v any) ([]byte, bool) {
 		case fastString:
 			s := fv.String()
 			for j := 0; j < len(s); j++ {
-				if c := s[j]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+				c := s[j]
+				if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || escapeHTML && (c == '<' || c == '>' || c == '&') {
 					return dst, false
 				}
 			}

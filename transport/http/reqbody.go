@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
-	"strconv"
 	"sync"
-	"unicode/utf8"
 )
 
 // A remote route encodes each request body once, into a buffer that
@@ -87,38 +85,5 @@ func planBound(plan *encPlan, v any) (int, bool) {
 // SetEscapeHTML(false) writes it, when every string in v is printable
 // ASCII without '"' or '\\' (so encodes as itself); false otherwise.
 func encodePlain(plan *encPlan, dst []byte, v any) ([]byte, bool) {
-	sv := reflect.ValueOf(v).Elem()
-	dst = append(dst, '{')
-	first := true
-	for i := range plan.fields {
-		f := &plan.fields[i]
-		fv := sv.Field(f.index)
-		if f.omitEmpty && fv.IsZero() {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, f.key...)
-		switch f.kind {
-		case fastString:
-			s := fv.String()
-			for j := 0; j < len(s); j++ {
-				if c := s[j]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-					return dst, false
-				}
-			}
-			dst = append(dst, '"')
-			dst = append(dst, s...)
-			dst = append(dst, '"')
-		case fastBool:
-			dst = strconv.AppendBool(dst, fv.Bool())
-		case fastInt:
-			dst = strconv.AppendInt(dst, fv.Int(), 10)
-		case fastUint:
-			dst = strconv.AppendUint(dst, fv.Uint(), 10)
-		}
-	}
-	return append(dst, '}', '\n'), true
+	return plan.appendObject(dst, reflect.ValueOf(v).Elem(), false)
 }
