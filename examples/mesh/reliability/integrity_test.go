@@ -9,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -318,61 +316,7 @@ func stockOf(t *testing.T, base, sku string) int {
 // when the test ends.
 func startInventoryProcess(t *testing.T, yaml string) (string, *os.Process) {
 	t.Helper()
-	bin := inventoryBinary(t)
-	dir := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	yaml = "app: {name: inventory, shutdown_timeout: 10s}\nlog: {level: error, format: json}\n" + yaml
-	if err := os.WriteFile(filepath.Join(dir, "config", "dev.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WEGO_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "WEGO_ENV=dev")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urls <- m[1]:
-				default:
-				}
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-		}
-	})
-	select {
-	case u := <-urls:
-		return u, cmd.Process
-	case err := <-exited:
-		t.Fatalf("inventory exited: %v\n%s", err, stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatal("inventory did not start in 20s")
-	}
-	return "", nil
+	p := startProc(t, "inventory", inventoryBinary(t),
+		"app: {name: inventory, shutdown_timeout: 10s}\nlog: {level: error, format: json}\n"+yaml)
+	return p.url, p.cmd.Process
 }

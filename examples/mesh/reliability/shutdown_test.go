@@ -1,16 +1,11 @@
 package reliability
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptrace"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -165,8 +160,6 @@ func TestShutdownUnderLoad(t *testing.T) {
 		len(rs), fmtTally(tally(rs)), completedDuringDrain, stopped.Sub(stopBegan).Round(time.Millisecond), ready, notReady, refused)
 }
 
-var listeningRE = regexp.MustCompile(`inventory listening on (http://127\.0\.0\.1:\d+)`)
-
 // TestSIGTERMChildProcess runs inventory as its own process, built from
 // its main package with a config/dev.yaml beside it, and sends it SIGTERM
 // while orders (in this process) places orders through it: the process
@@ -180,11 +173,6 @@ func TestSIGTERMChildProcess(t *testing.T) {
 		t.Skip("builds a binary")
 	}
 	verifyNoLeaks(t)
-	dir := t.TempDir()
-	bin := inventoryBinary(t)
-	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
-		t.Fatal(err)
-	}
 	yaml := `app: {name: inventory, shutdown_timeout: 10s}
 log: {level: warn, format: json}
 http: {addr: "127.0.0.1:0", read_header_timeout: 1s}
@@ -197,55 +185,8 @@ middleware:
     commands:
       inventory.Reserve: {latency_rate: 0.3, latency: 100ms}
 `
-	if err := os.WriteFile(filepath.Join(dir, "config", "dev.yaml"), []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "WEGO_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "WEGO_ENV=dev")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case urls <- m[1]:
-				default:
-				}
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-		}
-	})
-	var invURL string
-	select {
-	case invURL = <-urls:
-	case err := <-exited:
-		t.Fatalf("inventory exited: %v\n%s", err, stderr.String())
-	case <-time.After(20 * time.Second):
-		t.Fatal("inventory did not start in 20s")
-	}
+	inv := startProc(t, "inventory", inventoryBinary(t), yaml)
+	invURL := inv.url
 
 	ord := start(t, nodeOpts{yaml: ordersYAML(invURL, "", "")})
 	c := newClient(50)
@@ -255,15 +196,15 @@ middleware:
 	results := sendUntil(c, ord.url, 50, stopLoad)
 	time.Sleep(time.Duration(scale(300, 3000)) * time.Millisecond)
 	termAt := time.Now()
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := inv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	var exitErr error
 	select {
-	case exitErr = <-exited:
+	case <-inv.done:
 	case <-time.After(15 * time.Second):
-		t.Fatalf("inventory still running 15s after SIGTERM\n%s", stderr.String())
+		t.Fatalf("inventory still running 15s after SIGTERM\n%s", inv.stderr)
 	}
+	exitErr := inv.err
 	exitedAt := time.Now()
 	time.Sleep(300 * time.Millisecond)
 	close(stopLoad)
@@ -272,7 +213,7 @@ middleware:
 	ps := probes()
 
 	if exitErr != nil {
-		t.Errorf("inventory exited with %v after SIGTERM\n%s", exitErr, stderr.String())
+		t.Errorf("inventory exited with %v after SIGTERM\n%s", exitErr, inv.stderr)
 	}
 	checkResults(t, rs, duringShutdown)
 	ready, notReady, refused := checkReadiness(t, ps)
