@@ -48,8 +48,9 @@ fuzz: ## every fuzz target for FUZZTIME (10s) each
 	GO=$(GO) .ci/fuzz-one ./middleware/requestid FuzzFromHeader $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./middleware/logging FuzzAppendString $(FUZZTIME)
 
-soak: ## the long reliability run: 50,000 orders, faults, shutdown under load
+soak: ## the long runs: 50,000 orders, faults, shutdown, integrity, memory; 1,000 fresh-process catalog isolation runs
 	WEGO_SOAK=1 $(GO) test -race -shuffle=on -count=1 -timeout 30m -v ./examples/mesh/reliability
+	WEGO_SOAK=1 $(GO) test -race -count=1 -timeout 30m -run TestIsolationInFreshProcesses ./catalog/catalogtest
 
 bench: ## WeGO beside go-kit, gin and net/http (bench/ module): medians, ratios, targets; writes docs/performance.md
 	cd bench && $(GO) run ./cmd/benchreport
