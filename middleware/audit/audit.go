@@ -207,8 +207,8 @@ type plan struct {
 	x          *extractor // nil: no request fields
 }
 
-// Wrap returns a handler that audits the command's calls, or next itself
-// when the command is not audited.
+// Wrap returns a handler that audits the command's calls, or nil (nothing
+// added) when the command is not audited.
 func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	audited := a.cfg.All
 	if v, ok := Auditable.Get(spec.Attributes); ok {

@@ -261,7 +261,7 @@ type plan struct {
 type derived struct{ base, l *zap.Logger }
 
 // Wrap returns a handler that logs one line per call of the command, or
-// next itself when the configuration skips the command.
+// nil (nothing added) when the configuration skips the command.
 func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	p := &plan{m: m, name: spec.Name, bodies: m.cfg.Bodies}
 	p.success, _ = parseSuccessLevel(m.cfg.SuccessLevel)

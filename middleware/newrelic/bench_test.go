@@ -34,7 +34,8 @@ func benchCall(b *testing.B, mws ...middleware.Middleware) {
 // BenchmarkOff measures the middleware with no license key (off) against
 // baselines measured in the same run: no middleware, and one no-op
 // middleware (the pooled path that any middleware in the chain brings).
-// Off, Wrap returns next, so "off-with-noop" must match "baseline-noop".
+// Off, Wrap adds nothing (nil), so "off-with-noop" must match
+// "baseline-noop".
 func BenchmarkOff(b *testing.B) {
 	off, err := newrelic.New(newrelic.DefaultConfig())
 	if err != nil {

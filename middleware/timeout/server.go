@@ -146,7 +146,7 @@ type deadline struct{ cfg DeadlineConfig }
 //
 // When a deadline set here fires and the call fails, the error is of kind
 // DeadlineExceeded (code "deadline_exceeded"), wrapping what the command
-// returned. Calls on the client side of a chain pass through.
+// returned. In a client chain it adds nothing (Wrap returns nil).
 func Deadline(cfg DeadlineConfig) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -107,8 +107,8 @@ func fullKey(err error) error {
 var validatorType = reflect.TypeFor[Validator]()
 
 // Wrap returns a handler that validates the request before calling next,
-// or next itself when validation is off for the command or its request
-// type has no Validate method.
+// or nil (nothing added) when validation is off for the command or its
+// request type has no Validate method.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	on := m.cfg.Enabled
 	if cc, ok := middleware.ForCommand(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil {

@@ -188,7 +188,7 @@ func (h *handler) handle(pattern, owner string, hd http.Handler) error {
 				}
 			}
 		}
-		return fmt.Errorf("httptransport: endpoint %q of %s: %v", pattern, owner, err)
+		return fmt.Errorf("httptransport: endpoint %q of %s: %w", pattern, owner, err)
 	}
 	h.patterns[pattern] = owner
 	return nil
@@ -198,7 +198,11 @@ func (h *handler) handle(pattern, owner string, hd http.Handler) error {
 func muxHandle(m *http.ServeMux, pattern string, hd http.Handler) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
+			if e, ok := r.(error); ok {
+				err = e
+			} else {
+				err = fmt.Errorf("%v", r)
+			}
 		}
 	}()
 	m.Handle(pattern, hd)

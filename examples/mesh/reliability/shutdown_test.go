@@ -89,12 +89,22 @@ var duringShutdown = map[int][]string{
 
 // sendUntil sends orders from conc goroutines until stop is closed.
 func sendUntil(c *client, base string, conc int, stop <-chan struct{}) func() []result {
+	return untilStopped(conc, stop, func(i int) result {
+		sku, qty := drainMix(i)
+		return c.placeOrder(context.Background(), base, sku, qty)
+	})
+}
+
+// untilStopped runs one(i) from conc goroutines, goroutine w taking i = w,
+// w+conc, w+2*conc, ..., until stop is closed; the function it returns
+// waits for them and gives every result.
+func untilStopped[T any](conc int, stop <-chan struct{}, one func(i int) T) func() []T {
 	var mu sync.Mutex
-	var all []result
+	var all []T
 	var wg sync.WaitGroup
 	for w := range conc {
 		wg.Go(func() {
-			var mine []result
+			var mine []T
 			for i := w; ; i += conc {
 				select {
 				case <-stop:
@@ -104,12 +114,11 @@ func sendUntil(c *client, base string, conc int, stop <-chan struct{}) func() []
 					return
 				default:
 				}
-				sku, qty := drainMix(i)
-				mine = append(mine, c.placeOrder(context.Background(), base, sku, qty))
+				mine = append(mine, one(i))
 			}
 		})
 	}
-	return func() []result { wg.Wait(); return all }
+	return func() []T { wg.Wait(); return all }
 }
 
 // TestShutdownUnderLoad stops inventory (App.Stop) while 50 clients place
@@ -256,49 +265,31 @@ type tracedOrder struct {
 // burstOrders sends orders from conc goroutines over c's keep-alive
 // connections until stop is closed.
 func burstOrders(c *client, base string, conc int, stop <-chan struct{}) func() []tracedOrder {
-	var mu sync.Mutex
-	var all []tracedOrder
-	var wg sync.WaitGroup
-	for w := range conc {
-		wg.Go(func() {
-			var mine []tracedOrder
-			for i := w; ; i += conc {
-				select {
-				case <-stop:
-					mu.Lock()
-					all = append(all, mine...)
-					mu.Unlock()
-					return
-				default:
-				}
-				var o tracedOrder
-				trace := &httptrace.ClientTrace{
-					GotConn:      func(ci httptrace.GotConnInfo) { o.sentAt, o.reused = time.Now(), ci.Reused },
-					WroteRequest: func(wr httptrace.WroteRequestInfo) { o.wrote = wr.Err == nil },
-				}
-				sku, qty := drainMix(i)
-				req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
-					http.MethodPost, base+"/orders", strings.NewReader(fmt.Sprintf(`{"sku":%q,"qty":%d}`, sku, qty)))
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := c.hc.Do(req)
-				if err != nil {
-					o.err = err
-					mine = append(mine, o)
-					continue
-				}
-				var body struct {
-					ReservationID string `json:"reservation_id"`
-				}
-				if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-					o.err = fmt.Errorf("reading the answer: %w", err)
-				}
-				resp.Body.Close()
-				o.status, o.close, o.resID = resp.StatusCode, resp.Close, body.ReservationID
-				mine = append(mine, o)
-			}
-		})
-	}
-	return func() []tracedOrder { wg.Wait(); return all }
+	return untilStopped(conc, stop, func(i int) tracedOrder {
+		var o tracedOrder
+		trace := &httptrace.ClientTrace{
+			GotConn:      func(ci httptrace.GotConnInfo) { o.sentAt, o.reused = time.Now(), ci.Reused },
+			WroteRequest: func(wr httptrace.WroteRequestInfo) { o.wrote = wr.Err == nil },
+		}
+		sku, qty := drainMix(i)
+		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace),
+			http.MethodPost, base+"/orders", strings.NewReader(fmt.Sprintf(`{"sku":%q,"qty":%d}`, sku, qty)))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			o.err = err
+			return o
+		}
+		var body struct {
+			ReservationID string `json:"reservation_id"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			o.err = fmt.Errorf("reading the answer: %w", err)
+		}
+		resp.Body.Close()
+		o.status, o.close, o.resID = resp.StatusCode, resp.Close, body.ReservationID
+		return o
+	})
 }
 
 // TestDrainKeepAliveBurst stops orders (drain_delay 500ms) while 20
