@@ -424,6 +424,15 @@ func From(err error) *Error {
 // Parameter values and field violations are cut like those of any error
 // ([MaxParamBytes]); the parameters received are client-safe.
 func Remote(status int, code, message string, params []Param, fields []FieldViolation) *Error {
+	return RemoteKind(0, status, code, message, params, fields)
+}
+
+// RemoteKind is [Remote] for peers that send the error's kind beside its
+// code, as every WeGO transport does: when the code is neither a kind's
+// nor defined in this process, kind, when valid, gives the error's kind
+// instead of the status, so that a transport without HTTP statuses (NATS)
+// keeps it. An invalid kind (0) makes it the same as Remote.
+func RemoteKind(kind Kind, status int, code, message string, params []Param, fields []FieldViolation) *Error {
 	if status < 400 || status > 599 {
 		status = 0
 	}
@@ -437,6 +446,8 @@ func Remote(status int, code, message string, params []Param, fields []FieldViol
 		if e.status == 0 {
 			e.status = d.status
 		}
+	} else if kind.Valid() {
+		e.kind = kind
 	} else if status != 0 {
 		e.kind = KindFromStatus(status)
 	} else {

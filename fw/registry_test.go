@@ -284,7 +284,7 @@ func TestRegisterMiddleware(t *testing.T) {
 	defer a.Stop(context.Background())
 	hd := http.Header{}
 	for _, p := range tr.host.Propagators {
-		p.Inject(context.Background(), transport.HeaderCarrier(hd))
+		p.Inject(context.Background(), transport.MD(hd))
 	}
 	if got := hd.Get("X-Traced-By"); got != "configured" {
 		t.Fatalf("the host was not extended by the middleware built from its section: %q", got)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net/http"
+	"maps"
+	"net/textproto"
+	"slices"
 	"sync"
 
 	"github.com/wegomesh/wego/middleware"
@@ -27,28 +29,53 @@ type Metadata interface {
 	Keys() []string
 }
 
-// HeaderCarrier is the [Metadata] of an http.Header: convert one with
-// HeaderCarrier(h), which costs nothing.
-type HeaderCarrier http.Header
+// MD is the [Metadata] that every transport uses: a multi-map whose keys
+// are kept in canonical MIME form ("X-Request-Id"), so that lookups are
+// case-insensitive. An http.Header is one already — convert it with
+// MD(h), which costs nothing — and [MDFrom] makes one of a map with keys
+// in any case, such as NATS message headers.
+type MD map[string][]string
 
-var _ Metadata = HeaderCarrier(nil)
+var _ Metadata = MD(nil)
 
-// Get returns the first value of key.
-func (h HeaderCarrier) Get(key string) string { return http.Header(h).Get(key) }
+// MDFrom returns the metadata of m, whose keys may be in any case: a new
+// MD that shares m's value slices, with the values of keys that differ
+// only in case joined in the order of their keys. A nil m gives nil.
+func MDFrom(m map[string][]string) MD {
+	if m == nil {
+		return nil
+	}
+	md := make(MD, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		ck := textproto.CanonicalMIMEHeaderKey(k)
+		if prev, ok := md[ck]; ok {
+			md[ck] = append(slices.Clip(prev), m[k]...)
+			continue
+		}
+		md[ck] = m[k]
+	}
+	return md
+}
 
-// Values returns the values of key.
-func (h HeaderCarrier) Values(key string) []string { return http.Header(h).Values(key) }
+// Get returns the first value of key, or "".
+func (md MD) Get(key string) string { return textproto.MIMEHeader(md).Get(key) }
+
+// Values returns the values of key, or nil; the caller must not modify
+// the slice.
+func (md MD) Values(key string) []string { return textproto.MIMEHeader(md).Values(key) }
 
 // Set replaces the values of key with value.
-func (h HeaderCarrier) Set(key, value string) { http.Header(h).Set(key, value) }
+func (md MD) Set(key, value string) { textproto.MIMEHeader(md).Set(key, value) }
 
-// Keys returns the header names, canonical as net/http keeps them.
-func (h HeaderCarrier) Keys() []string {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	return keys
+// Add appends value to the values of key.
+func (md MD) Add(key, value string) { textproto.MIMEHeader(md).Add(key, value) }
+
+// Del removes the values of key.
+func (md MD) Del(key string) { textproto.MIMEHeader(md).Del(key) }
+
+// Keys returns the keys that have values, in canonical form, sorted.
+func (md MD) Keys() []string {
+	return slices.Sorted(maps.Keys(md))
 }
 
 // Propagator carries request-scoped context across processes through

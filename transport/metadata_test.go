@@ -11,9 +11,9 @@ import (
 	"github.com/wegomesh/wego/transport"
 )
 
-func TestHeaderCarrier(t *testing.T) {
+func TestMD(t *testing.T) {
 	h := http.Header{}
-	var md transport.Metadata = transport.HeaderCarrier(h)
+	var md transport.Metadata = transport.MD(h)
 	md.Set("traceparent", "a")
 	md.Set("Traceparent", "b")
 	h.Add("X-Two", "1")

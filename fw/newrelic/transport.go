@@ -54,7 +54,7 @@ func (Propagator) Inject(ctx context.Context, md transport.Metadata) {
 	if txn == nil {
 		return
 	}
-	if h, ok := md.(transport.HeaderCarrier); ok {
+	if h, ok := md.(transport.MD); ok {
 		txn.InsertDistributedTraceHeaders(http.Header(h))
 		return
 	}
@@ -76,7 +76,7 @@ func httpHeader(md transport.Metadata) http.Header {
 	switch h := md.(type) {
 	case nil:
 		return nil
-	case transport.HeaderCarrier:
+	case transport.MD:
 		return http.Header(h)
 	}
 	keys := md.Keys()

@@ -8,13 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,9 +20,7 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
-	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
-	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -341,7 +336,7 @@ var (
 
 func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	if err := ctx.Err(); err != nil {
-		return contextError(err, err)
+		return transport.ContextError(err, err)
 	}
 	i := b.route.index(c.Node)
 	bs := &b.route.bases[i]
@@ -372,28 +367,12 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return errs.Internal().WithCause(fmt.Errorf("httptransport: request for %s: %w", c.Spec.Name, err))
 	}
 	h := req.Header
-	for _, p := range b.route.props {
-		p.Inject(ctx, transport.HeaderCarrier(h))
+	if err := transport.Outgoing(ctx, transport.MD(h), b.route.props); err != nil {
+		return err
 	}
 	h["Accept"] = acceptJSON
 	if b.hasBody {
 		h["Content-Type"] = contentJSON
-	}
-	id, ok := log.RequestIDFrom(ctx)
-	if !ok {
-		id = log.NewRequestID()
-	}
-	h[canonRequestID] = []string{id.String()}
-	if k, ok := idempotency.KeyFrom(ctx); ok {
-		h[canonIdemKey] = []string{k}
-	}
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		if left <= 0 {
-			return errs.DeadlineExceeded().WithCause(context.DeadlineExceeded)
-		}
-		ms := (left + time.Millisecond - 1) / time.Millisecond // round up: 0 would mean no time at all
-		h[canonTimeout] = []string{strconv.FormatInt(min(int64(ms), maxTimeoutValue), 10)}
 	}
 	for i := range b.header {
 		p := &b.header[i]
@@ -410,7 +389,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	resp, err := b.c.hc.Do(req)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return contextError(ctxErr, err)
+			return transport.ContextError(ctxErr, err)
 		}
 		return ErrUnavailable.Wrap(fmt.Errorf("httptransport: %s %s: %w", b.method, redact(target), err))
 	}
@@ -421,7 +400,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	*buf = data
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
-			return contextError(ctxErr, err)
+			return transport.ContextError(ctxErr, err)
 		}
 		if errors.Is(err, errTooLarge) {
 			return ErrResponseTooLarge.Wrap(fmt.Errorf("httptransport: %s %s: response over %d bytes", b.method, redact(target), b.c.maxResp))
@@ -453,14 +432,6 @@ type RemoteError struct {
 // Error describes the response.
 func (e *RemoteError) Error() string {
 	return fmt.Sprintf("httptransport: %s answered %d %s (request id %s)", e.Node, e.Status, e.Code, e.RequestID)
-}
-
-// contextError is the error of a call whose context ended.
-func contextError(ctxErr, cause error) error {
-	if errors.Is(ctxErr, context.DeadlineExceeded) {
-		return errs.DeadlineExceeded().WithCause(cause)
-	}
-	return errs.Canceled().WithCause(cause)
 }
 
 // redact drops the query of a URL for error texts (it may hold values).
@@ -528,7 +499,7 @@ func writeQuery(sb *strings.Builder, sep *byte, name, value string) {
 var respBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 func putRespBuf(b *[]byte) {
-	if cap(*b) > maxPooledBuffer {
+	if cap(*b) > transport.MaxPooledBuffer {
 		return
 	}
 	*b = (*b)[:0]
@@ -562,25 +533,18 @@ func readCapped(r io.Reader, buf []byte, max int64) ([]byte, error) {
 	}
 }
 
-// decodeError rebuilds the error of an error response: the same code,
-// status, parameters and field violations as the server's *errs.Error, so
-// that errors.Is works with the code's definition. A response that is not
-// a WeGO error body gives [ErrUnavailable] for 502, 503 and 504 (a proxy
-// or load balancer speaking) and otherwise an error of the status's kind.
-// It never panics and never returns nil.
+// decodeError rebuilds the error of an error response
+// ([transport.DecodeError]): the same code, kind, status, parameters and
+// field violations as the server's *errs.Error, so that errors.Is works
+// with the code's definition. A response that is not a WeGO error body
+// gives [ErrUnavailable] for 502, 503 and 504 (a proxy or load balancer
+// speaking) and otherwise an error of the status's kind. It never panics
+// and never returns nil.
 func decodeError(status int, body []byte) *errs.Error {
-	var eb struct {
-		Code    string                `json:"code"`
-		Message string                `json:"message"`
-		Params  map[string]string     `json:"params"`
-		Fields  []errs.FieldViolation `json:"fields"`
-	}
-	if status >= 400 && status <= 599 && json.Unmarshal(body, &eb) == nil && errs.ValidCode(eb.Code) {
-		var params []errs.Param
-		for _, k := range slices.Sorted(maps.Keys(eb.Params)) {
-			params = append(params, errs.Param{Key: k, Value: eb.Params[k]})
+	if status >= 400 && status <= 599 {
+		if e, ok := transport.DecodeError(status, body); ok {
+			return e
 		}
-		return errs.Remote(status, eb.Code, eb.Message, params, eb.Fields)
 	}
 	switch status {
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:

@@ -279,10 +279,10 @@ func TestRemoteTransientErrors(t *testing.T) {
 		{"404 not WeGO", handler(404, "text/plain", "404 page not found"), nil, nil, errs.KindNotFound, "not_found"},
 		{"429 WeGO kind", handler(429, "application/json", `{"code":"resource_exhausted","message":"slow down"}`), nil, nil, errs.KindResourceExhausted, "resource_exhausted"},
 		{"unknown code keeps status", handler(409, "application/json", `{"code":"other.stale","message":"stale","params":{"v":"3"}}`), nil, nil, errs.KindConflict, "other.stale"},
-		{"redirect", handler(302, "", ""), nil, httptransport.ErrBadResponse, errs.KindInternal, "http.bad_response"},
-		{"bad JSON", handler(200, "application/json", "{"), nil, httptransport.ErrBadResponse, errs.KindInternal, "http.bad_response"},
+		{"redirect", handler(302, "", ""), nil, httptransport.ErrBadResponse, errs.KindInternal, "transport.bad_response"},
+		{"bad JSON", handler(200, "application/json", "{"), nil, httptransport.ErrBadResponse, errs.KindInternal, "transport.bad_response"},
 		{"too large", handler(200, "application/json", `{"id":"`+strings.Repeat("x", 2000)+`"}`),
-			[]httptransport.ClientOption{httptransport.MaxResponseBytes(1000)}, httptransport.ErrResponseTooLarge, errs.KindInternal, "http.response_too_large"},
+			[]httptransport.ClientOption{httptransport.MaxResponseBytes(1000)}, httptransport.ErrResponseTooLarge, errs.KindInternal, "transport.response_too_large"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()

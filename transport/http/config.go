@@ -55,7 +55,7 @@ type ServerConfig struct {
 	// Resource bounds.
 
 	// MaxConcurrent bounds the requests to commands that the server
-	// serves at once; one more gets 503 http.overloaded with Retry-After:
+	// serves at once; one more gets 503 transport.overloaded with Retry-After:
 	// 1, before its body is read. Probes, the listing and the OpenAPI
 	// document are not counted. Default 0: derived from the memory the
 	// process may use and MaxBodyBytes (see [ServerConfig.ConcurrencyLimit]).

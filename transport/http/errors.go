@@ -4,20 +4,19 @@ import (
 	"net/http"
 
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/transport"
 )
 
 // Errors of the HTTP transport. Their codes are part of the contract with
 // clients; errors.Is(err, ErrBodyTooLarge) matches them on either side of
 // a remote route.
 var (
-	// ErrBodyTooLarge: the request body is larger than max_body_bytes (413).
-	ErrBodyTooLarge = errs.Define("http.body_too_large", errs.KindInvalidArgument,
-		"The request body is larger than {{.limit}} bytes.", errs.WithHTTPStatus(http.StatusRequestEntityTooLarge))
+	// ErrBodyTooLarge: the request body is larger than max_body_bytes
+	// (413); the same as [transport.ErrBodyTooLarge].
+	ErrBodyTooLarge = transport.ErrBodyTooLarge
 	// ErrUnsupportedMediaType: the request body is not application/json in
-	// UTF-8 (415).
-	ErrUnsupportedMediaType = errs.Define("http.unsupported_media_type", errs.KindInvalidArgument,
-		`Content type "{{.content_type}}" is not supported; send application/json.`,
-		errs.WithHTTPStatus(http.StatusUnsupportedMediaType))
+	// UTF-8 (415); the same as [transport.ErrUnsupportedMediaType].
+	ErrUnsupportedMediaType = transport.ErrUnsupportedMediaType
 	// ErrMethodNotAllowed: the path is served, but not for this method
 	// (405, with an Allow header).
 	ErrMethodNotAllowed = errs.Define("http.method_not_allowed", errs.KindInvalidArgument,
@@ -41,24 +40,24 @@ var (
 	ErrRequestTimeout = errs.Define("http.request_timeout", errs.KindInvalidArgument,
 		"The request body did not arrive in time.", errs.WithHTTPStatus(http.StatusRequestTimeout))
 	// ErrOverloaded: the server already serves max_concurrent requests
-	// (503, with Retry-After). Trying again later may succeed.
-	ErrOverloaded = errs.Define("http.overloaded", errs.KindUnavailable,
-		"The server is busy; try again in a moment.")
+	// (503, with Retry-After). Trying again later may succeed. The same
+	// as [transport.ErrOverloaded].
+	ErrOverloaded = transport.ErrOverloaded
 
 	// ErrUnavailable: a remote route could not reach its server, or got a
 	// gateway error without a WeGO error body: connection refused or
 	// reset, the connection closed before a response, a transport timeout,
 	// 502, 503 or 504 from a proxy. Trying again may succeed (its kind is
-	// unavailable). The cause, kept for logs, names the node.
-	ErrUnavailable = errs.Define("transport.unavailable", errs.KindUnavailable,
-		"A service this request needs is unavailable; try again later.")
+	// unavailable). The cause, kept for logs, names the node. The same as
+	// [transport.ErrUnavailable].
+	ErrUnavailable = transport.ErrUnavailable
 	// ErrResponseTooLarge: a remote route received a response body larger
-	// than the client's max_response_bytes.
-	ErrResponseTooLarge = errs.Define("http.response_too_large", errs.KindInternal,
-		"A service this request needs sent a response that is too large.")
-	// ErrBadResponse: a remote route received a response it cannot decode.
-	ErrBadResponse = errs.Define("http.bad_response", errs.KindInternal,
-		"A service this request needs sent a response that is not valid.")
+	// than the client's max_response_bytes. The same as
+	// [transport.ErrResponseTooLarge].
+	ErrResponseTooLarge = transport.ErrResponseTooLarge
+	// ErrBadResponse: a remote route received a response it cannot
+	// decode. The same as [transport.ErrBadResponse].
+	ErrBadResponse = transport.ErrBadResponse
 )
 
 // reason is a field violation that the transport itself finds while it
@@ -103,12 +102,11 @@ var (
 	reasonListDuration   = reason{"http.list.duration", "must be a list of durations such as 1.5s"}
 	reasonListTime       = reason{"http.list.time", "must be a list of times such as 2006-01-02T15:04:05Z"}
 	reasonListValid      = reason{"http.list.valid", "must be a list of valid values"}
-	reasonTimeoutInvalid = reason{"http.timeout", "must be a whole number of milliseconds from 1 to 99999999"}
 	allReasons           = []reason{reasonNotJSON, reasonDataAfterJSON, reasonUnknownField, reasonGivenTwice,
 		reasonInvalidUTF8, reasonKeyInvalidUTF8, reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
 		reasonUnreadable, reasonPathEmpty, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString, reasonBase64,
 		reasonArray, reasonObject, reasonDuration, reasonTime, reasonValid, reasonListBoolean, reasonListInteger,
-		reasonListUnsigned, reasonListNumber, reasonListDuration, reasonListTime, reasonListValid, reasonTimeoutInvalid}
+		reasonListUnsigned, reasonListNumber, reasonListDuration, reasonListTime, reasonListValid}
 )
 
 // at returns the violation of field, with params given as key, value
@@ -131,7 +129,3 @@ func (r reason) at(field string, params ...string) errs.FieldViolation {
 func (r reason) invalid(field string, params ...string) *errs.Error {
 	return errs.InvalidArgument(r.at(field, params...))
 }
-
-// maxLoggedError is the most bytes of an error's text that the transport
-// logs: the text may hold causes that echo a request.
-const maxLoggedError = 2048

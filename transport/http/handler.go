@@ -1,54 +1,47 @@
 package httptransport
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
-	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unsafe"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
-	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
-	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/transport"
 )
 
-// Header names of the WeGO HTTP protocol.
+// Header names of the WeGO protocol over HTTP: the metadata keys of
+// package transport, which every transport shares.
 const (
 	// HeaderRequestID carries the request id both ways.
-	HeaderRequestID = "X-Request-Id"
+	HeaderRequestID = transport.HeaderRequestID
 	// HeaderTimeout carries the caller's remaining time in milliseconds:
 	// 1 to 8 ASCII digits, not zero, like grpc-timeout; the server runs
 	// the command with that deadline, capped by max_timeout and the
 	// command budget. Anything else, or the header twice, is a 400.
-	HeaderTimeout = "X-Wego-Timeout"
+	HeaderTimeout = transport.HeaderTimeout
 	// HeaderIdempotencyKey carries the client's idempotency key: the
 	// server puts it in the request's context (idempotency.WithKey), for
 	// the commands that accept keys, and remote routes send the key of
 	// their call's context along. A value that is not 1 to 255 printable
 	// ASCII characters, or a header given twice, is
 	// idempotency.invalid_key (400), whatever the command.
-	HeaderIdempotencyKey = idempotency.Header
+	HeaderIdempotencyKey = transport.HeaderIdempotencyKey
 )
 
 // Canonical forms, for direct header map access.
@@ -67,22 +60,16 @@ var (
 // handler serves one catalog: the commands' routes, the health and
 // readiness probes, the OpenAPI document and the listing.
 type handler struct {
-	cat      *catalog.Catalog
-	scoped   bool // carry cat in request contexts (it is not catalog.Default)
+	core     *transport.Core // serves each command's request
 	log      *zap.Logger
-	i18n     *i18n.Bundle
 	maxBody  int64
-	maxWait  time.Duration // cap of X-Wego-Timeout, 0 for none
-	budget   time.Duration // of each command (http.command_timeout), 0 for none
 	ready    *atomic.Bool
 	mux      *http.ServeMux
 	methods  []string // the methods some route serves, for Allow
 	openapi  []byte
 	listing  []byte
-	patterns map[string]string      // ServeMux pattern -> owner, for conflict errors
-	props    []transport.Propagator // host.Propagators, extracted from each command's request
-	hooks    []transport.ServerHook // host.ServerHooks around each command's request
-	limit    *limiter               // requests in flight, memory of large bodies
+	patterns map[string]string // ServeMux pattern -> owner, for conflict errors
+	limit    *limiter          // requests in flight, memory of large bodies
 }
 
 // NewHandler returns an http.Handler that serves the commands of
@@ -104,17 +91,10 @@ func NewHandler(host transport.Host, opts ...ServerOption) (http.Handler, error)
 }
 
 func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*handler, error) {
-	cat := host.Catalog
-	if cat == nil {
-		cat = catalog.Default
-	}
-	logger := host.Logger
-	if logger == nil {
-		logger = zap.NewNop()
-	}
+	core := transport.NewCore("http", host, transport.CoreLimits{CommandBudget: s.CommandBudget(), MaxTimeout: s.callerCap()})
+	cat := core.Catalog()
 	h := &handler{
-		cat: cat, scoped: cat != catalog.Default, log: logger, i18n: host.I18n,
-		maxBody: s.MaxBodyBytes, maxWait: s.callerCap(), budget: s.CommandBudget(), ready: ready,
+		core: core, log: core.Logger(), maxBody: s.MaxBodyBytes, ready: ready,
 		mux: http.NewServeMux(), patterns: map[string]string{},
 		limit: newLimiter(s.ConcurrencyLimit(), s.MemoryReleaseDelay),
 	}
@@ -136,8 +116,6 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 		return nil, err
 	}
 	h.openapi = doc
-	h.props = slices.DeleteFunc(slices.Clone(host.Propagators), func(p transport.Propagator) bool { return p == nil })
-	h.hooks = slices.DeleteFunc(slices.Clone(host.ServerHooks), func(f transport.ServerHook) bool { return f == nil })
 	h.listing = listing(host.Name, eps)
 
 	builtin := []struct {
@@ -231,7 +209,7 @@ func (h *handler) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			id, _ := requestID(r)
 			ctx := log.ContextWithRequestID(r.Context(), id)
-			h.panicked(w, r, ctx, id, v)
+			h.core.Panicked(ctx, id, transport.MD(r.Header), responder{h, w}, v)
 		}
 	}()
 	if r.Method == http.MethodConnect || r.Method == http.MethodOptions && r.RequestURI == "*" {
@@ -333,7 +311,9 @@ func (h *handler) allowed(r *http.Request) []string {
 }
 
 // requestID returns the id of r, from X-Request-Id when it is valid and
-// new otherwise, and the header value that echoes it.
+// new otherwise ([transport.RequestIDOf]), and the header value that
+// echoes it: the request's own value, or the new id's text in one
+// allocation.
 func requestID(r *http.Request) (log.RequestID, []string) {
 	if v := r.Header[canonRequestID]; len(v) > 0 {
 		if id, err := log.ParseRequestID(v[0]); err == nil {
@@ -355,85 +335,40 @@ type idHeader struct {
 	text  [36]byte // a UUID's text
 }
 
-// errorBody is the JSON body of every error response.
-type errorBody struct {
-	Code      string                `json:"code"`
-	Message   string                `json:"message"`
-	RequestID string                `json:"request_id,omitempty"`
-	Params    map[string]string     `json:"params,omitempty"`
-	Fields    []errs.FieldViolation `json:"fields,omitempty"`
-}
-
-// writeError writes err as a WeGO error body; the client sees only the
-// code, the message and the reasons of the field violations localized in
-// the language of Accept-Language, the client-safe parameters and the
-// field violations.
-//
-// Unless logged is true, the failure is logged here, with its status, code,
-// method, request id and the error's text (internal parameters and cause
-// included, cut to maxLoggedError bytes): server faults (5xx) at error
-// level, others at debug. logged is true for the failures that another line reports: a
-// panic (logged with its stack) and an error returned by the command's
-// server chain, which the logging middleware reports as the call's line,
-// so that each failed request is logged once.
+// writeError answers err as a WeGO error body and logs it unless logged
+// is true ([transport.Core.Fail]).
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID, err error, logged bool) {
-	h.closeIfDraining(w)
-	e := errs.From(err)
-	status := e.Status()
-	if missing := e.MissingParams(); missing != nil {
-		// A call site forgot a parameter of the message: the client reads
-		// a gap where the value should be. Say which, for the developer.
-		var buf [6]zap.Field
-		fields := log.AppendFields(ctx, buf[:0])
-		fields = append(fields, zap.String("code", e.Code()), zap.Strings("missing", missing))
-		h.log.Warn("http: error message lacks parameters", fields...)
-	}
-	if !logged {
-		level := zapcore.DebugLevel
-		if status >= 500 && e.Kind() != errs.KindCanceled {
-			level = zapcore.ErrorLevel
-		}
-		if ce := h.log.Check(level, "http: request failed"); ce != nil {
-			var buf [6]zap.Field
-			fields := log.AppendFields(ctx, buf[:0])
-			fields = append(fields, zap.Int("status", status), zap.String("code", e.Code()),
-				zap.String("method", r.Method), zap.String("error", errs.Truncate(err.Error(), maxLoggedError)))
-			ce.Write(fields...)
-		}
-	}
-	lang := r.Header.Values("Accept-Language")
-	body := errorBody{
-		Code:      e.Code(),
-		Message:   h.i18n.Localize(e, lang...),
-		RequestID: id.String(),
-		Params:    e.WireParams(),
-		Fields:    h.i18n.LocalizeFields(e, lang...),
-	}
-	b, jerr := json.Marshal(body)
-	if jerr != nil { // not with these types; a last resort without details
-		b = []byte(`{"code":"internal","message":"An internal error occurred."}`)
-		status = http.StatusInternalServerError
-	}
-	hdr := w.Header()
-	hdr["Content-Type"] = jsonContentType
-	hdr.Del("Content-Length")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	h.core.Fail(ctx, id, transport.MD(r.Header), responder{h, w}, err, logged)
 }
 
-// panicked logs a recovered panic with its stack and answers 500.
-func (h *handler) panicked(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID, v any) {
-	var buf [6]zap.Field
-	fields := log.AppendFields(ctx, buf[:0])
-	fields = append(fields, zap.String("panic", fmt.Sprint(v)), zap.ByteString("stack", debug.Stack()))
-	h.log.Error("http: panic serving request", fields...)
-	h.writeError(w, r, ctx, id, errs.Internal().WithCause(fmt.Errorf("panic: %v", v)), true)
+// responder answers the requests that the handler answers itself, and
+// the errors of commands.
+type responder struct {
+	h *handler
+	w http.ResponseWriter
+}
+
+// Reply is not used: the handler's own answers are errors.
+func (rs responder) Reply(body []byte) { writeJSON(rs.h, rs.w, http.StatusOK, body) }
+
+// Fail writes an error answer with the status of e.
+func (rs responder) Fail(e *errs.Error, body []byte) {
+	rs.w.Header().Del("Content-Length")
+	writeJSON(rs.h, rs.w, e.Status(), body)
+}
+
+// writeJSON writes a JSON answer.
+func writeJSON(h *handler, w http.ResponseWriter, status int, body []byte) {
+	h.closeIfDraining(w)
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // endpoint serves one command.
 type endpoint struct {
 	h         *handler
-	entry     catalog.Entry
+	cmd       *transport.Command
 	spec      *middleware.Spec
 	name      string
 	route     Endpoint
@@ -441,11 +376,7 @@ type endpoint struct {
 	noContent bool // 204: no body
 	bodyless  bool // GET, HEAD, DELETE: no request body
 	shape     *shape
-	json      *jsonType
-	enc       *encPlan // a one-pass response encoder, or nil
 	hasQuery  bool
-	reqs      sync.Pool // *Req
-	resps     sync.Pool // *Resp
 }
 
 // checkRoute validates the route, the success status and the request
@@ -506,171 +437,111 @@ func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 		return nil, err
 	}
 	ep := &endpoint{
-		h: h, entry: e, spec: spec, name: spec.Name, route: r,
+		h: h, cmd: h.core.Command(e), spec: spec, name: spec.Name, route: r,
 		status: status, noContent: status == http.StatusNoContent,
-		bodyless: bodyless(r.Method), shape: sh, json: jsonTypeOf(spec.Request),
+		bodyless: bodyless(r.Method), shape: sh,
 	}
 	for _, p := range sh.params {
 		if p.in == inQuery {
 			ep.hasQuery = true
 		}
 	}
-	if !ep.noContent && spec.Response != nil {
-		ep.enc = encPlanOf(spec.Response)
-	}
-	ep.reqs.New = func() any { return e.NewRequest() }
-	ep.resps.New = func() any { return e.NewResponse() }
 	return ep, nil
 }
 
-// reqBuf holds the buffers of one request; pooled.
+// reqBuf holds what one request needs besides the core's: its body and
+// its exchange with the core; pooled.
 type reqBuf struct {
 	body []byte
-	sc   scanner
-	out  bytes.Buffer
-	enc  *json.Encoder
-	resp []byte // the response, when encPlan encodes it
+	x    exchange
 }
 
-var reqBufs = sync.Pool{New: func() any {
-	b := &reqBuf{body: make([]byte, 0, 512), resp: make([]byte, 0, 256)}
-	b.enc = json.NewEncoder(&b.out)
-	return b
-}}
-
-// maxPooledBuffer is the largest buffer that goes back to the pool; bigger
-// ones, from rare large requests, are left to the garbage collector.
-const maxPooledBuffer = 64 << 10
+var reqBufs = sync.Pool{New: func() any { return &reqBuf{body: make([]byte, 0, 512)} }}
 
 func putReqBuf(b *reqBuf) {
-	if cap(b.body) > maxPooledBuffer || b.out.Cap() > maxPooledBuffer || cap(b.resp) > maxPooledBuffer {
+	b.x = exchange{}
+	if cap(b.body) > transport.MaxPooledBuffer {
 		return
 	}
 	b.body = b.body[:0]
-	b.resp = b.resp[:0]
-	b.out.Reset()
 	reqBufs.Put(b)
 }
-
-// zero sets the value p points to to its zero value, so that it can be
-// pooled without keeping what a request put in it.
-func zero(p any) { reflect.ValueOf(p).Elem().SetZero() }
 
 func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, idh := requestID(r)
 	w.Header()[canonRequestID] = idh
-	ctx := log.ContextWithCommand(r.Context(), id, ep.name)
-	var answered error // the error the client gets, for the host's hooks
-	if len(ep.h.props)+len(ep.h.hooks) > 0 {
-		var end func(error)
-		ctx, end = ep.h.around(ctx, ep.spec, r.Header)
-		defer func() { end(answered) }()
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				answered = errs.Canceled()
-				panic(v)
-			}
-			answered = errs.Internal()
-			ep.h.panicked(w, r, ctx, id, v)
-		}
-	}()
-	if !ep.h.limit.acquire() {
-		answered = ErrOverloaded.New()
-		ep.h.overloaded(w, r, ctx, id)
-		return
-	}
-	defer ep.h.limit.release()
-	if ep.h.scoped {
-		ctx = catalog.NewContext(ctx, ep.h.cat)
-	}
-	if v := r.Header[canonIdemKey]; len(v) > 0 {
-		if len(v) > 1 || !idempotency.ValidKey(v[0]) {
-			answered = idempotency.ErrInvalidKey.New()
-			ep.h.writeError(w, r, ctx, id, answered, false)
-			return
-		}
-		ctx = idempotency.WithKey(ctx, v[0])
-	}
-	// The command's time: its budget here, and the caller's deadline.
-	dl, ok := ep.h.deadline(r)
-	if !ok {
-		answered = reasonTimeoutInvalid.invalid(HeaderTimeout)
-		ep.h.writeError(w, r, ctx, id, answered, false)
-		return
-	}
-	if c, cancel := withDeadlines(ctx, dl); cancel != nil {
-		ctx = c
-		defer cancel()
-	}
-
 	rb := reqBufs.Get().(*reqBuf)
 	defer putReqBuf(rb)
-	req := ep.reqs.Get()
-	defer func() { zero(req); ep.reqs.Put(req) }()
-
-	err := ep.decode(r, rb, req)
-	ep.h.bodyRead(w, rb, err)
-	if err != nil {
-		answered = err
-		ep.h.writeError(w, r, ctx, id, err, false)
-		return
-	}
-	resp := ep.resps.Get()
-	defer func() { zero(resp); ep.resps.Put(resp) }()
-	if err := ep.entry.Serve(ctx, req, resp); err != nil {
-		// The server chain's logging middleware reports the call.
-		answered = ep.h.canceled(r, ctx, err)
-		ep.h.writeError(w, r, ctx, id, answered, true)
-		return
-	}
-	ep.h.closeIfDraining(w)
-	hdr := w.Header()
-	if ep.noContent {
-		w.WriteHeader(ep.status)
-		return
-	}
-	out, ok := rb.resp, false
-	if ep.enc != nil {
-		out, ok = ep.enc.encode(rb.resp[:0], resp)
-		rb.resp = out[:0]
-	}
-	if !ok {
-		if err := rb.enc.Encode(resp); err != nil {
-			answered = errs.Internal().WithCause(fmt.Errorf("encoding the response: %w", err))
-			ep.h.writeError(w, r, ctx, id, answered, false)
-			return
+	x := &rb.x
+	*x = exchange{ep: ep, w: w, r: r, rb: rb}
+	defer func() {
+		if x.admitted {
+			ep.h.limit.release()
 		}
-		out = rb.out.Bytes()
+	}()
+	ep.cmd.Serve(r.Context(), id, x)
+	if x.gone {
+		// No answer: the client disconnected or half-closed its
+		// connection. The server chain's logging middleware logged the
+		// call.
+		panic(http.ErrAbortHandler)
 	}
-	hdr["Content-Type"] = jsonContentType
-	w.WriteHeader(ep.status)
-	_, _ = w.Write(out)
 }
 
-// around extracts the host's propagators from a command's request and
-// starts its server hooks, outermost first; the function it returns ends
-// the hooks, innermost first, with the error the client was answered with.
-func (h *handler) around(ctx context.Context, spec *middleware.Spec, hd http.Header) (context.Context, func(error)) {
-	md := transport.HeaderCarrier(hd)
-	for _, p := range h.props {
-		ctx = p.Extract(ctx, md)
-	}
-	req := transport.ServerRequest{Transport: "http", Spec: spec, Metadata: md}
-	ends := make([]func(error), 0, len(h.hooks))
-	for _, hook := range h.hooks {
-		var end func(error)
-		if ctx, end = hook(ctx, req); end != nil {
-			ends = append(ends, end)
-		}
-	}
-	return ctx, func(err error) {
-		for i := len(ends) - 1; i >= 0; i-- {
-			ends[i](err)
-		}
-	}
+// exchange is one request of a command as the serving core sees it.
+type exchange struct {
+	ep       *endpoint
+	w        http.ResponseWriter
+	r        *http.Request
+	rb       *reqBuf
+	admitted bool // a slot of max_concurrent is taken
+	gone     bool // the client went away; abort without an answer
 }
+
+var _ transport.Exchange = (*exchange)(nil)
+
+// Metadata returns the request's headers.
+func (x *exchange) Metadata() transport.Metadata { return transport.MD(x.r.Header) }
+
+// Admit takes a slot of max_concurrent, or refuses the request with
+// ErrOverloaded and Retry-After, logged once a second at most.
+func (x *exchange) Admit() error {
+	if !x.ep.h.limit.acquire() {
+		return x.ep.h.overloaded(x.w)
+	}
+	x.admitted = true
+	return nil
+}
+
+// Decode reads and decodes the body, then binds the path, query and
+// headers.
+func (x *exchange) Decode(req any) error {
+	err := x.ep.decode(x.r, x.rb, req)
+	x.ep.h.bodyRead(x.w, x.rb, err)
+	return err
+}
+
+// Gone reports whether the request's context has ended: net/http ends it
+// when the client disconnects or half-closes its connection.
+func (x *exchange) Gone() bool {
+	x.gone = x.r.Context().Err() != nil
+	return x.gone
+}
+
+// Reply writes the success status and the body.
+func (x *exchange) Reply(body []byte) {
+	x.ep.h.closeIfDraining(x.w)
+	if x.ep.noContent || body == nil {
+		x.w.WriteHeader(x.ep.status)
+		return
+	}
+	x.w.Header()["Content-Type"] = jsonContentType
+	x.w.WriteHeader(x.ep.status)
+	_, _ = x.w.Write(body)
+}
+
+// Fail writes an error answer with the status of e.
+func (x *exchange) Fail(e *errs.Error, body []byte) { responder{x.ep.h, x.w}.Fail(e, body) }
 
 // decode fills req from r's body, path, query and headers.
 func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
@@ -679,18 +550,11 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 	if err != nil {
 		return err
 	}
-	if len(body) > 0 {
-		if ep.bodyless {
-			return reasonBodyNotAllowed.invalid("body", "method", r.Method)
-		}
-		if !isJSON(r.Header["Content-Type"]) {
-			return unsupportedType(r)
-		}
-		if e := decodeStrict(body, req, ep.json, &rb.sc); e != nil {
-			return e
-		}
-	} else if ct := r.Header["Content-Type"]; len(ct) > 0 && ct[0] != "" && !isJSON(ct) {
-		return unsupportedType(r)
+	if len(body) > 0 && ep.bodyless {
+		return reasonBodyNotAllowed.invalid("body", "method", r.Method)
+	}
+	if err := ep.cmd.DecodeBody(r.Header["Content-Type"], body, req); err != nil {
+		return err
 	}
 	if len(ep.shape.params) == 0 {
 		return nil
@@ -743,38 +607,6 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 		return errs.InvalidArgument(bad...)
 	}
 	return nil
-}
-
-func unsupportedType(r *http.Request) error {
-	ct := r.Header.Get("Content-Type")
-	if len(ct) > 128 {
-		ct = ct[:128]
-	}
-	// The value as sent (the message quotes it), cut and made valid UTF-8
-	// so that it can travel in a JSON body; "" when there is none.
-	return ErrUnsupportedMediaType.New(errs.P("content_type", strings.ToValidUTF8(ct, "")))
-}
-
-// isJSON reports whether a Content-Type header is application/json, with
-// at most a charset parameter that says UTF-8.
-func isJSON(v []string) bool {
-	if len(v) != 1 {
-		return false
-	}
-	ct := v[0]
-	if ct == "application/json" || strings.EqualFold(ct, "application/json; charset=utf-8") {
-		return true
-	}
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return false
-	}
-	for k, val := range params {
-		if k != "charset" || !strings.EqualFold(val, "utf-8") {
-			return false
-		}
-	}
-	return true
 }
 
 // readBody reads r's body into buf, up to max bytes; a larger body is

@@ -3,7 +3,6 @@ package httptransport
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -15,10 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
-	errs "github.com/wegomesh/wego/err"
-	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/transport"
 )
 
 // ConcurrencyLimit returns how many requests to commands the server serves
@@ -92,7 +89,7 @@ func readMemory(path, field string) (uint64, bool) {
 }
 
 // releaseAfter is how many bytes of large request bodies (over
-// maxPooledBuffer, so not from a pool) make the server return memory to
+// transport.MaxPooledBuffer, so not from a pool) make the server return memory to
 // the operating system at its next idle moment.
 const releaseAfter = 4 << 20
 
@@ -149,7 +146,7 @@ func (l *limiter) release() {
 
 // body counts a request body of n bytes.
 func (l *limiter) body(n int) {
-	if n > maxPooledBuffer {
+	if n > transport.MaxPooledBuffer {
 		l.large.Add(int64(n))
 	}
 }
@@ -216,15 +213,15 @@ func (l *limiter) refusal() (n int64, log bool) {
 	return l.refused.Swap(0), true
 }
 
-// overloaded answers a request over max_concurrent: 503 with Retry-After,
-// logged once a second at most with the count of refusals.
-func (h *handler) overloaded(w http.ResponseWriter, r *http.Request, ctx context.Context, id log.RequestID) {
+// overloaded refuses a request over max_concurrent: 503 with
+// Retry-After, logged once a second at most with the count of refusals.
+func (h *handler) overloaded(w http.ResponseWriter) error {
 	if n, ok := h.limit.refusal(); ok {
 		h.log.Warn("http: requests refused over max_concurrent",
 			zap.Int64("refused", n), zap.Int64("max_concurrent", h.limit.max))
 	}
 	w.Header()["Retry-After"] = retryAfter
-	h.writeError(w, r, ctx, id, ErrOverloaded.New(), true)
+	return ErrOverloaded.New()
 }
 
 var retryAfter = []string{"1"}
@@ -239,7 +236,7 @@ const answerGrace = 5 * time.Second
 // values hold copies). A body that timed out closes the connection,
 // after a 408 that gets time to be written.
 func (h *handler) bodyRead(w http.ResponseWriter, rb *reqBuf, err error) {
-	if c := cap(rb.body); c > maxPooledBuffer {
+	if c := cap(rb.body); c > transport.MaxPooledBuffer {
 		h.limit.body(c)
 		rb.body = nil
 	}
@@ -247,24 +244,4 @@ func (h *handler) bodyRead(w http.ResponseWriter, rb *reqBuf, err error) {
 		w.Header()["Connection"] = connClose
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(answerGrace))
 	}
-}
-
-// canceled returns the error to answer for a command's error. A canceled
-// call (499) is never answered: when the request's context has ended,
-// the client disconnected or half-closed its connection, and the handler
-// aborts without a response (the server chain's logging middleware logged
-// the call); when it has not, something else canceled the command, and
-// the client gets 503 unavailable.
-func (h *handler) canceled(r *http.Request, ctx context.Context, err error) error {
-	if errs.KindOf(err) != errs.KindCanceled {
-		return err
-	}
-	if r.Context().Err() != nil {
-		if ce := h.log.Check(zapcore.DebugLevel, "http: the caller went away; no answer"); ce != nil {
-			var buf [6]zap.Field
-			ce.Write(log.AppendFields(ctx, buf[:0])...)
-		}
-		panic(http.ErrAbortHandler)
-	}
-	return errs.Unavailable().WithCause(err)
 }

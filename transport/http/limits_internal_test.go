@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wegomesh/wego/transport"
 )
 
 func TestDefaultConcurrency(t *testing.T) {
@@ -47,7 +49,7 @@ func TestMemoryRelease(t *testing.T) {
 	// Small bodies: nothing to give back.
 	for range 100 {
 		l.acquire()
-		l.body(maxPooledBuffer)
+		l.body(transport.MaxPooledBuffer)
 		l.release()
 	}
 	time.Sleep(150 * time.Millisecond)

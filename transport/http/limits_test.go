@@ -69,7 +69,7 @@ func TestMaxConcurrent(t *testing.T) {
 		<-f.started
 	}
 	r := do(t, nil, "POST", srv.URL+"/inventory/reserve", jsonCT, reserveBody)
-	if r.status != http.StatusServiceUnavailable || r.errorBody(t).Code != "http.overloaded" || r.header.Get("Retry-After") != "1" {
+	if r.status != http.StatusServiceUnavailable || r.errorBody(t).Code != "transport.overloaded" || r.header.Get("Retry-After") != "1" {
 		t.Errorf("over the limit: %d %v %s", r.status, r.header, r.body)
 	}
 	if f.calls.Load() != 0 {

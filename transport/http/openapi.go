@@ -199,8 +199,8 @@ var transportAnswers = []struct {
 	body         bool
 }{
 	{"400", "invalid_argument: a malformed request (body, parameters, X-Wego-Timeout) or one the command's validation refuses.", false},
-	{"413", "http.body_too_large: the body is over the server's limit.", true},
-	{"415", "http.unsupported_media_type: the body is not JSON in UTF-8.", true},
+	{"413", "transport.body_too_large: the body is over the server's limit.", true},
+	{"415", "transport.unsupported_media_type: the body is not JSON in UTF-8.", true},
 	{"500", "internal: the server failed; the body says nothing more, the server's log has the cause under the request id.", false},
 	{"503", "unavailable (or a more specific code such as transport.unavailable or circuit_open): the server is starting, " +
 		"stopping or busy, or a service it depends on is unavailable; trying again later may work.", false},

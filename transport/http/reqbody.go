@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"sync"
+
+	"github.com/wegomesh/wego/transport"
 )
 
 // A remote route encodes each request body once, into a buffer that
@@ -48,7 +50,7 @@ func encodeRequest(v any, plan *encPlan) ([]byte, error) {
 		requestEncoders.Put(e)
 		return nil, err
 	}
-	if e.buf.Cap() > maxPooledBuffer {
+	if e.buf.Cap() > transport.MaxPooledBuffer {
 		return e.buf.Bytes(), nil // the buffer becomes the body; a fresh one goes back
 	}
 	out := bytes.Clone(e.buf.Bytes())

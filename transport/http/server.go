@@ -161,7 +161,7 @@ func (sh serverHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(w, r)
 		return
 	}
-	notStarted := &handler{log: zap.NewNop(), ready: &sh.s.ready}
+	notStarted := &handler{core: transport.NewCore("http", transport.Host{}, transport.CoreLimits{}), log: zap.NewNop(), ready: &sh.s.ready}
 	if r.URL.Path == "/healthz" {
 		notStarted.healthz(w, r)
 		return
