@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/log"
@@ -441,8 +442,8 @@ type endpoint struct {
 	noContent bool // 204: no body
 	bodyless  bool // GET, HEAD, DELETE: no request body
 	shape     *shape
-	json      *jsonType
-	enc       *encPlan // a one-pass response encoder, or nil
+	json      *codec.JSONType
+	enc       *codec.Plan // a one-pass response encoder, or nil
 	hasQuery  bool
 	reqs      sync.Pool // *Req
 	resps     sync.Pool // *Resp
@@ -508,7 +509,7 @@ func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 	ep := &endpoint{
 		h: h, entry: e, spec: spec, name: spec.Name, route: r,
 		status: status, noContent: status == http.StatusNoContent,
-		bodyless: bodyless(r.Method), shape: sh, json: jsonTypeOf(spec.Request),
+		bodyless: bodyless(r.Method), shape: sh, json: codec.TypeOf(spec.Request),
 	}
 	for _, p := range sh.params {
 		if p.in == inQuery {
@@ -516,7 +517,7 @@ func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 		}
 	}
 	if !ep.noContent && spec.Response != nil {
-		ep.enc = encPlanOf(spec.Response)
+		ep.enc = codec.PlanOf(spec.Response)
 	}
 	ep.reqs.New = func() any { return e.NewRequest() }
 	ep.resps.New = func() any { return e.NewResponse() }
@@ -526,10 +527,10 @@ func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 // reqBuf holds the buffers of one request; pooled.
 type reqBuf struct {
 	body []byte
-	sc   scanner
+	sc   codec.Scanner
 	out  bytes.Buffer
 	enc  *json.Encoder
-	resp []byte // the response, when encPlan encodes it
+	resp []byte // the response, when a codec.Plan encodes it
 }
 
 var reqBufs = sync.Pool{New: func() any {
@@ -633,7 +634,7 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	out, ok := rb.resp, false
 	if ep.enc != nil {
-		out, ok = ep.enc.encode(rb.resp[:0], resp)
+		out, ok = ep.enc.Encode(rb.resp[:0], resp)
 		rb.resp = out[:0]
 	}
 	if !ok {
@@ -686,7 +687,7 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 		if !isJSON(r.Header["Content-Type"]) {
 			return unsupportedType(r)
 		}
-		if e := decodeStrict(body, req, ep.json, &rb.sc); e != nil {
+		if e := codec.DecodeStrict(body, req, ep.json, &rb.sc); e != nil {
 			return e
 		}
 	} else if ct := r.Header["Content-Type"]; len(ct) > 0 && ct[0] != "" && !isJSON(ct) {
