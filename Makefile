@@ -30,12 +30,12 @@ lint: ## go vet, gofmt and staticcheck
 	$(GO) run $(STATICCHECK) $(PKGS)
 
 fuzz: ## every fuzz target for FUZZTIME (10s) each
+	GO=$(GO) .ci/fuzz-one ./codec FuzzDecodeStrict $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./codec FuzzFastDecode $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./codec FuzzEncPlan $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzBind $(FUZZTIME)
-	GO=$(GO) .ci/fuzz-one ./transport/http FuzzDecodeStrict $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzDecodeError $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzRemoteResponse $(FUZZTIME)
-	GO=$(GO) .ci/fuzz-one ./transport/http FuzzFastDecode $(FUZZTIME)
-	GO=$(GO) .ci/fuzz-one ./transport/http FuzzEncPlan $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzEncodeRequest $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./transport/http FuzzGuard $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./config FuzzLoad $(FUZZTIME)

@@ -6,7 +6,9 @@ import (
 	"mime"
 	"reflect"
 	"strings"
+	"sync"
 
+	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
 )
 
@@ -48,28 +50,60 @@ func UnsupportedType(ct []string) error {
 	return ErrUnsupportedMediaType.New(errs.P("content_type", strings.ToValidUTF8(v, "")))
 }
 
-// jsonCodec decodes the requests and encodes the responses of one command.
+// jsonCodec decodes the requests and encodes the responses of one
+// command: strictly ([codec.DecodeStrict]) and in one pass where a
+// [codec.Plan] can, through encoding/json otherwise.
 type jsonCodec struct {
-	req, resp reflect.Type
+	req  *codec.JSONType
+	resp *codec.Plan // nil when a plan cannot encode the response type
 }
 
 func newJSONCodec(req, resp reflect.Type) *jsonCodec {
-	return &jsonCodec{req: req, resp: resp}
+	c := &jsonCodec{req: codec.TypeOf(req)}
+	if resp != nil {
+		c.resp = codec.PlanOf(resp)
+	}
+	return c
+}
+
+// scratch is the reusable space of one decoding or encoding; pooled.
+type scratch struct {
+	sc  codec.Scanner
+	out bytes.Buffer
+	enc *json.Encoder
+}
+
+var scratches = sync.Pool{New: func() any {
+	s := new(scratch)
+	s.enc = json.NewEncoder(&s.out)
+	return s
+}}
+
+func putScratch(s *scratch) {
+	if s.out.Cap() > MaxPooledBuffer {
+		return
+	}
+	s.out.Reset()
+	scratches.Put(s)
 }
 
 func (c *jsonCodec) decode(body []byte, v any) *errs.Error {
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		return errs.InvalidArgument(errs.FieldViolation{Field: "body", Reason: "is not valid JSON"}).WithCause(err)
-	}
-	return nil
+	s := scratches.Get().(*scratch)
+	defer putScratch(s)
+	return codec.DecodeStrict(body, v, c.req, &s.sc)
 }
 
+// encode appends v's JSON and a newline to dst, as json.Encoder writes it.
 func (c *jsonCodec) encode(dst []byte, v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	if c.resp != nil {
+		if out, ok := c.resp.Encode(dst, v); ok {
+			return out, nil
+		}
+	}
+	s := scratches.Get().(*scratch)
+	defer putScratch(s)
+	if err := s.enc.Encode(v); err != nil {
 		return dst, err
 	}
-	return append(append(dst, b...), '\n'), nil
+	return append(dst, s.out.Bytes()...), nil
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/codec"
 	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
@@ -247,7 +248,7 @@ func (r *remoteRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 	}
 	b := &binding{route: r, c: r.c, method: rt.Method, hasBody: !bodyless(rt.Method) && len(sh.body) > 0}
 	if b.hasBody && spec.Request != nil {
-		b.enc = encPlanOf(spec.Request)
+		b.enc = codec.PlanOf(spec.Request)
 	}
 	b.parts = pathParts(rt.Path, sh)
 	for i := range sh.params {
@@ -326,7 +327,7 @@ type binding struct {
 	fixed   []string // whole URLs per base when the path has no wildcard and no query
 	query   []param
 	header  []param
-	enc     *encPlan // the request body's one-pass encoder, or nil
+	enc     *codec.Plan // the request body's one-pass encoder, or nil
 }
 
 var (

@@ -66,19 +66,14 @@ var (
 // parameters. The framework's locale files (i18n/locales/http.*.toml)
 // hold the message of each key, "{{.field}} " followed by the reason in
 // English, and its Spanish translation; a test checks that they agree.
+// The violations of decoding the JSON body are package codec's.
 type reason struct {
 	key  string
 	text string
 }
 
-// The reasons of binding and decoding a request.
+// The reasons of binding a request.
 var (
-	reasonNotJSON        = reason{"http.not_valid_json", "is not valid JSON (at byte {{.offset}})"}
-	reasonDataAfterJSON  = reason{"http.data_after_json", "has data after the JSON value"}
-	reasonUnknownField   = reason{"http.unknown_field", "is not a known field"}
-	reasonGivenTwice     = reason{"http.given_twice", "is given twice"}
-	reasonInvalidUTF8    = reason{"http.invalid_utf8", "is not valid UTF-8"}
-	reasonKeyInvalidUTF8 = reason{"http.key_invalid_utf8", "has a key that is not valid UTF-8"}
 	reasonGivenOnce      = reason{"http.given_once", "must be given once"}
 	reasonBodyNotAllowed = reason{"http.body_not_allowed", "must be empty for {{.method}}"}
 	reasonBadQuery       = reason{"http.bad_query", "is not a valid query string"}
@@ -89,9 +84,6 @@ var (
 	reasonUnsigned       = reason{"http.type.unsigned", "must be a non-negative integer"}
 	reasonNumber         = reason{"http.type.number", "must be a number"}
 	reasonString         = reason{"http.type.string", "must be a string"}
-	reasonBase64         = reason{"http.type.base64", "must be a base64 string"}
-	reasonArray          = reason{"http.type.array", "must be an array"}
-	reasonObject         = reason{"http.type.object", "must be an object"}
 	reasonDuration       = reason{"http.type.duration", "must be a duration such as 1.5s"}
 	reasonTime           = reason{"http.type.time", "must be a time such as 2006-01-02T15:04:05Z"}
 	reasonValid          = reason{"http.type.valid", "must be a valid value"}
@@ -102,10 +94,9 @@ var (
 	reasonListDuration   = reason{"http.list.duration", "must be a list of durations such as 1.5s"}
 	reasonListTime       = reason{"http.list.time", "must be a list of times such as 2006-01-02T15:04:05Z"}
 	reasonListValid      = reason{"http.list.valid", "must be a list of valid values"}
-	allReasons           = []reason{reasonNotJSON, reasonDataAfterJSON, reasonUnknownField, reasonGivenTwice,
-		reasonInvalidUTF8, reasonKeyInvalidUTF8, reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
-		reasonUnreadable, reasonPathEmpty, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString, reasonBase64,
-		reasonArray, reasonObject, reasonDuration, reasonTime, reasonValid, reasonListBoolean, reasonListInteger,
+	allReasons           = []reason{reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
+		reasonUnreadable, reasonPathEmpty, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString,
+		reasonDuration, reasonTime, reasonValid, reasonListBoolean, reasonListInteger,
 		reasonListUnsigned, reasonListNumber, reasonListDuration, reasonListTime, reasonListValid}
 )
 

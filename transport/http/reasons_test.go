@@ -22,16 +22,16 @@ func TestBindingErrorsInSpanish(t *testing.T) {
 	}{
 		{"decode: wrong JSON type", "POST", "/inventory/reserve", `{"sku":"a","qty":"two"}`,
 			"Solicitud no válida: qty debe ser un número entero.",
-			[]errs.FieldViolation{{Field: "qty", Reason: "debe ser un número entero", Key: "http.type.integer"}}},
+			[]errs.FieldViolation{{Field: "qty", Reason: "debe ser un número entero", Key: "codec.type.integer"}}},
 		{"decode: not JSON", "POST", "/inventory/reserve", `{"sku":`,
 			"Solicitud no válida: body no es JSON válido (en el byte 7).",
-			[]errs.FieldViolation{{Field: "body", Reason: "no es JSON válido (en el byte 7)", Key: "http.not_valid_json", Params: map[string]string{"offset": "7"}}}},
+			[]errs.FieldViolation{{Field: "body", Reason: "no es JSON válido (en el byte 7)", Key: "codec.not_valid_json", Params: map[string]string{"offset": "7"}}}},
 		{"decode: key in other case", "POST", "/inventory/reserve", `{"SKU":"a","QTY":1}`,
 			"Solicitud no válida: SKU no es un campo conocido.",
-			[]errs.FieldViolation{{Field: "SKU", Reason: "no es un campo conocido", Key: "http.unknown_field"}}},
+			[]errs.FieldViolation{{Field: "SKU", Reason: "no es un campo conocido", Key: "codec.unknown_field"}}},
 		{"decode: key given twice", "POST", "/inventory/reserve", `{"sku":"a","qty":1,"qty":2}`,
 			"Solicitud no válida: qty aparece dos veces.",
-			[]errs.FieldViolation{{Field: "qty", Reason: "aparece dos veces", Key: "http.given_twice"}}},
+			[]errs.FieldViolation{{Field: "qty", Reason: "aparece dos veces", Key: "codec.given_twice"}}},
 		{"bind: query not an integer", "GET", "/orders/1?limit=ten", "",
 			"Solicitud no válida: limit debe ser un número entero.",
 			[]errs.FieldViolation{{Field: "limit", Reason: "debe ser un número entero", Key: "http.type.integer"}}},
@@ -74,7 +74,8 @@ func TestBindingErrorsInSpanish(t *testing.T) {
 }
 
 // No error body quotes encoding/json or names a Go type, whatever the
-// body; each violation is one of the transport's own, with a message key.
+// body; each violation is one of the strict decoder's own (package codec),
+// with a message key.
 func TestNoEncodingJSONTextReachesClients(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -97,8 +98,8 @@ func TestNoEncodingJSONTextReachesClients(t *testing.T) {
 				t.Errorf("%s: the body has %q: %s", body, bad, r.body)
 			}
 		}
-		if len(e.Fields) != 1 || !strings.HasPrefix(e.Fields[0].Key, "http.") {
-			t.Errorf("%s: fields %+v, want one of the transport's own", body, e.Fields)
+		if len(e.Fields) != 1 || !strings.HasPrefix(e.Fields[0].Key, "codec.") {
+			t.Errorf("%s: fields %+v, want one of the strict decoder's own", body, e.Fields)
 		}
 	}
 }

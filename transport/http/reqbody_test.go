@@ -6,14 +6,33 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/wegomesh/wego/codec"
 )
+
+// encBody is a request type that a codec.Plan encodes.
+type encBody struct {
+	ID        string `json:"id"`
+	Remaining int    `json:"remaining"`
+	Small     int8   `json:"small,omitempty"`
+	U         uint32 `json:"u,omitempty"`
+	OK        bool   `json:"ok"`
+	Maybe     bool   `json:"maybe,omitempty"`
+	Opt       string `json:"opt,omitempty"`
+	Plain     string
+	Skipped   string `json:"-"`
+	hidden    string
+	Named     myStr `json:"named"`
+}
+
+type myStr string
 
 // checkRequestEncoding encodes v as a remote route does and compares with
 // json.Encoder without HTML escaping: the same bytes, and a bound of
 // their size when the one-pass path takes v.
 func checkRequestEncoding(t *testing.T, v *encBody) {
 	t.Helper()
-	plan := encPlanOf(reflect.TypeFor[encBody]())
+	plan := codec.PlanOf(reflect.TypeFor[encBody]())
 	got, err := encodeRequest(v, plan)
 	if err != nil {
 		t.Fatal(err)
@@ -27,10 +46,10 @@ func checkRequestEncoding(t *testing.T, v *encBody) {
 	if string(got) != want.String() {
 		t.Fatalf("%+v: encodeRequest %q, json.Encoder %q", *v, got, want.String())
 	}
-	if _, plain := encodePlain(plan, nil, v); !plain {
+	if _, plain := plan.EncodeUnescaped(nil, v); !plain {
 		return
 	}
-	if n, ok := planBound(plan, v); !ok || n < len(got) {
+	if n, ok := plan.Bound(v); !ok || n < len(got) {
 		t.Fatalf("%+v: bound %d for %d bytes", *v, n, len(got))
 	}
 }
@@ -44,7 +63,7 @@ func TestEncodeRequestNoHTMLEscaping(t *testing.T) {
 	} {
 		checkRequestEncoding(t, &v)
 	}
-	got, err := encodeRequest(&encBody{ID: markup}, encPlanOf(reflect.TypeFor[encBody]()))
+	got, err := encodeRequest(&encBody{ID: markup}, codec.PlanOf(reflect.TypeFor[encBody]()))
 	if err != nil || len(got) > len(markup)+64 || cap(got) > len(got)+8<<10 {
 		t.Errorf("%d bytes in a buffer of %d for %d bytes of '<'", len(got), cap(got), len(markup))
 	}
@@ -63,7 +82,7 @@ func FuzzEncodeRequest(f *testing.F) {
 }
 
 func BenchmarkEncodeRequest(b *testing.B) {
-	plan := encPlanOf(reflect.TypeFor[encBody]())
+	plan := codec.PlanOf(reflect.TypeFor[encBody]())
 	v := &encBody{ID: "apple-123", Remaining: 97}
 	b.Run("marshal", func(b *testing.B) { // what remote routes did before
 		b.ReportAllocs()

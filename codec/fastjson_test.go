@@ -1,4 +1,4 @@
-package httptransport
+package codec
 
 import (
 	"bytes"
@@ -50,16 +50,16 @@ var fastSeeds = []string{
 // checkFastSame decodes body with and without the fast plan and fails
 // when the results differ.
 func checkFastSame(t *testing.T, body []byte) {
-	jt := jsonTypeOf(reflect.TypeFor[fastBody]())
+	jt := TypeOf(reflect.TypeFor[fastBody]())
 	if jt.fast == nil {
 		t.Fatal("fastBody has no fast plan")
 	}
 	slow := *jt
 	slow.fast = nil
 	var a, b fastBody
-	var sa, sb scanner
-	ea := decodeStrict(body, &a, jt, &sa)
-	eb := decodeStrict(body, &b, &slow, &sb)
+	var sa, sb Scanner
+	ea := DecodeStrict(body, &a, jt, &sa)
+	eb := DecodeStrict(body, &b, &slow, &sb)
 	if (ea == nil) != (eb == nil) || (ea != nil && ea.Error() != eb.Error()) {
 		t.Fatalf("%q: fast path error %v, general path error %v", body, ea, eb)
 	}
@@ -137,19 +137,36 @@ type encBody struct {
 type myStr string
 
 // checkEncSame encodes v with the plan and with json.Encoder; when the
-// plan takes v, the bytes must be the same.
+// plan takes v, the bytes must be the same. So must they be without HTML
+// escaping, within the plan's bound.
 func checkEncSame(t *testing.T, v *encBody) bool {
-	p := encPlanOf(reflect.TypeFor[encBody]())
+	p := PlanOf(reflect.TypeFor[encBody]())
 	if p == nil {
 		t.Fatal("encBody has no plan")
 	}
-	got, ok := p.encode(nil, v)
+	got, ok := p.Encode(nil, v)
 	var want bytes.Buffer
 	if err := json.NewEncoder(&want).Encode(v); err != nil {
 		t.Fatal(err)
 	}
 	if ok && string(got) != want.String() {
 		t.Fatalf("%+v: plan %q, json.Encoder %q", *v, got, want.String())
+	}
+	plain, plainOK := p.EncodeUnescaped(nil, v)
+	want.Reset()
+	enc := json.NewEncoder(&want)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	if plainOK && string(plain) != want.String() {
+		t.Fatalf("%+v: plan without escaping %q, json.Encoder %q", *v, plain, want.String())
+	}
+	if ok && !plainOK {
+		t.Fatalf("%+v: encoded with escaping, not without", *v)
+	}
+	if n, bounded := p.Bound(v); plainOK && (!bounded || n < len(plain)) {
+		t.Fatalf("%+v: bound %d for %d bytes", *v, n, len(plain))
 	}
 	return ok
 }
@@ -206,7 +223,7 @@ func TestEncPlanEligibility(t *testing.T) {
 		reflect.TypeFor[num](), reflect.TypeFor[ptr](), reflect.TypeFor[emb](), reflect.TypeFor[json.RawMessage](),
 		reflect.TypeFor[time.Time](), reflect.TypeFor[*encBody](),
 	} {
-		if encPlanOf(typ) != nil {
+		if PlanOf(typ) != nil {
 			t.Errorf("%v has an encoding plan", typ)
 		}
 	}

@@ -1,20 +1,23 @@
-package httptransport
+package codec
 
 import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"strings"
 )
 
-// jsonType is what the strict decoder knows about the JSON form of a Go
-// type: for structs, the JSON names of the fields, exactly as the OpenAPI
-// document gives them, so that any other key (one that differs only in
-// case included) is found while the body is scanned for duplicates. It
-// is built once per command.
-type jsonType struct {
+// A JSONType is what [DecodeStrict] knows about the JSON form of a Go
+// type: for structs, the JSON names of the fields, exactly as a schema of
+// the type gives them, so that any other key (one that differs only in
+// case included) is found while the body is scanned for duplicates, and,
+// for a flat struct, a decoder that takes the common body in one walk. It
+// is built once per type ([TypeOf]), typically once per command, and is
+// safe for concurrent use.
+type JSONType struct {
 	kind   jsonShape
-	fields map[string]*jsonType // struct: JSON name -> field type
-	elem   *jsonType            // map values, array elements
+	fields map[string]*JSONType // struct: JSON name -> field type
+	elem   *JSONType            // map values, array elements
 	fast   *fastPlan            // the top-level type: a one-walk decoder, or nil
 }
 
@@ -27,15 +30,18 @@ const (
 	jsonArray
 )
 
-var anyJSON = &jsonType{kind: jsonAny}
+var anyJSON = &JSONType{kind: jsonAny}
 
 var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerT    = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-func jsonTypeOf(t reflect.Type) *jsonType {
-	jt := buildJSONType(t, map[reflect.Type]*jsonType{})
+// TypeOf returns the JSONType of t, the type that [DecodeStrict] decodes
+// into through a *t. It uses reflection; call it once per type, not per
+// value.
+func TypeOf(t reflect.Type) *JSONType {
+	jt := buildJSONType(t, map[reflect.Type]*JSONType{})
 	if jt.kind == jsonStruct {
 		if p := fastPlanOf(t); p != nil {
 			// A copy, so that the plan is used only at the top level
@@ -48,7 +54,7 @@ func jsonTypeOf(t reflect.Type) *jsonType {
 	return jt
 }
 
-func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
+func buildJSONType(t reflect.Type, seen map[reflect.Type]*JSONType) *JSONType {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -61,7 +67,7 @@ func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
 	}
 	switch t.Kind() {
 	case reflect.Struct:
-		jt := &jsonType{kind: jsonStruct, fields: map[string]*jsonType{}}
+		jt := &JSONType{kind: jsonStruct, fields: map[string]*JSONType{}}
 		seen[t] = jt
 		addFields(jt, t, seen, 0)
 		return jt
@@ -69,7 +75,7 @@ func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
 		if pt.Implements(textUnmarshalerT) {
 			return anyJSON
 		}
-		jt := &jsonType{kind: jsonMap}
+		jt := &JSONType{kind: jsonMap}
 		seen[t] = jt
 		jt.elem = buildJSONType(t.Elem(), seen)
 		return jt
@@ -77,7 +83,7 @@ func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
 		if t.Elem().Kind() == reflect.Uint8 || pt.Implements(textUnmarshalerT) {
 			return anyJSON
 		}
-		jt := &jsonType{kind: jsonArray}
+		jt := &JSONType{kind: jsonArray}
 		seen[t] = jt
 		jt.elem = buildJSONType(t.Elem(), seen)
 		return jt
@@ -89,7 +95,7 @@ func buildJSONType(t reflect.Type, seen map[reflect.Type]*jsonType) *jsonType {
 // flattening embedded structs. Where embedded fields conflict,
 // encoding/json may ignore a key this accepts: then the key is decoded
 // into nothing, as without strictness.
-func addFields(jt *jsonType, t reflect.Type, seen map[reflect.Type]*jsonType, depth int) {
+func addFields(jt *JSONType, t reflect.Type, seen map[reflect.Type]*JSONType, depth int) {
 	if depth > 16 {
 		return
 	}
@@ -124,7 +130,19 @@ func addFields(jt *jsonType, t reflect.Type, seen map[reflect.Type]*jsonType, de
 
 // field returns the type of the field whose JSON name is exactly key,
 // without allocating.
-func (jt *jsonType) field(key []byte) (*jsonType, bool) {
+func (jt *JSONType) field(key []byte) (*JSONType, bool) {
 	ft, ok := jt.fields[string(key)] // the conversion does not allocate
 	return ft, ok
+}
+
+// jsonField returns the name in the field's json tag ("" when the tag
+// gives none), the tag's options ("omitempty,string") and whether JSON
+// skips the field (json:"-").
+func jsonField(f reflect.StructField) (name, opts string, skip bool) {
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return "", "", true
+	}
+	name, opts, _ = strings.Cut(tag, ",")
+	return name, opts, false
 }

@@ -1,4 +1,4 @@
-package httptransport
+package codec
 
 import (
 	"encoding"
@@ -17,7 +17,7 @@ import (
 // key known and given once, valid UTF-8, nothing after the value); for
 // anything else (escapes, null, nested values, unknown or repeated keys,
 // numbers a field cannot hold, invalid JSON) it reports false without
-// touching the value, and decodeStrict takes the general path, which
+// touching the value, and DecodeStrict takes the general path, which
 // gives the same result or error as before.
 //
 // A key matches a field only when it is exactly the field's JSON name, as
@@ -402,13 +402,14 @@ func overflowUint(n uint64, bits int) bool {
 	return n != trunc
 }
 
-// encPlan encodes the common response in one pass, exactly as
-// json.Encoder (with its default HTML escaping) does, newline included: a
-// struct of strings, integers and booleans with plain names and at most
-// the omitempty option. A string that is not plain printable ASCII
-// without characters that need escaping makes encode report false, and the
-// caller uses json.Encoder instead.
-type encPlan struct {
+// A Plan encodes values of one struct type in one pass, exactly as
+// json.Encoder does, newline included: a struct of strings, integers and
+// booleans with plain names and at most the omitempty option. A string
+// that is not plain printable ASCII without characters that need escaping
+// makes its methods report false, and the caller uses json.Encoder
+// instead. A Plan is made once per type ([PlanOf]) and is safe for
+// concurrent use; encoding with it does not allocate beyond dst.
+type Plan struct {
 	typ    reflect.Type // the pointer type encoded
 	fields []encField
 }
@@ -431,12 +432,13 @@ func marshals(t reflect.Type) bool {
 		t.Implements(textMarshalerT) || pt.Implements(textMarshalerT)
 }
 
-// encPlanOf returns the plan for encoding a *t, or nil.
-func encPlanOf(t reflect.Type) *encPlan {
+// PlanOf returns the plan for encoding a *t, or nil when t is not a
+// struct type that a Plan encodes.
+func PlanOf(t reflect.Type) *Plan {
 	if t.Kind() != reflect.Struct || marshals(t) {
 		return nil
 	}
-	p := &encPlan{typ: reflect.PointerTo(t)}
+	p := &Plan{typ: reflect.PointerTo(t)}
 	names := map[string]bool{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -487,9 +489,11 @@ func encPlanOf(t reflect.Type) *encPlan {
 	return p
 }
 
-// encode appends the encoding of v and a newline to dst; false means that
-// v needs json.Encoder (dst is then to be discarded).
-func (p *encPlan) encode(dst []byte, v any) ([]byte, bool) {
+// Encode appends the encoding of v (a non-nil pointer to the plan's
+// struct type) and a newline to dst, as json.Encoder writes it with its
+// default HTML escaping, for responses; false means that v needs
+// json.Encoder (dst is then to be discarded).
+func (p *Plan) Encode(dst []byte, v any) ([]byte, bool) {
 	rv := reflect.ValueOf(v)
 	if rv.Type() != p.typ || rv.IsNil() {
 		return dst, false
@@ -497,11 +501,48 @@ func (p *encPlan) encode(dst []byte, v any) ([]byte, bool) {
 	return p.appendObject(dst, rv.Elem(), true)
 }
 
+// EncodeUnescaped is [Plan.Encode] as json.Encoder with
+// SetEscapeHTML(false) writes it, for request bodies: a body is data, not
+// markup, and '<', '>' and '&' stay as they are.
+func (p *Plan) EncodeUnescaped(dst []byte, v any) ([]byte, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Type() != p.typ || rv.IsNil() {
+		return dst, false
+	}
+	return p.appendObject(dst, rv.Elem(), false)
+}
+
+// Bound returns a bound of the size of v's encoding when every string in
+// it encodes as itself (and more otherwise, when encoding fails anyway):
+// braces, keys, commas, values, the newline. It is false when v is not a
+// non-nil pointer to the plan's struct type.
+func (p *Plan) Bound(v any) (int, bool) {
+	rv := reflect.ValueOf(v)
+	if rv.Type() != p.typ || rv.IsNil() {
+		return 0, false
+	}
+	sv := rv.Elem()
+	n := 3 // {}\n
+	for i := range p.fields {
+		f := &p.fields[i]
+		n += len(f.key) + 1 // the key and a comma
+		switch f.kind {
+		case fastString:
+			n += sv.Field(f.index).Len() + 2
+		case fastBool:
+			n += len("false")
+		default:
+			n += len("-9223372036854775808")
+		}
+	}
+	return n, true
+}
+
 // appendObject appends the JSON object of the struct sv and a newline to
 // dst, as json.Encoder writes it (with SetEscapeHTML(escapeHTML)), when
 // every string in it is printable ASCII that encodes as itself; false
 // otherwise (dst is then to be discarded).
-func (p *encPlan) appendObject(dst []byte, sv reflect.Value, escapeHTML bool) ([]byte, bool) {
+func (p *Plan) appendObject(dst []byte, sv reflect.Value, escapeHTML bool) ([]byte, bool) {
 	dst = append(dst, '{')
 	first := true
 	for i := range p.fields {

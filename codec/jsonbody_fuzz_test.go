@@ -1,4 +1,4 @@
-package httptransport
+package codec
 
 import (
 	"bytes"
@@ -32,6 +32,12 @@ type fuzzBody struct {
 	Plain  string             // no tag: matched by its Go name, exactly
 }
 
+type fuzzItem struct {
+	Name  string            `json:"name"`
+	Count uint8             `json:"count"`
+	Attrs map[string]string `json:"attrs"`
+}
+
 type fuzzEmbedded struct {
 	Region string `json:"region"`
 }
@@ -41,16 +47,16 @@ type Leaf struct {
 	V int `json:"v"`
 }
 
-// FuzzDecodeStrict feeds arbitrary bodies to the server's JSON decoder
-// path (decodeStrict: encoding/json plus the scanner for unknown fields,
+// FuzzDecodeStrict feeds arbitrary bodies to the strict decoder
+// (DecodeStrict: encoding/json plus the scanner for unknown fields,
 // duplicate keys and invalid UTF-8). It must never panic; a failure must
-// be an invalid-argument *errs.Error with one of the transport's own field
+// be an invalid-argument *errs.Error with one of the package's own field
 // violations (a message key, never encoding/json's text) whose field path
 // is valid UTF-8; and whatever it accepts must be valid JSON, valid UTF-8,
 // free of keys given twice in one object, and accepted by encoding/json
 // with DisallowUnknownFields to the same value.
 func FuzzDecodeStrict(f *testing.F) {
-	jt := jsonTypeOf(reflect.TypeFor[fuzzBody]())
+	jt := TypeOf(reflect.TypeFor[fuzzBody]())
 	for _, s := range []string{
 		`{"name":"a","qty":1,"tags":["x"],"items":[{"name":"b","count":3,"attrs":{"k":"v"}}]}`,
 		`{"nested":{"nested":{"name":"deep"}},"deep":{"a":[{"v":1},null]}}`,
@@ -73,8 +79,8 @@ func FuzzDecodeStrict(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var got fuzzBody
-		var sc scanner
-		e := decodeStrict(body, &got, jt, &sc)
+		var sc Scanner
+		e := DecodeStrict(body, &got, jt, &sc)
 		if e != nil {
 			if e.Kind() != errs.KindInvalidArgument {
 				t.Fatalf("%q: error of kind %v: %v", body, e.Kind(), e)
@@ -83,8 +89,8 @@ func FuzzDecodeStrict(f *testing.F) {
 				if !utf8.ValidString(fv.Field) || !utf8.ValidString(fv.Reason) {
 					t.Fatalf("%q: field violation not valid UTF-8: %q %q", body, fv.Field, fv.Reason)
 				}
-				if !strings.HasPrefix(fv.Key, "http.") {
-					t.Fatalf("%q: field violation %+v is not one of the transport's own", body, fv)
+				if !strings.HasPrefix(fv.Key, "codec.") {
+					t.Fatalf("%q: field violation %+v is not one of the package's own", body, fv)
 				}
 			}
 			return

@@ -1,4 +1,4 @@
-package httptransport
+package codec
 
 import (
 	"encoding/json"
@@ -27,7 +27,7 @@ func BenchmarkDecodeStrict(b *testing.B) {
 	flat := []byte(`{"sku":"apple-123","qty":3}`)
 	nested := []byte(`{"sku":"apple-123","qty":3,"notes":[{"text":"gift"},{"text":"fragile"}]}`)
 	unknown := []byte(`{"SKU":"apple-123","qty":3}`)
-	ft, nt := jsonTypeOf(reflect.TypeFor[benchFlat]()), jsonTypeOf(reflect.TypeFor[benchNested]())
+	ft, nt := TypeOf(reflect.TypeFor[benchFlat]()), TypeOf(reflect.TypeFor[benchNested]())
 	b.Run("flat/encoding-json", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -37,10 +37,10 @@ func BenchmarkDecodeStrict(b *testing.B) {
 	})
 	b.Run("flat/strict", func(b *testing.B) {
 		b.ReportAllocs()
-		var sc scanner
+		var sc Scanner
 		for b.Loop() {
 			var v benchFlat
-			if e := decodeStrict(flat, &v, ft, &sc); e != nil {
+			if e := DecodeStrict(flat, &v, ft, &sc); e != nil {
 				b.Fatal(e)
 			}
 		}
@@ -54,20 +54,20 @@ func BenchmarkDecodeStrict(b *testing.B) {
 	})
 	b.Run("nested/strict", func(b *testing.B) {
 		b.ReportAllocs()
-		var sc scanner
+		var sc Scanner
 		for b.Loop() {
 			var v benchNested
-			if e := decodeStrict(nested, &v, nt, &sc); e != nil {
+			if e := DecodeStrict(nested, &v, nt, &sc); e != nil {
 				b.Fatal(e)
 			}
 		}
 	})
 	b.Run("unknown-key/strict", func(b *testing.B) {
 		b.ReportAllocs()
-		var sc scanner
+		var sc Scanner
 		for b.Loop() {
 			var v benchFlat
-			if e := decodeStrict(unknown, &v, ft, &sc); e == nil {
+			if e := DecodeStrict(unknown, &v, ft, &sc); e == nil {
 				b.Fatal("accepted")
 			}
 		}

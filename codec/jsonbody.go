@@ -1,4 +1,4 @@
-package httptransport
+package codec
 
 import (
 	"bytes"
@@ -12,17 +12,21 @@ import (
 	errs "github.com/wegomesh/wego/err"
 )
 
-// decodeStrict decodes the JSON value in body into v (a pointer to a
+// DecodeStrict decodes the JSON value in body into v (a pointer to a
 // value of the type that jt describes) and rejects what encoding/json lets
 // pass: keys that are not exactly a field's JSON name (encoding/json
 // matches them ignoring case, even Unicode case: "SKU", "Sku" and "sKu"
 // with a Kelvin sign would all fill "sku"), keys given twice in one
 // object, strings that are not valid UTF-8 and data after the value.
 // Every failure is an invalid-argument error with one field violation of
-// our own (the field's path and what was expected, never encoding/json's
-// text or a Go type's name), whichever path decodes the body: the fast
-// plan, or the scanner then encoding/json.
-func decodeStrict(body []byte, v any, jt *jsonType, sc *scanner) *errs.Error {
+// our own (the field's path, or "body" for the value as a whole, and what
+// was expected, never encoding/json's text or a Go type's name), whichever
+// path decodes the body: the fast plan, or the scanner then encoding/json.
+// Its message key starts with "codec." (see package doc).
+//
+// sc is scratch space, reused from call to call (a transport pools it);
+// a DecodeStrict that succeeds on the fast path does not allocate.
+func DecodeStrict(body []byte, v any, jt *JSONType, sc *Scanner) *errs.Error {
 	if jt.fast != nil {
 		var ok bool
 		if sc.vals, ok = jt.fast.decode(body, v, sc.vals); ok {
@@ -111,13 +115,16 @@ func jsonReason(t reflect.Type) reason {
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// scanner walks a syntactically valid JSON value to find keys that name
-// no field exactly, keys given twice in one object and strings that are
-// not valid UTF-8, which encoding/json accepts silently (it matches keys
-// ignoring case, the last key wins, bad bytes become U+FFFD). It keeps
-// offsets, not copies, so a scan does not allocate; a scanner is reused
-// through the request pool.
-type scanner struct {
+// A Scanner is the scratch space of [DecodeStrict]. It walks a
+// syntactically valid JSON value to find keys that name no field exactly,
+// keys given twice in one object and strings that are not valid UTF-8,
+// which encoding/json accepts silently (it matches keys ignoring case, the
+// last key wins, bad bytes become U+FFFD). It keeps offsets, not copies,
+// so a scan does not allocate once its buffers have grown. The zero value
+// is ready to use; a Scanner must not be used by two calls at once, and is
+// meant to be reused (a transport keeps one in each pooled request
+// buffer).
+type Scanner struct {
 	data []byte
 	pos  int
 	keys []span    // the keys of every open object, innermost last
@@ -137,20 +144,20 @@ type elem struct {
 // earlier key.
 const maxLinearKeys = 32
 
-func (s *scanner) check(data []byte, jt *jsonType) *errs.Error {
+func (s *Scanner) check(data []byte, jt *JSONType) *errs.Error {
 	s.data, s.pos, s.keys, s.path = data, 0, s.keys[:0], s.path[:0]
 	err := s.value(jt)
 	s.data = nil
 	return err
 }
 
-func (s *scanner) ws() {
+func (s *Scanner) ws() {
 	for s.pos < len(s.data) && isSpace(s.data[s.pos]) {
 		s.pos++
 	}
 }
 
-func (s *scanner) value(jt *jsonType) *errs.Error {
+func (s *Scanner) value(jt *JSONType) *errs.Error {
 	s.ws()
 	if s.pos >= len(s.data) {
 		return nil
@@ -177,7 +184,7 @@ func (s *scanner) value(jt *jsonType) *errs.Error {
 	return nil
 }
 
-func (s *scanner) object(jt *jsonType) *errs.Error {
+func (s *Scanner) object(jt *JSONType) *errs.Error {
 	s.pos++ // '{'
 	first := len(s.keys)
 	var seen map[string]struct{}
@@ -250,7 +257,7 @@ func (s *scanner) object(jt *jsonType) *errs.Error {
 	}
 }
 
-func (s *scanner) array(jt *jsonType) *errs.Error {
+func (s *Scanner) array(jt *JSONType) *errs.Error {
 	s.pos++ // '['
 	child := anyJSON
 	if jt.kind == jsonArray {
@@ -281,7 +288,7 @@ func (s *scanner) array(jt *jsonType) *errs.Error {
 
 // str reads a string at s.pos and returns its content and whether it has
 // escapes.
-func (s *scanner) str() (sp span, escaped bool) {
+func (s *Scanner) str() (sp span, escaped bool) {
 	s.pos++ // '"'
 	sp.start = s.pos
 	for s.pos < len(s.data) {
@@ -303,7 +310,7 @@ func (s *scanner) str() (sp span, escaped bool) {
 
 // sameKey reports whether the key o equals k, escapes decoded: the
 // same key for encoding/json, whose last value would win.
-func (s *scanner) sameKey(o, k span, kEscaped bool) bool {
+func (s *Scanner) sameKey(o, k span, kEscaped bool) bool {
 	a, b := s.data[o.start:o.end], s.data[k.start:k.end]
 	if !kEscaped && bytes.IndexByte(a, '\\') < 0 {
 		return bytes.Equal(a, b)
@@ -312,7 +319,7 @@ func (s *scanner) sameKey(o, k span, kEscaped bool) bool {
 }
 
 // keyText returns a key without its escapes.
-func (s *scanner) keyText(k span) string {
+func (s *Scanner) keyText(k span) string {
 	raw := s.data[k.start:k.end]
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw)
@@ -325,7 +332,7 @@ func (s *scanner) keyText(k span) string {
 }
 
 // fail returns the error for the current path, with last appended.
-func (s *scanner) fail(last string, r reason) *errs.Error {
+func (s *Scanner) fail(last string, r reason) *errs.Error {
 	var b strings.Builder
 	for _, e := range s.path {
 		if b.Len() > 0 {
