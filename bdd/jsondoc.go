@@ -5,43 +5,45 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cucumber/godog"
+
+	"github.com/wegomesh/wego/codec"
+	errs "github.com/wegomesh/wego/err"
 )
 
-// decodeStrict decodes the JSON document b into v, rejecting unknown
-// fields and trailing data.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
+// jsonError is an error of codec's strict decoding, worded for a step:
+// its field violations ("skew is not a known field"; "the value" where
+// codec names the value as a whole "body"), without the code and message
+// of an error body.
+type jsonError struct{ err error }
+
+func (e jsonError) Error() string {
+	fe, ok := errs.As(e.err)
+	if !ok || len(fe.Fields()) == 0 {
+		return e.err.Error()
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("data after the JSON document")
+	var b strings.Builder
+	for i, fv := range fe.Fields() {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if fv.Field == "body" {
+			b.WriteString("the value")
+		} else {
+			b.WriteString(strconv.Quote(fv.Field))
+		}
+		b.WriteString(" ")
+		b.WriteString(fv.Reason)
 	}
-	return nil
+	return b.String()
 }
 
-// parseJSON decodes a JSON document into generic values, numbers as
-// json.Number so that they compare exactly.
-func parseJSON(b []byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("data after the JSON document")
-	}
-	return v, nil
-}
+func (e jsonError) Unwrap() error { return e.err }
 
 // document returns the JSON document of a step's argument: its doc string,
 // or its table of field/value rows turned into an object (see tableObject).
@@ -51,8 +53,8 @@ func document(st *godog.Step) ([]byte, error) {
 	}
 	if ds := st.Argument.DocString; ds != nil {
 		b := []byte(ds.Content)
-		if _, err := parseJSON(b); err != nil {
-			return nil, fmt.Errorf("the doc string is not a JSON document: %w", err)
+		if _, err := codec.Parse(b); err != nil {
+			return nil, fmt.Errorf("the doc string is not a JSON document: %w", jsonError{err})
 		}
 		return b, nil
 	}
@@ -114,7 +116,7 @@ func tableObject(t *godog.Table) (map[string]any, error) {
 // when it is valid JSON, the cell as a string otherwise.
 func cellValue(s string) any {
 	s = strings.TrimSpace(s)
-	if v, err := parseJSON([]byte(s)); err == nil && s != "" {
+	if v, err := codec.Parse([]byte(s)); err == nil && s != "" {
 		return v
 	}
 	return s
@@ -308,7 +310,7 @@ func valueIs(got any, text string) bool {
 	if s, ok := got.(string); ok {
 		return s == text
 	}
-	want, err := parseJSON([]byte(text))
+	want, err := codec.Parse([]byte(text))
 	if err != nil {
 		return false
 	}

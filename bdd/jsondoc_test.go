@@ -6,6 +6,8 @@ import (
 
 	"github.com/cucumber/godog"
 	messages "github.com/cucumber/messages/go/v21"
+
+	"github.com/wegomesh/wego/codec"
 )
 
 func table(rows ...[]string) *godog.Table {
@@ -63,7 +65,7 @@ func TestTableObjectErrors(t *testing.T) {
 }
 
 func TestLookupPath(t *testing.T) {
-	doc, err := parseJSON([]byte(`{"a": {"b": [10, {"c": "x"}]}, "d.e": 1, "n": null}`))
+	doc, err := codec.Parse([]byte(`{"a": {"b": [10, {"c": "x"}]}, "d.e": 1, "n": null}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +86,7 @@ func TestLookupPath(t *testing.T) {
 			t.Errorf("lookupPath(%q) = %s, %v, %v; want %s, %v", tt.path, show(v), ok, err, tt.want, tt.found)
 		}
 	}
-	top, _ := parseJSON([]byte(`[{"id": 1}]`))
+	top, _ := codec.Parse([]byte(`[{"id": 1}]`))
 	if v, ok, _ := lookupPath(top, "[0].id"); !ok || show(v) != "1" {
 		t.Errorf("lookupPath([0].id) = %s, %v", show(v), ok)
 	}
@@ -107,8 +109,8 @@ func TestMatch(t *testing.T) {
 		{`{"a": {}}`, `{"a": []}`, true, `at "a": want an object, got []`},
 		{`{"a": true}`, `{"a": true}`, false, ""},
 	} {
-		w, _ := parseJSON([]byte(tt.want))
-		g, _ := parseJSON([]byte(tt.got))
+		w, _ := codec.Parse([]byte(tt.want))
+		g, _ := codec.Parse([]byte(tt.got))
 		err := match("", w, g, tt.subset)
 		if (err == nil) != (tt.err == "") || (err != nil && err.Error() != tt.err) {
 			t.Errorf("match(%s, %s, subset %v) = %v, want %q", tt.want, tt.got, tt.subset, err, tt.err)
@@ -132,7 +134,7 @@ func TestValueIs(t *testing.T) {
 		{`{"a":1}`, "{\"a\": 1}", true},
 		{`1`, "one", false},
 	} {
-		g, _ := parseJSON([]byte(tt.got))
+		g, _ := codec.Parse([]byte(tt.got))
 		if got := valueIs(g, tt.text); got != tt.want {
 			t.Errorf("valueIs(%s, %q) = %v", tt.got, tt.text, got)
 		}

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
 )
 
@@ -270,9 +271,9 @@ func (w *World) body() (any, *Response, error) {
 	if len(r.Body) == 0 {
 		return nil, r, errors.New(describe(r))
 	}
-	v, err := parseJSON(r.Body)
+	v, err := codec.Parse(r.Body)
 	if err != nil {
-		return nil, r, fmt.Errorf("the response body is not JSON (%v): %q", err, r.Body)
+		return nil, r, fmt.Errorf("the response body is not JSON (%v): %q", jsonError{err}, r.Body)
 	}
 	return v, r, nil
 }
@@ -293,7 +294,7 @@ func (w *World) responseMatches(subset bool) error {
 	if err != nil {
 		return err
 	}
-	want, err := parseJSON(doc)
+	want, err := codec.Parse(doc)
 	if err != nil {
 		return err
 	}
@@ -483,8 +484,8 @@ func (w *World) returns(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := decodeStrict(doc, e.NewResponse()); err != nil {
-		return fmt.Errorf("the response of %s does not decode into %v: %w", name, e.Spec().Response, err)
+	if err := codec.Unmarshal(doc, e.NewResponse()); err != nil {
+		return fmt.Errorf("the response of %s does not decode into %v: %w", name, e.Spec().Response, jsonError{err})
 	}
 	return w.replace(name, func(_ context.Context, _, resp any) error {
 		return json.Unmarshal(doc, resp)
@@ -653,7 +654,7 @@ func (w *World) calledWith(name string) error {
 	if err != nil {
 		return err
 	}
-	want, err := parseJSON(doc)
+	want, err := codec.Parse(doc)
 	if err != nil {
 		return err
 	}
@@ -663,7 +664,7 @@ func (w *World) calledWith(name string) error {
 	}
 	var first error
 	for _, c := range calls {
-		got, err := parseJSON(c.Request)
+		got, err := codec.Parse(c.Request)
 		if err != nil {
 			return err
 		}
@@ -837,7 +838,7 @@ func (w *World) auditRecords(command string) []any {
 		if err != nil {
 			continue
 		}
-		v, err := parseJSON(b)
+		v, err := codec.Parse(b)
 		if err == nil {
 			out = append(out, v)
 		}
@@ -873,7 +874,7 @@ func (w *World) auditWith(command string) error {
 	if err != nil {
 		return err
 	}
-	want, err := parseJSON(doc)
+	want, err := codec.Parse(doc)
 	if err != nil {
 		return err
 	}
@@ -912,7 +913,7 @@ func entryFields(e observer.LoggedEntry) map[string]any {
 	if err != nil {
 		return map[string]any{}
 	}
-	v, err := parseJSON(b)
+	v, err := codec.Parse(b)
 	if err != nil {
 		return map[string]any{}
 	}

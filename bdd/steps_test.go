@@ -69,12 +69,20 @@ func TestStepsFail(t *testing.T) {
 `, `no command "nope.Nope" in the catalog (it has health.Check, inventory.Reserve, orders.Get, orders.Place)`},
 		{"unknown request field", `    When I call "inventory.Reserve" with:
       | skew | apple |
-`, `does not decode into bdd_test.ReserveRequest: json: unknown field "skew"`},
+`, `does not decode into bdd_test.ReserveRequest: "skew" is not a known field`},
+		{"request field in another case", `    When I call "inventory.Reserve" with:
+      | SKU | apple |
+`, `does not decode into bdd_test.ReserveRequest: "SKU" is not a known field`},
+		{"request field given twice", `    When I call "inventory.Reserve" with:
+      """
+      {"sku": "apple", "sku": "kiwi"}
+      """
+`, `the doc string is not a JSON document: "sku" is given twice`},
 		{"not JSON", `    When I call "inventory.Reserve" with:
       """
       {sku: apple}
       """
-`, "the doc string is not a JSON document"},
+`, "the doc string is not a JSON document: the value is not valid JSON (at byte 2)"},
 		{"no argument", `    When I call "inventory.Reserve" with:
 `, "the step needs a JSON doc string"},
 		{"succeeds", reserveKiwi + `    Then the call succeeds
@@ -118,7 +126,7 @@ func TestStepsFail(t *testing.T) {
 `, `the error message in "es" is "El SKU kiwi no existe.", not "No."`},
 		{"canned response of the wrong type", `    Given "inventory.Reserve" returns:
       | reservation | r-1 |
-`, `the response of inventory.Reserve does not decode into bdd_test.ReserveResponse: json: unknown field "reservation"`},
+`, `the response of inventory.Reserve does not decode into bdd_test.ReserveResponse: "reservation" is not a known field`},
 		{"undefined code", `    Given "inventory.Reserve" fails with code "inventory.nope"
 `, `error code "inventory.nope" is not defined in this process: define it with errs.Define, or use a kind's code (invalid_argument, not_found`},
 		{"params without a table", `    Given "inventory.Reserve" fails with code "not_found" and params:

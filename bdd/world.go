@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/log"
@@ -161,8 +162,8 @@ func (w *World) Invoke(name string, req []byte) error {
 	}
 	r := e.NewRequest()
 	if len(bytes.TrimSpace(req)) > 0 {
-		if err := decodeStrict(req, r); err != nil {
-			return fmt.Errorf("the request of %s does not decode into %v: %w", name, e.Spec().Request, err)
+		if err := codec.Unmarshal(req, r); err != nil {
+			return fmt.Errorf("the request of %s does not decode into %v: %w", name, e.Spec().Request, jsonError{err})
 		}
 	}
 	resp := e.NewResponse()
