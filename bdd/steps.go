@@ -66,7 +66,7 @@ var steps = []stepDef{
 		func(w *World) any { return func(name string) error { return w.Invoke(name, nil) } }},
 	{StepDoc{"Calling commands", `^I call "([^"]*)" with:$`,
 		`When I call "inventory.Reserve" with:`,
-		"Calls the command with the request given as JSON or as field | value rows; unknown fields fail the step.", argDocOrTable},
+		"Calls the command with the request given as JSON or as field | value rows, decoded as the HTTP transport decodes a body: a key that is not exactly a field's JSON name, or that is given twice, fails the step.", argDocOrTable},
 		func(w *World) any { return w.callWith }},
 
 	// Responses.

@@ -150,8 +150,10 @@ func (w *World) Response() *Response {
 }
 
 // Invoke calls the command name with a request decoded from the JSON
-// document req (strictly: unknown fields are an error) and records the
-// outcome as the last response, as the step "I call ... with:" does. It
+// document req by codec's strict rules, as the HTTP transport decodes a
+// body (a key that is not exactly a field's JSON name or that is given
+// twice is an error), and records the outcome as the last response, as
+// the step "I call ... with:" does. It
 // returns an error only when the call cannot be made: an unknown command
 // or a request that does not decode. The call's own failure is in
 // [World.Response].
