@@ -1,35 +1,34 @@
 package httptransport
 
 import (
-	"encoding"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"path"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/codec/jsonschema"
 	"github.com/wegomesh/wego/middleware/idempotency"
 )
 
 // OpenAPI returns an OpenAPI 3.1 document, as JSON, that describes the
 // routes a [Server] serving cat exposes: every command with a local
 // function that did not opt out with [NoHTTP]. Request and response
-// schemas are generated from the Go types by reflection, following
-// encoding/json (field names from json tags); named struct types become
-// components. title names the API ("WeGO" when empty). It fails like
-// [NewHandler] on a malformed route.
+// schemas are generated from the Go types by package codec/jsonschema,
+// following encoding/json (field names from json tags); named struct types
+// become components. title names the API ("WeGO" when empty). It fails
+// like [NewHandler] on a malformed route.
 //
 // What a request type's Validate method enforces (see package
 // middleware/validate) is in the schema: fields it rejects when absent are
 // required, and the bounds of the rules of validate.Checker become
-// minimum, maximum, minLength, maxLength and enum. They are found by
-// calling Validate on probe values when the document is generated, so a
-// Validate method must have no side effects. Request bodies are required.
+// minimum, maximum, minLength, maxLength and enum, for body fields and
+// path, query and header parameters alike. They are found by calling
+// Validate on probe values when the document is generated, so a Validate
+// method must have no side effects. Request bodies are required.
 //
 // The server serves the same document at GET /openapi.json.
 func OpenAPI(cat *catalog.Catalog, title string) ([]byte, error) {
@@ -58,18 +57,12 @@ func openAPIDocument(title string, eps []*endpoint) ([]byte, error) {
 	if title == "" {
 		title = "WeGO"
 	}
-	g := &schemaGen{schemas: obj{}, names: map[reflect.Type]string{}, taken: map[string]bool{},
-		rules: map[reflect.Type]requestRules{}}
-	g.schemas["Error"] = errorSchema()
-	g.taken["Error"] = true
+	g := jsonschema.NewGenerator("#/components/schemas/")
+	g.Define("Error", errorSchema())
 	for _, ep := range eps {
 		// Before any schema: a request type's component carries its rules
 		// wherever it is used first.
-		if t := structOf(ep.spec.Request); t != nil {
-			if _, done := g.rules[t]; !done {
-				g.rules[t] = validationRules(t)
-			}
-		}
+		g.ProbeRules(ep.spec.Request, paramName)
 	}
 	paths := obj{}
 	for _, ep := range eps {
@@ -79,17 +72,17 @@ func openAPIDocument(title string, eps []*endpoint) ([]byte, error) {
 			item = obj{}
 			paths[p] = item
 		}
-		item[strings.ToLower(ep.route.Method)] = g.operation(ep)
+		item[strings.ToLower(ep.route.Method)] = operation(g, ep)
 	}
 	doc := obj{
 		"openapi": "3.1.0",
 		"info":    obj{"title": title, "version": "1"},
 		"paths":   paths,
 		"components": obj{
-			"schemas": g.schemas,
+			"schemas": g.Definitions(),
 			"responses": obj{"Error": obj{
 				"description": "A WeGO error: its code, a localized message and the request id.",
-				"content":     obj{"application/json": obj{"schema": ref("Error")}},
+				"content":     obj{"application/json": obj{"schema": g.Ref("Error")}},
 			}},
 		},
 	}
@@ -100,10 +93,9 @@ func openAPIDocument(title string, eps []*endpoint) ([]byte, error) {
 	return b, nil
 }
 
-func ref(name string) obj { return obj{"$ref": "#/components/schemas/" + name} }
-
-func errorSchema() obj {
-	return obj{
+// errorSchema is the schema of an error body.
+func errorSchema() jsonschema.Schema {
+	return jsonschema.Schema{
 		"type": "object",
 		"properties": obj{
 			"code":       obj{"type": "string", "description": "The stable error code, such as inventory.unknown_sku."},
@@ -131,20 +123,22 @@ func openAPIPath(p string) string {
 	return strings.ReplaceAll(p, "...}", "}")
 }
 
-func (g *schemaGen) operation(ep *endpoint) obj {
+// operation describes the operation of one endpoint; its schemas come
+// from g.
+func operation(g *jsonschema.Generator, ep *endpoint) obj {
 	spec := ep.spec
 	op := obj{"operationId": spec.Name, "tags": []string{spec.Service()}}
 	if spec.Doc != "" {
 		op["summary"] = spec.Doc
 	}
 	var params []obj
-	rules := g.rules[structOf(spec.Request)]
+	rules := g.ProbeRules(spec.Request, paramName)
 	for _, p := range ep.shape.params {
-		s := g.schema(p.typ)
+		s := g.Schema(p.typ)
 		required := p.in == inPath
-		if r := rules.lookup(p.name, p.in); r != nil {
-			r.apply(s)
-			required = required || r.required
+		if r := paramRule(rules, p.name, p.in); r != nil {
+			r.Apply(s)
+			required = required || r.Required
 		}
 		params = append(params, obj{"name": p.name, "in": p.in.String(), "required": required, "schema": s})
 	}
@@ -158,17 +152,17 @@ func (g *schemaGen) operation(ep *endpoint) obj {
 		op["parameters"] = params
 	}
 	if !ep.bodyless && len(ep.shape.body) > 0 {
-		var s obj
+		var s jsonschema.Schema
 		if len(ep.shape.params) > 0 {
-			s = g.structSchema(spec.Request, true) // without the bound fields
+			s = g.StructSchema(spec.Request, isBound) // without the bound fields
 		} else {
-			s = g.schema(spec.Request)
+			s = g.Schema(spec.Request)
 		}
 		op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": s}}}
 	}
 	ok := obj{"description": http.StatusText(ep.status)}
 	if !ep.noContent {
-		ok["content"] = obj{"application/json": obj{"schema": g.schema(spec.Response)}}
+		ok["content"] = obj{"application/json": obj{"schema": g.Schema(spec.Response)}}
 	}
 	responses := obj{
 		strconv.Itoa(ep.status): ok,
@@ -220,171 +214,42 @@ func idempotencyKeyParam() obj {
 	}
 }
 
-// schemaGen makes JSON schemas of Go types.
-type schemaGen struct {
-	schemas obj
-	names   map[reflect.Type]string
-	taken   map[string]bool
-	rules   map[reflect.Type]requestRules // of the commands' request types
-}
-
-// structOf returns t, or what it points to, when that is a struct type.
-func structOf(t reflect.Type) reflect.Type {
-	if t != nil && t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t == nil || t.Kind() != reflect.Struct {
-		return nil
-	}
-	return t
-}
-
-var (
-	timeType      = reflect.TypeFor[time.Time]()
-	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
-	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
-)
-
-func (g *schemaGen) schema(t reflect.Type) obj {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case t == timeType:
-		return obj{"type": "string", "format": "date-time"}
-	case t == durationType:
-		return obj{"type": "integer", "description": "A duration in nanoseconds."}
-	case t.Implements(jsonMarshaler) || reflect.PointerTo(t).Implements(jsonMarshaler):
-		return obj{}
-	case t.Implements(textMarshaler) || reflect.PointerTo(t).Implements(textMarshaler):
-		return obj{"type": "string"}
-	}
-	switch t.Kind() {
-	case reflect.Bool:
-		return obj{"type": "boolean"}
-	case reflect.Int, reflect.Int64:
-		return obj{"type": "integer", "format": "int64"}
-	case reflect.Int8, reflect.Int16, reflect.Int32:
-		return obj{"type": "integer", "format": "int32"}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return obj{"type": "integer", "minimum": 0}
-	case reflect.Float32:
-		return obj{"type": "number", "format": "float"}
-	case reflect.Float64:
-		return obj{"type": "number", "format": "double"}
-	case reflect.String:
-		return obj{"type": "string"}
-	case reflect.Slice, reflect.Array:
-		if t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
-			return obj{"type": "string", "contentEncoding": "base64"}
-		}
-		s := obj{"type": "array", "items": g.schema(t.Elem())}
-		if t.Kind() == reflect.Array {
-			s["minItems"], s["maxItems"] = t.Len(), t.Len()
-		}
-		return s
-	case reflect.Map:
-		return obj{"type": "object", "additionalProperties": g.schema(t.Elem())}
-	case reflect.Struct:
-		if t.Name() == "" {
-			return g.structSchema(t, false)
-		}
-		name, ok := g.names[t]
-		if !ok {
-			name = g.name(t)
-			g.names[t] = name
-			g.schemas[name] = obj{} // a placeholder for recursive types
-			g.schemas[name] = g.structSchema(t, false)
-		}
-		return ref(name)
-	}
-	return obj{} // interfaces, funcs, channels: anything
-}
-
-// name returns a component name for a named type: its package's name and
-// its own, with what OpenAPI does not allow in names replaced.
-func (g *schemaGen) name(t reflect.Type) string {
-	n := t.Name()
-	if pkg := t.PkgPath(); pkg != "" {
-		n = path.Base(pkg) + "." + n
-	}
-	n = strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
-			return r
-		}
-		return '_'
-	}, n)
-	base := n
-	for i := 2; g.taken[n]; i++ {
-		n = base + strconv.Itoa(i)
-	}
-	g.taken[n] = true
-	return n
-}
-
-// structSchema describes a struct as encoding/json encodes it; unbound
-// leaves out the fields tagged path, query or header.
-func (g *schemaGen) structSchema(t reflect.Type, unbound bool) obj {
-	props := obj{}
-	g.fields(t, props, unbound, 0)
-	s := obj{"type": "object", "properties": props, "additionalProperties": false}
-	var required []string
-	for name, r := range g.rules[t] {
-		p, ok := props[name].(obj)
-		if !ok {
-			continue // a parameter, or a name that is not a field
-		}
-		r.apply(p)
-		if r.required {
-			required = append(required, name)
-		}
-	}
-	if required != nil {
-		slices.Sort(required)
-		s["required"] = required
-	}
-	return s
-}
-
-func (g *schemaGen) fields(t reflect.Type, props obj, unbound bool, depth int) {
-	if depth > 8 {
-		return
-	}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		name, opts, skip := jsonField(f)
-		if skip {
-			continue
-		}
-		if unbound && (f.Tag.Get("path") != "" || f.Tag.Get("query") != "" || f.Tag.Get("header") != "") {
-			continue
-		}
-		ft := f.Type
-		if f.Anonymous && name == "" {
-			et := ft
-			if et.Kind() == reflect.Pointer {
-				et = et.Elem()
-			}
-			if et.Kind() == reflect.Struct {
-				g.fields(et, props, unbound, depth+1)
-				continue
+// paramName names the request fields bound to a path wildcard, a query
+// parameter or a header as validation names them: by the parameter (a
+// header by its canonical name).
+func paramName(f reflect.StructField) (string, bool) {
+	name, found := "", false
+	for _, in := range []source{inPath, inQuery, inHeader} {
+		if n, ok := f.Tag.Lookup(in.String()); ok && n != "" {
+			name, found = n, true
+			if in == inHeader {
+				name = http.CanonicalHeaderKey(n)
 			}
 		}
-		if !f.IsExported() {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		if _, dup := props[name]; dup && depth > 0 {
-			continue // an outer field hides a promoted one
-		}
-		s := g.schema(ft)
-		if strings.Contains(","+opts+",", ",string,") {
-			s = obj{"type": "string"}
-		}
-		props[name] = s
 	}
+	return name, found
+}
+
+// isBound reports whether a request field is bound to the path, the query
+// or a header.
+func isBound(f reflect.StructField) bool {
+	return f.Tag.Get("path") != "" || f.Tag.Get("query") != "" || f.Tag.Get("header") != ""
+}
+
+// paramRule returns the rule of a parameter, or nil. Header names match
+// without regard to case, as HTTP compares them.
+func paramRule(rs jsonschema.Rules, name string, in source) *jsonschema.Rule {
+	if r := rs[name]; r != nil {
+		return r
+	}
+	if in == inHeader {
+		for n, r := range rs {
+			if strings.EqualFold(n, name) {
+				return r
+			}
+		}
+	}
+	return nil
 }
 
 type listed struct {

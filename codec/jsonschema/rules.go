@@ -1,8 +1,7 @@
-package httptransport
+package jsonschema
 
 import (
 	"math"
-	"net/http"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,14 +11,14 @@ import (
 	"github.com/wegomesh/wego/middleware/validate"
 )
 
-// The OpenAPI document states what a command's validation enforces. The
-// validate middleware calls the request type's Validate method, ordinary
-// Go code that no document can read; what it enforces is found instead by
-// calling it, once per request type when the document is generated, on a
-// few probe values, and reading the field violations it reports:
+// A schema states what a type's validation enforces. The validate
+// middleware calls the type's Validate method, ordinary Go code that no
+// document can read; what it enforces is found instead by calling it, once
+// per type when the schema is generated, on a few probe values, and
+// reading the field violations it reports:
 //
 //   - every field zero: a field reported then fails validation when it is
-//     absent from the request, so it is required;
+//     absent from the value, so it is required;
 //   - every number at the top of its range and every string very long, then
 //     every number at the bottom of its range: the violations of the rules
 //     of [validate.Checker] carry message keys and parameters that give the
@@ -31,37 +30,34 @@ import (
 // the probes meet the condition. A Validate method that panics on a probe
 // contributes nothing for that probe.
 
-// fieldRule is what validation enforces on one field.
-type fieldRule struct {
-	required  bool
-	minimum   *int64
-	maximum   *int64
-	minLength *int64
-	maxLength *int64
-	pattern   string
-	enum      []string
+// A Rule is what validation enforces on one field, as schema keywords.
+type Rule struct {
+	// Required: the field fails validation when it is absent (zero).
+	Required bool
+	// Minimum and Maximum bound a number; nil when unbounded.
+	Minimum *int64
+	Maximum *int64
+	// MinLength and MaxLength bound a string's length; nil when unbounded.
+	MinLength *int64
+	MaxLength *int64
+	// Pattern is a regular expression that a string must match, or "".
+	Pattern string
+	// Enum lists the values a string may take, or is nil.
+	Enum []string
 }
 
-// requestRules are the rules of a request type by the field names its
-// violations use: JSON names, and the names of path, query and header
-// parameters.
-type requestRules map[string]*fieldRule
+// Rules are the rules of a type by the field names its violations use:
+// JSON names, and the names that a FieldName function gives to fields
+// bound elsewhere (such as HTTP path, query and header parameters).
+type Rules map[string]*Rule
 
-// lookup returns the rule of a property or parameter, or nil. Header
-// names match without regard to case, as HTTP compares them.
-func (rs requestRules) lookup(name string, in source) *fieldRule {
-	if r := rs[name]; r != nil {
-		return r
-	}
-	if in == inHeader {
-		for n, r := range rs {
-			if strings.EqualFold(n, name) {
-				return r
-			}
-		}
-	}
-	return nil
-}
+// A FieldName function names the fields of a type that are not JSON
+// members of it, as its validation's violations name them: for such a
+// field it returns the name and true (an HTTP transport returns the name
+// of the path, query or header parameter that the field is bound to);
+// for any other field it returns false, and the field goes by its JSON
+// name.
+type FieldName func(f reflect.StructField) (name string, ok bool)
 
 // probeLen is the length of the strings of the high probe: a maxLength up
 // to one less is found.
@@ -75,14 +71,16 @@ const probeFloat = 1 << 53
 // probeField is a field that the probes fill.
 type probeField struct {
 	name  string // JSON or parameter name
-	in    source // 0 for a JSON field
 	index []int
 	typ   reflect.Type
 }
 
-// validationRules returns what the Validate method of request type t
-// enforces, or nil when t has none or its probes report nothing.
-func validationRules(t reflect.Type) requestRules {
+// RulesOf returns what the Validate method (see [validate.Validator]) of
+// struct type t, or of what t points to, enforces, or nil when t has none
+// or its probes report nothing. name, when not nil, names the fields that
+// are not JSON members of t. RulesOf calls Validate on probe values, so a
+// Validate method must have no side effects.
+func RulesOf(t reflect.Type, name FieldName) Rules {
 	if t == nil {
 		return nil
 	}
@@ -92,18 +90,18 @@ func validationRules(t reflect.Type) requestRules {
 	if t.Kind() != reflect.Struct || !reflect.PointerTo(t).Implements(validatorType) {
 		return nil
 	}
-	fields := probeFieldsOf(t, nil, 0)
-	rs := requestRules{}
-	get := func(name string) *fieldRule {
+	fields := probeFieldsOf(t, name, nil, 0)
+	rs := Rules{}
+	get := func(name string) *Rule {
 		r := rs[name]
 		if r == nil {
-			r = &fieldRule{}
+			r = &Rule{}
 			rs[name] = r
 		}
 		return r
 	}
 	for _, v := range probe(t, fields, nil) {
-		get(v.Field).required = true
+		get(v.Field).Required = true
 	}
 	enums := map[string]string{} // field -> the allowed values as reported
 	for _, fill := range []func(reflect.Value){fillHigh, fillLow} {
@@ -112,14 +110,14 @@ func validationRules(t reflect.Type) requestRules {
 			case validate.KeyNotEmpty:
 				// Something other than white space.
 				r := get(v.Field)
-				setBound(&r.minLength, "1", false)
-				r.pattern = `\S`
+				setBound(&r.MinLength, "1", false)
+				r.Pattern = `\S`
 			case validate.KeyMin:
-				setBound(&get(v.Field).minimum, v.Params["min"], false)
+				setBound(&get(v.Field).Minimum, v.Params["min"], false)
 			case validate.KeyMax:
-				setBound(&get(v.Field).maximum, v.Params["max"], true)
+				setBound(&get(v.Field).Maximum, v.Params["max"], true)
 			case validate.KeyMaxLen:
-				setBound(&get(v.Field).maxLength, v.Params["max"], true)
+				setBound(&get(v.Field).MaxLength, v.Params["max"], true)
 			case validate.KeyOneOf:
 				enums[v.Field] = v.Params["allowed"]
 			}
@@ -127,12 +125,12 @@ func validationRules(t reflect.Type) requestRules {
 	}
 	for name, list := range enums {
 		if values := checkEnum(t, fields, name, list); values != nil {
-			get(name).enum = values
+			get(name).Enum = values
 		}
 	}
 	for name, r := range rs {
-		if !r.required && r.minimum == nil && r.maximum == nil && r.minLength == nil && r.maxLength == nil &&
-			r.pattern == "" && r.enum == nil {
+		if !r.Required && r.Minimum == nil && r.Maximum == nil && r.MinLength == nil && r.MaxLength == nil &&
+			r.Pattern == "" && r.Enum == nil {
 			delete(rs, name)
 		}
 	}
@@ -144,28 +142,30 @@ func validationRules(t reflect.Type) requestRules {
 
 var validatorType = reflect.TypeFor[validate.Validator]()
 
-// apply adds the rule's bounds to a schema of the matching type: numbers
-// get minimum and maximum, strings minLength, maxLength and enum. A bound
-// the schema has already (an unsigned integer's minimum 0) is kept when it
-// is tighter.
-func (r *fieldRule) apply(s obj) {
+// Apply adds the rule's bounds to a schema of the matching type: numbers
+// get minimum and maximum, strings minLength, maxLength, pattern and enum.
+// A bound the schema has already (an unsigned integer's minimum 0) is
+// kept when it is tighter. Required is not a keyword of the field's own
+// schema: the object that holds the field lists it (see
+// [Generator.StructSchema]).
+func (r *Rule) Apply(s Schema) {
 	switch s["type"] {
 	case "integer", "number":
-		tighten(s, "minimum", r.minimum, false)
-		tighten(s, "maximum", r.maximum, true)
+		tighten(s, "minimum", r.Minimum, false)
+		tighten(s, "maximum", r.Maximum, true)
 	case "string":
-		tighten(s, "minLength", r.minLength, false)
-		tighten(s, "maxLength", r.maxLength, true)
-		if r.pattern != "" {
-			s["pattern"] = r.pattern
+		tighten(s, "minLength", r.MinLength, false)
+		tighten(s, "maxLength", r.MaxLength, true)
+		if r.Pattern != "" {
+			s["pattern"] = r.Pattern
 		}
-		if r.enum != nil {
-			s["enum"] = r.enum
+		if r.Enum != nil {
+			s["enum"] = r.Enum
 		}
 	}
 }
 
-func tighten(s obj, key string, b *int64, upper bool) {
+func tighten(s Schema, key string, b *int64, upper bool) {
 	if b == nil {
 		return
 	}
@@ -223,7 +223,7 @@ func checkEnum(t reflect.Type, fields []probeField, name, list string) []string 
 // probeFieldsOf lists the fields of struct t that probes fill: exported
 // scalar fields (strings, numbers, and pointers to them), named as the
 // violations would name them, through embedded structs.
-func probeFieldsOf(t reflect.Type, index []int, depth int) []probeField {
+func probeFieldsOf(t reflect.Type, name FieldName, index []int, depth int) []probeField {
 	if depth > 8 {
 		return nil
 	}
@@ -233,22 +233,18 @@ func probeFieldsOf(t reflect.Type, index []int, depth int) []probeField {
 		idx := append(append([]int(nil), index...), i)
 		jsonName, _, skip := jsonField(f)
 		if f.Anonymous && jsonName == "" && !skip && f.Type.Kind() == reflect.Struct {
-			out = append(out, probeFieldsOf(f.Type, idx, depth+1)...)
+			out = append(out, probeFieldsOf(f.Type, name, idx, depth+1)...)
 			continue
 		}
 		if !f.IsExported() || !probeable(f.Type) {
 			continue
 		}
-		pf := probeField{index: idx, typ: f.Type, in: 0}
-		for _, in := range []source{inPath, inQuery, inHeader} {
-			if name, ok := f.Tag.Lookup(in.String()); ok && name != "" {
-				pf.name, pf.in = name, in
-				if in == inHeader {
-					pf.name = http.CanonicalHeaderKey(name)
-				}
-			}
+		pf := probeField{index: idx, typ: f.Type}
+		bound := false
+		if name != nil {
+			pf.name, bound = name(f)
 		}
-		if pf.in == 0 {
+		if !bound {
 			if skip {
 				continue
 			}
