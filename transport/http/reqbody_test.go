@@ -21,8 +21,7 @@ type encBody struct {
 	Opt       string `json:"opt,omitempty"`
 	Plain     string
 	Skipped   string `json:"-"`
-	hidden    string
-	Named     myStr `json:"named"`
+	Named     myStr  `json:"named"`
 }
 
 type myStr string
