@@ -47,8 +47,6 @@ const (
 // Canonical forms, for direct header map access.
 var (
 	canonRequestID = http.CanonicalHeaderKey(HeaderRequestID)
-	canonTimeout   = http.CanonicalHeaderKey(HeaderTimeout)
-	canonIdemKey   = http.CanonicalHeaderKey(HeaderIdempotencyKey)
 )
 
 // Shared header values; net/http only reads them.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/codec/jsonschema"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware/idempotency"
 )
 
@@ -99,6 +100,7 @@ func errorSchema() jsonschema.Schema {
 		"type": "object",
 		"properties": obj{
 			"code":       obj{"type": "string", "description": "The stable error code, such as inventory.unknown_sku."},
+			"kind":       obj{"type": "string", "enum": kinds(), "description": "The error's kind, which decides its status."},
 			"message":    obj{"type": "string", "description": "The message, localized from Accept-Language."},
 			"request_id": obj{"type": "string"},
 			"params":     obj{"type": "object", "additionalProperties": obj{"type": "string"}},
@@ -113,7 +115,7 @@ func errorSchema() jsonschema.Schema {
 				"required": []string{"field", "reason"},
 			}},
 		},
-		"required": []string{"code", "message"},
+		"required": []string{"code", "kind", "message"},
 	}
 }
 
@@ -271,4 +273,13 @@ func listing(name string, eps []*endpoint) []byte {
 	}
 	b, _ := json.Marshal(out)
 	return b
+}
+
+// kinds returns the codes of the error kinds, for the error schema.
+func kinds() []string {
+	var out []string
+	for _, k := range errs.Kinds() {
+		out = append(out, k.String())
+	}
+	return out
 }
