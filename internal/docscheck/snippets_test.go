@@ -239,6 +239,7 @@ var autoImports = map[string]string{
 	"catalog":       "github.com/wegomesh/wego/catalog",
 	"catalogtest":   "github.com/wegomesh/wego/catalog/catalogtest",
 	"config":        "github.com/wegomesh/wego/config",
+	"engine":        "github.com/wegomesh/wego/engine",
 	"errs":          "github.com/wegomesh/wego/err",
 	"faultinject":   "github.com/wegomesh/wego/middleware/faultinject",
 	"fw":            "github.com/wegomesh/wego/fw",
@@ -257,9 +258,11 @@ var autoImports = map[string]string{
 	"transport":     "github.com/wegomesh/wego/transport",
 	"validate":      "github.com/wegomesh/wego/middleware/validate",
 	// libraries
-	"godog":   "github.com/cucumber/godog",
-	"zap":     "go.uber.org/zap",
-	"zapcore": "go.uber.org/zap/zapcore",
+	"godog":     "github.com/cucumber/godog",
+	"jetstream": "github.com/nats-io/nats.go/jetstream",
+	"nats":      "github.com/nats-io/nats.go",
+	"zap":       "go.uber.org/zap",
+	"zapcore":   "go.uber.org/zap/zapcore",
 	// the fake service of testdata/fakes
 	"inventory": "example.com/inventory",
 	"locales":   "example.com/locales",
