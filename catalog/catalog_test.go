@@ -311,7 +311,7 @@ func (r *fakeRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 }
 
 // Overlapping route patterns: the most specific wins whatever the order
-// they were set in, the same rule as middleware.ForCommand's.
+// they were set in, the same rule as middleware.PerCommand's.
 func TestRoutePrecedence(t *testing.T) {
 	t.Parallel()
 	for _, order := range [][]string{
@@ -331,7 +331,7 @@ func TestRoutePrecedence(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		settings := map[string]string{}
+		settings := middleware.PerCommand[string]{}
 		for _, p := range order {
 			settings[strings.ToLower(p)] = p // as a configuration file gives them
 		}
@@ -346,8 +346,8 @@ func TestRoutePrecedence(t *testing.T) {
 			if routes[want].calls != before+1 {
 				t.Errorf("order %v: %s did not go to %s", order, name, want)
 			}
-			if got, _ := middleware.ForCommand(settings, name); got != want {
-				t.Errorf("order %v: ForCommand(%s) = %s, want %s", order, name, got, want)
+			if got, _ := settings.Match(name); got != want {
+				t.Errorf("order %v: Match(%s) = %s, want %s", order, name, got, want)
 			}
 		}
 	}
