@@ -301,8 +301,8 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 }
 
 // epoch anchors the clock readings of durations: time.Since(epoch) reads
-// only the monotonic clock, where time.Now reads the wall clock too and
-// costs twice as much. A call's duration needs no wall time.
+// only the monotonic clock, where time.Now reads the wall clock too, at a
+// cost a call's duration does not need.
 var epoch = time.Now()
 
 // levelOf returns the level of a failed call: error for server faults and
