@@ -458,7 +458,7 @@ func (w *World) errorMessageIn(lang, want string) error {
 
 // entry returns the command name of the scenario's catalog.
 func (w *World) entry(name string) (catalog.Entry, error) {
-	e, ok := w.Catalog.Lookup(name)
+	e, ok := w.Catalog.Entry(name)
 	if !ok {
 		return nil, fmt.Errorf("no command %q in the catalog (it has %s)", name, commandNames(w.Catalog))
 	}

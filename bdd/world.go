@@ -158,7 +158,7 @@ func (w *World) Response() *Response {
 // or a request that does not decode. The call's own failure is in
 // [World.Response].
 func (w *World) Invoke(name string, req []byte) error {
-	e, ok := w.Catalog.Lookup(name)
+	e, ok := w.Catalog.Entry(name)
 	if !ok {
 		return fmt.Errorf("no command %q in the catalog (it has %s)", name, commandNames(w.Catalog))
 	}

@@ -296,8 +296,9 @@ func (c *Catalog) recomposeAll() {
 	c.each(func(e entry) { e.recompose() })
 }
 
-// Lookup returns the command named name.
-func (c *Catalog) Lookup(name string) (Entry, bool) {
+// Entry returns the entry of the command named name, untyped; [HandleOf]
+// returns its typed handle.
+func (c *Catalog) Entry(name string) (Entry, bool) {
 	e, ok := c.lookup(name)
 	if !ok {
 		return nil, false

@@ -44,7 +44,7 @@ func TestTypedAndByName(t *testing.T) {
 	if err := c.Call(ctx, "math.Add", addReq{A: 1, B: 1}, &resp); err != nil || resp.Sum != 2 {
 		t.Fatalf("by name (value) = %v, %v; want 2", resp, err)
 	}
-	if e, ok := c.Lookup("math.Add"); !ok || !e.Local() || e.Routed() {
+	if e, ok := c.Entry("math.Add"); !ok || !e.Local() || e.Routed() {
 		t.Fatalf("Lookup = %v, %v", e, ok)
 	}
 }
@@ -112,10 +112,10 @@ func TestRegistrationErrors(t *testing.T) {
 	if _, err := catalog.RegisterIn(c, "math.Add", other); !errors.Is(err, catalog.ErrTypeMismatch) {
 		t.Errorf("other types: err = %v", err)
 	}
-	if _, err := catalog.Lookup[string, int](c, "math.Add"); !errors.Is(err, catalog.ErrTypeMismatch) {
+	if _, err := catalog.HandleOf[string, int](c, "math.Add"); !errors.Is(err, catalog.ErrTypeMismatch) {
 		t.Errorf("Lookup other types: err = %v", err)
 	}
-	if _, err := catalog.Lookup[addReq, addResp](c, "math.Missing"); !errors.Is(err, catalog.ErrNotRegistered) {
+	if _, err := catalog.HandleOf[addReq, addResp](c, "math.Missing"); !errors.Is(err, catalog.ErrNotRegistered) {
 		t.Errorf("Lookup missing: err = %v", err)
 	}
 }
@@ -311,7 +311,7 @@ func (r *fakeRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 }
 
 // Overlapping route patterns: the most specific wins whatever the order
-// they were set in, the same rule as middleware.ForCommand's.
+// they were set in, the same rule as middleware.PerCommand's.
 func TestRoutePrecedence(t *testing.T) {
 	t.Parallel()
 	for _, order := range [][]string{
@@ -331,7 +331,7 @@ func TestRoutePrecedence(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		settings := map[string]string{}
+		settings := middleware.PerCommand[string]{}
 		for _, p := range order {
 			settings[strings.ToLower(p)] = p // as a configuration file gives them
 		}
@@ -346,8 +346,8 @@ func TestRoutePrecedence(t *testing.T) {
 			if routes[want].calls != before+1 {
 				t.Errorf("order %v: %s did not go to %s", order, name, want)
 			}
-			if got, _ := middleware.ForCommand(settings, name); got != want {
-				t.Errorf("order %v: ForCommand(%s) = %s, want %s", order, name, got, want)
+			if got, _ := settings.Match(name); got != want {
+				t.Errorf("order %v: Match(%s) = %s, want %s", order, name, got, want)
 			}
 		}
 	}
@@ -539,7 +539,7 @@ func TestCloneIsIndependent(t *testing.T) {
 		t.Fatal("replacing a dependency in the clone changed the original")
 	}
 	mustRegister(t, clone, "math.New", sum)
-	if _, ok := c.Lookup("math.New"); ok {
+	if _, ok := c.Entry("math.New"); ok {
 		t.Fatal("registering in the clone changed the original")
 	}
 	// The context routes typed calls of the original's handle to the clone.
@@ -601,7 +601,7 @@ func TestConcurrentRegistrationAndCalls(t *testing.T) {
 	}
 	for g := range 8 {
 		for i := range 200 {
-			if _, ok := c.Lookup(fmt.Sprintf("svc%d.Op%d", g, i)); !ok {
+			if _, ok := c.Entry(fmt.Sprintf("svc%d.Op%d", g, i)); !ok {
 				t.Fatalf("svc%d.Op%d lost", g, i)
 			}
 		}
@@ -752,7 +752,7 @@ func TestRoutePatternsIgnoreCase(t *testing.T) {
 	c.SetRoute("math.add", nil)
 	mustRegister(t, c, "mathx.Sub", sum)
 	c.SetRoute("math.*", &fakeRoute{})
-	if e, _ := c.Lookup("mathx.Sub"); e.Routed() {
+	if e, _ := c.Entry("mathx.Sub"); e.Routed() {
 		t.Fatal(`"math.*" must not route "mathx.Sub"`)
 	}
 }

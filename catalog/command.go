@@ -11,9 +11,10 @@ import (
 	"github.com/wegomesh/wego/middleware"
 )
 
-// Func is the signature of a command: a typed request in, a typed response
-// or an error out.
-type Func[Req, Resp any] func(ctx context.Context, req Req) (Resp, error)
+// CommandFunc is the function of a command: a typed request in, a typed
+// response or an error out. (A [middleware.Func] is something else: a
+// middleware written as a function that wraps a handler.)
+type CommandFunc[Req, Resp any] func(ctx context.Context, req Req) (Resp, error)
 
 // Command is a typed handle on a registered command, and the command's
 // entry in its catalog. Its Call is the fast path; keep the handle in a
@@ -30,8 +31,8 @@ type Command[Req, Resp any] struct {
 	frames sync.Pool // *frame[Req, Resp]
 
 	// Guarded by cat.mu.
-	fn          Func[Req, Resp] // the registered function; nil when only declared
-	fake        Func[Req, Resp] // a replacement, or nil
+	fn          CommandFunc[Req, Resp] // the registered function; nil when only declared
+	fake        CommandFunc[Req, Resp] // a replacement, or nil
 	fnSite      string
 	declSite    string
 	spec        *middleware.Spec        // the command, no side (introspection)
@@ -45,17 +46,17 @@ type Command[Req, Resp any] struct {
 
 // state is everything a call needs, composed once and swapped atomically.
 type state[Req, Resp any] struct {
-	spec        *middleware.Spec   // the command, no side (introspection)
-	cspec       *middleware.Spec   // spec as the client chain sees it (Remote set when routed)
-	sspec       *middleware.Spec   // spec as the server chain sees it
-	fn          Func[Req, Resp]    // what runs locally (fake or fn); nil if none
-	direct      Func[Req, Resp]    // fn when local with no middleware at all, else nil
-	fast        Func[Req, Resp]    // direct, while no catalog stands in for h's; else nil, and Call calls h.call
-	serveDirect bool               // fn set, no server middleware
-	invoke      middleware.Handler // client chain, then the route (the server chain itself when the client chain adds nothing)
-	serve       middleware.Handler // server chain, then fn
-	pick        func() string      // the route's node picker, if it balances
-	shadowed    bool               // a catalog stands in for h's: calls look at their context
+	spec        *middleware.Spec       // the command, no side (introspection)
+	cspec       *middleware.Spec       // spec as the client chain sees it (Remote set when routed)
+	sspec       *middleware.Spec       // spec as the server chain sees it
+	fn          CommandFunc[Req, Resp] // what runs locally (fake or fn); nil if none
+	direct      CommandFunc[Req, Resp] // fn when local with no middleware at all, else nil
+	fast        CommandFunc[Req, Resp] // direct, while no catalog stands in for h's; else nil, and Call calls h.call
+	serveDirect bool                   // fn set, no server middleware
+	invoke      middleware.Handler     // client chain, then the route (the server chain itself when the client chain adds nothing)
+	serve       middleware.Handler     // server chain, then fn
+	pick        func() string          // the route's node picker, if it balances
+	shadowed    bool                   // a catalog stands in for h's: calls look at their context
 }
 
 // frame holds the request and response of one call made through a typed
@@ -166,13 +167,14 @@ func DeclareIn[Req, Resp any](c *Catalog, name string, opts ...Option) (*Command
 	return declare[Req, Resp](c, name, callerSite(2), opts)
 }
 
-// Lookup returns the typed handle of the command name in c. It fails when
-// there is no such command or its types are not Req and Resp.
-func Lookup[Req, Resp any](c *Catalog, name string) (*Command[Req, Resp], error) {
+// HandleOf returns the typed handle of the command name in c. It fails when
+// there is no such command or its types are not Req and Resp; [Catalog.Entry]
+// returns the command untyped.
+func HandleOf[Req, Resp any](c *Catalog, name string) (*Command[Req, Resp], error) {
 	return lookupFrom[Req, Resp](c, name, 3)
 }
 
-// lookupFrom is [Lookup], with errors that name the site skip frames up.
+// lookupFrom is [HandleOf], with errors that name the site skip frames up.
 func lookupFrom[Req, Resp any](c *Catalog, name string, skip int) (*Command[Req, Resp], error) {
 	v, ok := c.lookup(name)
 	if !ok {
@@ -186,7 +188,7 @@ func lookupFrom[Req, Resp any](c *Catalog, name string, skip int) (*Command[Req,
 	return h, nil
 }
 
-func register[Req, Resp any](c *Catalog, name string, fn Func[Req, Resp], site string, opts []Option) (*Command[Req, Resp], error) {
+func register[Req, Resp any](c *Catalog, name string, fn CommandFunc[Req, Resp], site string, opts []Option) (*Command[Req, Resp], error) {
 	if !validName(name) {
 		return nil, &RegistrationError{Name: name, Site: site, Err: ErrInvalidName,
 			Detail: `want "service.Operation" made of letters, digits, '_' and '-'`}
@@ -555,7 +557,7 @@ func (h *Command[Req, Resp]) recompose() {
 		route = remote
 	}
 	invoke, clientAdded := middleware.Compose(clientSpec, route, clientMW...)
-	var direct Func[Req, Resp]
+	var direct CommandFunc[Req, Resp]
 	if local && serverEmpty && !clientAdded {
 		direct = fn
 	}

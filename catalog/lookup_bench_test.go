@@ -10,8 +10,8 @@ import (
 // content) with a plain map and a sync.Map, in the same run, for a
 // literal name (the common case of a call by name) and a name built at
 // run time. The table stays while a map would take a call by name past
-// its target (6x a direct call, docs/performance.md): see table's
-// comment.
+// its target (6x a direct call): see table's comment and
+// docs/performance-notes.md.
 func BenchmarkLookup(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		tab := newTable(n)

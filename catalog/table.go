@@ -8,9 +8,9 @@ import (
 
 // table is an immutable open-addressing hash table from command names to
 // entries, built once per index, which probes it (see index.load). It is
-// here, rather than a map, because BenchmarkLookup measured a map (9 ns)
-// and a sync.Map (17 ns) against its 1.5 ns by address in the same run,
-// and either would take a call by name past its 6x target. Lookups by name are on the path of every
+// here, rather than a map or a sync.Map, because either would take a call
+// by name past its target of 6x a direct call (the measurements are in
+// docs/performance-notes.md). Lookups by name are on the path of every
 // call by name, so it uses a cheap hash of a name's length and its first
 // and last eight bytes instead of the runtime's general string hash; the
 // full name is compared on every probe, so collisions cost time, never

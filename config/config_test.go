@@ -2,8 +2,10 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -550,5 +552,58 @@ func TestOverrideOfAncestorHidesSection(t *testing.T) {
 	}
 	if c.IsSet("a.b.c") || c.String("a.b") != "scalar" {
 		t.Errorf("a.b.c set = %v, a.b = %q", c.IsSet("a.b.c"), c.String("a.b"))
+	}
+}
+
+func TestUnder(t *testing.T) {
+	t.Parallel()
+	if err := config.Under("a", nil); err != nil {
+		t.Errorf("Under(nil) = %v", err)
+	}
+	inner := &config.Error{Key: "port", File: "f.yaml", Source: config.SourceFile, Err: errors.New("bad")}
+	for _, tt := range []struct {
+		prefix string
+		err    error
+		want   []string // the keys, in order
+	}{
+		{"http", inner, []string{"http.port"}},
+		{"", inner, []string{"port"}},
+		{"commands", config.Errorf(`["a.B"].ttl`, "x"), []string{`commands["a.B"].ttl`}},
+		{"log", config.Errorf("output[1]", "x"), []string{"log.output[1]"}},
+		{"log.output", config.Errorf("[1]", "x"), []string{"log.output[1]"}},
+		{"http", config.Errorf("", "x"), []string{"http"}},
+		{"http", errors.New("plain"), []string{"http"}},
+		{"http", fmt.Errorf("wrapped: %w", inner), []string{"http.port"}},
+		{"a", errors.Join(config.Errorf("x", "1"), errors.New("2"), errors.Join(config.Errorf("y", "3"))), []string{"a.x", "a", "a.y"}},
+	} {
+		err := config.Under(tt.prefix, tt.err)
+		all := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			all = j.Unwrap() // Under joins one level
+		}
+		var got []string
+		for _, e := range all {
+			var ce *config.Error
+			if !errors.As(e, &ce) {
+				t.Fatalf("Under(%q, %v): %v is not a *config.Error", tt.prefix, tt.err, e)
+			}
+			got = append(got, ce.Key)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Under(%q, %v): keys %q, want %q", tt.prefix, tt.err, got, tt.want)
+		}
+	}
+	// The error given is not changed; its file, source and cause are kept.
+	err := config.Under("http", inner)
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce == inner || inner.Key != "port" || ce.File != "f.yaml" || ce.Source != config.SourceFile || ce.Err != inner.Err {
+		t.Errorf("Under: %+v from %+v", ce, inner)
+	}
+	if got, want := err.Error(), "config: http.port in f.yaml: bad"; got != want {
+		t.Errorf("message %q, want %q", got, want)
+	}
+	cause := errors.New("cause")
+	if err := config.Errorf("k", "cannot open: %w", cause); !errors.Is(err, cause) || err.Error() != "config: k: cannot open: cause" {
+		t.Errorf("Errorf: %v", err)
 	}
 }

@@ -49,7 +49,7 @@
 //
 //	func (h *HTTP) Validate() error {
 //		if h.Port <= 0 || h.Port > 65535 {
-//			return &config.Error{Key: "port", Err: fmt.Errorf("%d is not a TCP port", h.Port)}
+//			return config.Errorf("port", "%d is not a TCP port", h.Port)
 //		}
 //		return nil
 //	}

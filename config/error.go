@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -30,22 +31,30 @@ const (
 	SourceDefault  = "default"
 )
 
-// Error is the error returned by every function of this package: each error
-// they return converts to *Error with [errors.As], alone or, when a call
-// finds several problems, joined with [errors.Join].
+// Error is the error of a configuration that cannot be used, whichever
+// package found the problem: every function of this package, and every
+// WeGO package that checks a configuration section (the logger, each
+// middleware, the transports, the application), returns errors that
+// convert to *Error with [errors.As], alone or, when a call finds several
+// problems, joined with [errors.Join].
 //
 // Its message says what is wrong and where, for example:
 //
 //	config: http.port in config/dev.yaml: cannot parse "abc" as int
 //	config: http.port from environment variable WEGO_HTTP_PORT: cannot parse "abc" as int
 //	config: unknown key "htpp" in config/dev.yaml (did you mean "http"?)
+//	config: middleware.cache.commands["inventory.Stock"].ttl: must not be negative, got -1s
 //
-// A Validate method (see [Config.Section]) may return an *Error whose Key
-// names the offending field relative to the section; the section then
-// completes Key, File and Source.
+// A package checks its own section with keys relative to it, and the code
+// that knows where the section sits puts it there with [Under]: a Validate
+// method (see [Config.Section]) returns an *Error whose Key names the
+// offending field relative to the section, and the section completes Key,
+// File and Source.
 type Error struct {
 	// Key is the dotted key of the offending value ("http.port"), or of the
-	// unknown key, or empty when the error is not about one key.
+	// unknown key, or empty when the error is not about one key. An element
+	// of a list has its index ("log.output[1]"), an entry of a map its key
+	// quoted (`middleware.cache.commands["inventory.Stock"].ttl`).
 	Key string
 	// File is the file the value came from; for values from another source,
 	// the file or files in use (see [Config.File]). It is empty when no file
@@ -118,6 +127,51 @@ func (e *Error) where() string {
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an [*Error] about key whose Err is fmt.Errorf(format,
+// args...), so that %w wraps a cause. In a Validate method, key is relative
+// to the section:
+//
+//	return config.Errorf("max_entries", "must not be negative, got %d", c.MaxEntries)
+func Errorf(key, format string, args ...any) error {
+	return &Error{Key: key, Err: fmt.Errorf(format, args...)}
+}
+
+// Under returns err with its keys under prefix. Each error that err is or
+// joins (see [errors.Join]) becomes an [*Error] whose Key is prefix
+// followed by the key it had: one that holds an *Error (found with
+// [errors.As]) keeps its File, Source and Err, and any other one gets
+// Key prefix. A package checks its own section with keys relative to it,
+// and the code that knows where the section sits puts it there:
+//
+//	if err := cfg.Validate(); err != nil {
+//		return nil, config.Under("middleware.cache", err)
+//	}
+//
+// Keys join with a dot, or without one before an index or a map key
+// ("commands" and `["inventory.Stock"].ttl` give
+// `commands["inventory.Stock"].ttl`). Under returns nil for a nil err and
+// never changes err or the errors it holds.
+func Under(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	all := flattenJoin(err)
+	for i, e := range all {
+		var ce *Error
+		if errors.As(e, &ce) {
+			cp := *ce
+			cp.Key = joinKey(prefix, ce.Key)
+			all[i] = &cp
+		} else {
+			all[i] = &Error{Key: prefix, Err: e}
+		}
+	}
+	if len(all) == 1 {
+		return all[0]
+	}
+	return errors.Join(all...)
+}
 
 // unknownKeyError is the Err of an [*Error] about an unknown key; it may carry
 // a suggestion, the known key closest to the unknown one.

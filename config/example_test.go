@@ -22,7 +22,7 @@ type Server struct {
 // makes the message point at it.
 func (s *Server) Validate() error {
 	if s.MaxBodyBytes <= 0 {
-		return &config.Error{Key: "max_body_bytes", Err: errors.New("must be positive")}
+		return config.Errorf("max_body_bytes", "must be positive, got %d", s.MaxBodyBytes)
 	}
 	return nil
 }
@@ -71,4 +71,19 @@ func ExampleError() {
 	// Output:
 	// config: server.read_timeout in embed:config/dev.yaml: cannot parse "soon" as time.Duration (write a number and a unit, as in "1.5s" or "100ms")
 	// key server.read_timeout, file embed:config/dev.yaml
+}
+
+// A package checks its own section with keys relative to it; the code that
+// knows where the section sits puts the keys under it.
+func ExampleUnder() {
+	s := Server{Addr: ":8080"}
+	err := config.Under("server", s.Validate())
+	fmt.Println(err)
+	var ce *config.Error
+	if errors.As(err, &ce) {
+		fmt.Println(ce.Key)
+	}
+	// Output:
+	// config: server.max_body_bytes: must be positive, got 0
+	// server.max_body_bytes
 }

@@ -67,13 +67,17 @@ func normalizeKey(key string) string {
 	return strings.ToLower(strings.Trim(strings.TrimSpace(key), "."))
 }
 
-// joinKey joins two dotted keys, either of which may be empty.
+// joinKey joins two dotted keys, either of which may be empty; b may start
+// with an index or a quoted map key ("[1]", `["inventory.Stock"]`), which
+// joins without a dot.
 func joinKey(a, b string) string {
 	switch {
 	case a == "":
 		return b
 	case b == "":
 		return a
+	case b[0] == '[':
+		return a + b
 	}
 	return a + "." + b
 }

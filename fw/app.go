@@ -44,7 +44,7 @@ type AppConfig struct {
 // Validate checks the section.
 func (c *AppConfig) Validate() error {
 	if c.ShutdownTimeout <= 0 {
-		return &config.Error{Key: "shutdown_timeout", Err: fmt.Errorf("must be positive, got %v", c.ShutdownTimeout)}
+		return config.Errorf("shutdown_timeout", "must be positive, got %v", c.ShutdownTimeout)
 	}
 	return nil
 }

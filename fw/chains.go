@@ -388,11 +388,12 @@ func (a *App) closeMiddleware() {
 	a.built = nil
 }
 
-// Chains returns the names of the middleware in the server and client
+// ChainNames returns the names of the middleware in the server and client
 // chains that the application built from its configuration, without those
-// it skipped (newrelic when it is not linked); nil when the Chains option
-// set them.
-func (a *App) Chains() (server, client []string) {
+// it skipped (newrelic when it is not linked); nil when the [Chains] option
+// set the chains, whose middleware have no names. The middleware themselves
+// are the catalog's ([catalog.Catalog.Chains]).
+func (a *App) ChainNames() (server, client []string) {
 	return slices.Clone(a.serverChain), slices.Clone(a.clientChain)
 }
 

@@ -38,7 +38,7 @@ func TestDefaultChains(t *testing.T) {
 	notNewRelic := func(names []string) string {
 		return strings.Join(slices.DeleteFunc(slices.Clone(names), func(n string) bool { return n == "newrelic" }), ",")
 	}
-	server, client := a.Chains()
+	server, client := a.ChainNames()
 	if strings.Join(server, ",") != notNewRelic(fw.DefaultServerChain) ||
 		strings.Join(client, ",") != notNewRelic(fw.DefaultClientChain) || slices.Contains(server, "newrelic") {
 		t.Fatalf("chains = %v / %v", server, client)
@@ -88,7 +88,7 @@ func TestChainsFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, client := a.Chains()
+	server, client := a.ChainNames()
 	if strings.Join(server, ",") != "requestid,recovery" || len(client) != 0 {
 		t.Fatalf("chains = %v / %v", server, client)
 	}

@@ -83,7 +83,7 @@ func ExampleMiddleware() {
 		fmt.Println(err)
 		return
 	}
-	server, _ := app.Chains()
+	server, _ := app.ChainNames()
 	fmt.Println(strings.Join(server, " → "))
 
 	ctx := context.Background()

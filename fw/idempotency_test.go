@@ -40,7 +40,7 @@ func TestIdempotencyInTheDefaultChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, _ := a.Chains()
+	server, _ := a.ChainNames()
 	if server[len(server)-1] != "idempotency" {
 		t.Fatalf("server chain %v: idempotency is not innermost", server)
 	}

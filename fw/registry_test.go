@@ -84,7 +84,7 @@ func TestMiddlewarePositions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	server, client := a.Chains()
+	server, client := a.ChainNames()
 	if got, want := strings.Join(server, " "), "first recovery requestid both logging counter inner deadline audit ratelimit faultinject validate idempotency"; got != want {
 		t.Errorf("server chain:\n got %s\nwant %s", got, want)
 	}
@@ -233,7 +233,7 @@ func TestNewRelicNotLinked(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			server, client := a.Chains()
+			server, client := a.ChainNames()
 			if strings.Contains(strings.Join(append(server, client...), " "), "newrelic") {
 				t.Fatalf("chains = %v / %v, want newrelic skipped", server, client)
 			}
@@ -275,7 +275,7 @@ func TestRegisterMiddleware(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, client := a.Chains(); strings.Join(client, ",") != "fwtest_registered" {
+	if _, client := a.ChainNames(); strings.Join(client, ",") != "fwtest_registered" {
 		t.Fatalf("client chain = %v", client)
 	}
 	if err := a.Start(context.Background()); err != nil {

@@ -1,13 +1,14 @@
 package log
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/wegomesh/wego/config"
 )
 
 // Config configures a logger built by [New] or [NewCore]. It is read from
@@ -70,32 +71,12 @@ func DefaultConfig() Config {
 	}
 }
 
-// ConfigError is the error returned by [Config.Validate], [New] and
-// [NewCore] for a configuration that cannot be used. It names the
-// configuration key at fault.
-type ConfigError struct {
-	// Key is the full configuration key, for example "log.level" or
-	// "log.output[1]".
-	Key string
-	// Msg says what is wrong with the value.
-	Msg string
-	// Err is the underlying error, if any.
-	Err error
-}
+// Section is the configuration key of [Config].
+const Section = "log"
 
-// Error returns "key: msg", followed by the underlying error if any.
-func (e *ConfigError) Error() string {
-	if e.Err != nil {
-		return e.Key + ": " + e.Msg + ": " + e.Err.Error()
-	}
-	return e.Key + ": " + e.Msg
-}
-
-// Unwrap returns the underlying error, if any.
-func (e *ConfigError) Unwrap() error { return e.Err }
-
-// Validate reports the first problem in c as a [*ConfigError], or nil when c
-// can be used. It does not open the outputs; [New] reports those errors.
+// Validate reports the first problem in c as a [*config.Error] whose key is
+// relative to the section ("level", "output[1]"), or nil when c can be
+// used. It does not open the outputs; [New] reports those errors.
 func (c Config) Validate() error {
 	_, err := c.build()
 	return err
@@ -120,16 +101,16 @@ func (c Config) build() (settings, error) {
 	case strings.EqualFold(c.Format, "console"):
 		s.console = true
 	default:
-		return s, &ConfigError{Key: "log.format", Msg: fmt.Sprintf("unknown format %q (want json or console)", c.Format)}
+		return s, config.Errorf("format", "unknown format %q (want json or console)", c.Format)
 	}
 	if sc := c.Sampling; sc != nil {
 		switch {
 		case sc.Initial < 1:
-			return s, &ConfigError{Key: "log.sampling.initial", Msg: fmt.Sprintf("must be at least 1, got %d", sc.Initial)}
+			return s, config.Errorf("sampling.initial", "must be at least 1, got %d", sc.Initial)
 		case sc.Thereafter < 0:
-			return s, &ConfigError{Key: "log.sampling.thereafter", Msg: fmt.Sprintf("must not be negative, got %d", sc.Thereafter)}
+			return s, config.Errorf("sampling.thereafter", "must not be negative, got %d", sc.Thereafter)
 		case sc.Tick < 0:
-			return s, &ConfigError{Key: "log.sampling.tick", Msg: fmt.Sprintf("must not be negative, got %s", sc.Tick)}
+			return s, config.Errorf("sampling.tick", "must not be negative, got %s", sc.Tick)
 		}
 		cp := *sc
 		if cp.Tick == 0 {
@@ -143,7 +124,7 @@ func (c Config) build() (settings, error) {
 	}
 	for i, o := range s.output {
 		if strings.TrimSpace(o) == "" {
-			return s, &ConfigError{Key: "log.output[" + strconv.Itoa(i) + "]", Msg: "empty output (want stdout, stderr or a file path)"}
+			return s, config.Errorf("output["+strconv.Itoa(i)+"]", "empty output (want stdout, stderr or a file path)")
 		}
 	}
 	return s, nil
@@ -160,7 +141,7 @@ func parseLevel(s string) (zapcore.Level, error) {
 	case "error":
 		return zapcore.ErrorLevel, nil
 	}
-	return 0, &ConfigError{Key: "log.level", Msg: fmt.Sprintf("unknown level %q (want debug, info, warn or error)", s)}
+	return 0, config.Errorf("level", "unknown level %q (want debug, info, warn or error)", s)
 }
 
 // EncoderConfig returns the zap encoder configuration used for format
@@ -183,16 +164,18 @@ func EncoderConfig(format string) zapcore.EncoderConfig {
 // (it closes opened files, not stdout or stderr); call it once the core and
 // every logger built on it are no longer used, after a final Sync.
 //
+// Errors are those of [New].
+//
 // Use NewCore rather than [New] to control the outputs' lifetime, to tee the
 // core with another one, or to feed [NewSlogHandler].
 func NewCore(cfg Config) (core zapcore.Core, closeOutputs func(), err error) {
 	s, err := cfg.build()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, config.Under(Section, err)
 	}
 	ws, closeOutputs, err := zap.Open(s.output...)
 	if err != nil {
-		return nil, nil, &ConfigError{Key: "log.output", Msg: "cannot open", Err: err}
+		return nil, nil, config.Errorf(Section+".output", "cannot open: %w", err)
 	}
 	var enc zapcore.Encoder
 	if s.console {
@@ -211,8 +194,8 @@ func NewCore(cfg Config) (core zapcore.Core, closeOutputs func(), err error) {
 // opts are applied after those derived from cfg (caller, development mode),
 // so they can add to or override them.
 //
-// New returns a [*ConfigError] for an invalid configuration or an output
-// that cannot be opened; it never panics. Files it opens stay open for the
+// New returns a [*config.Error] naming the key under "log" for an invalid
+// configuration or an output that cannot be opened; it never panics. Files it opens stay open for the
 // life of the process; use [NewCore] to close them.
 func New(cfg Config, opts ...zap.Option) (*zap.Logger, error) {
 	core, _, err := NewCore(cfg)
@@ -228,5 +211,3 @@ func New(cfg Config, opts ...zap.Option) (*zap.Logger, error) {
 	}
 	return zap.New(core, append(base, opts...)...), nil
 }
-
-var _ error = (*ConfigError)(nil)

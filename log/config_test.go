@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/log"
 )
 
@@ -44,15 +46,15 @@ func TestConfigValidate(t *testing.T) {
 		{name: "error", cfg: log.Config{Level: "error", Output: []string{"stderr"}}},
 		{name: "sampling", cfg: log.Config{Sampling: &log.SamplingConfig{Initial: 100, Thereafter: 0}}},
 		{
-			name: "unknown level", cfg: log.Config{Level: "verbose"}, wantKey: "log.level",
-			wantMsg: `log.level: unknown level "verbose" (want debug, info, warn or error)`,
+			name: "unknown level", cfg: log.Config{Level: "verbose"}, wantKey: "level",
+			wantMsg: `config: level: unknown level "verbose" (want debug, info, warn or error)`,
 		},
-		{name: "zap-only level", cfg: log.Config{Level: "fatal"}, wantKey: "log.level"},
-		{name: "unknown format", cfg: log.Config{Format: "xml"}, wantKey: "log.format", wantMsg: `log.format: unknown format "xml" (want json or console)`},
-		{name: "sampling initial", cfg: log.Config{Sampling: &log.SamplingConfig{}}, wantKey: "log.sampling.initial"},
-		{name: "sampling thereafter", cfg: log.Config{Sampling: &log.SamplingConfig{Initial: 1, Thereafter: -1}}, wantKey: "log.sampling.thereafter"},
-		{name: "sampling tick", cfg: log.Config{Sampling: &log.SamplingConfig{Initial: 1, Tick: -time.Second}}, wantKey: "log.sampling.tick"},
-		{name: "empty output", cfg: log.Config{Output: []string{"stdout", " "}}, wantKey: "log.output[1]"},
+		{name: "zap-only level", cfg: log.Config{Level: "fatal"}, wantKey: "level"},
+		{name: "unknown format", cfg: log.Config{Format: "xml"}, wantKey: "format", wantMsg: `config: format: unknown format "xml" (want json or console)`},
+		{name: "sampling initial", cfg: log.Config{Sampling: &log.SamplingConfig{}}, wantKey: "sampling.initial"},
+		{name: "sampling thereafter", cfg: log.Config{Sampling: &log.SamplingConfig{Initial: 1, Thereafter: -1}}, wantKey: "sampling.thereafter"},
+		{name: "sampling tick", cfg: log.Config{Sampling: &log.SamplingConfig{Initial: 1, Tick: -time.Second}}, wantKey: "sampling.tick"},
+		{name: "empty output", cfg: log.Config{Output: []string{"stdout", " "}}, wantKey: "output[1]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,18 +66,20 @@ func TestConfigValidate(t *testing.T) {
 				}
 				return
 			}
-			var ce *log.ConfigError
+			// Validate names the key relative to the section; New, under it.
+			var ce *config.Error
 			if !errors.As(err, &ce) {
-				t.Fatalf("Validate() = %v (%T), want *log.ConfigError", err, err)
+				t.Fatalf("Validate() = %v (%T), want *config.Error", err, err)
 			}
-			if ce.Key != tt.wantKey || !strings.HasPrefix(err.Error(), tt.wantKey+": ") {
+			if ce.Key != tt.wantKey || !strings.HasPrefix(err.Error(), "config: "+tt.wantKey+": ") {
 				t.Errorf("Validate() = %q (key %q), want key %q", err, ce.Key, tt.wantKey)
 			}
 			if tt.wantMsg != "" && err.Error() != tt.wantMsg {
 				t.Errorf("Validate() = %q, want %q", err, tt.wantMsg)
 			}
-			if _, nerr := log.New(tt.cfg); nerr == nil || nerr.Error() != err.Error() {
-				t.Errorf("New() error = %v, want %v", nerr, err)
+			_, nerr := log.New(tt.cfg)
+			if !errors.As(nerr, &ce) || ce.Key != "log."+tt.wantKey {
+				t.Errorf("New() error = %v, want a *config.Error for log.%s", nerr, tt.wantKey)
 			}
 		})
 	}
@@ -85,9 +89,9 @@ func TestNewBadOutput(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "missing-dir", "app.log")
 	_, err := log.New(log.Config{Output: []string{path}})
-	var ce *log.ConfigError
-	if !errors.As(err, &ce) || ce.Key != "log.output" || ce.Err == nil {
-		t.Fatalf("New with an unopenable output: %v, want a *log.ConfigError for log.output", err)
+	var ce *config.Error
+	if !errors.As(err, &ce) || ce.Key != "log.output" || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("New with an unopenable output: %v, want a *config.Error for log.output wrapping fs.ErrNotExist", err)
 	}
 }
 

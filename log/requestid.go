@@ -41,13 +41,12 @@ type RequestID struct {
 // It does not allocate, and the value is formatted only when asked for. The
 // 122 random bits come from math/rand/v2's top-level generator: ChaCha8,
 // seeded from the operating system and kept per thread by the runtime, so
-// it takes no lock and no system call (a few nanoseconds, against about a
-// hundred for crypto/rand on a busy machine). That is plenty for an id that
-// correlates log lines and must not collide; a request id is not a secret,
-// and nothing may use it as one. It does not use or enable the
-// process-wide random pool of github.com/google/uuid
-// ([uuid.EnableRandPool]), which is not safe to flip while other goroutines
-// generate UUIDs.
+// it takes no lock and no system call, unlike crypto/rand. That is plenty
+// for an id that correlates log lines and must not collide; a request id
+// is not a secret, and nothing may use it as one. It does not use or
+// enable the process-wide random pool of github.com/google/uuid
+// ([uuid.EnableRandPool]), which is not safe to flip while other
+// goroutines generate UUIDs.
 func NewRequestID() RequestID {
 	var id RequestID
 	binary.LittleEndian.PutUint64(id.u[:8], rand.Uint64())

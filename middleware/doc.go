@@ -26,6 +26,13 @@
 // call; a command whose chains add nothing is called directly. Per call,
 // only the handlers it returned run.
 //
+// # Per-command settings
+//
+// A middleware's configuration section may hold entries for some commands,
+// keyed by [Pattern] ("orders.Place", "orders.*", "*") in a [PerCommand]:
+// it checks the keys, and yields the entries that select a command from the
+// least specific to the most specific, once per command in Wrap.
+//
 // # Streams fail closed
 //
 // Streaming commands (a [Kind] other than [Unary]) are composed by

@@ -149,7 +149,8 @@ type Middleware interface {
 }
 
 // Func adapts a function that wraps a handler, without looking at the
-// command, to a [Middleware].
+// command, to a [Middleware], as http.HandlerFunc adapts a function to an
+// http.Handler. (The function of a command itself is a catalog.CommandFunc.)
 type Func func(next Handler) Handler
 
 // Wrap calls f(next).

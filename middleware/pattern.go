@@ -8,7 +8,7 @@ import (
 
 // Command names and the patterns that select them are one grammar, used by
 // the catalog (registration, routes), the per-command sections of
-// middleware configuration ([ForCommand]) and, later, auth rules and event
+// middleware configuration ([PerCommand]) and, later, auth rules and event
 // subscriptions:
 //
 //	name     = part "." part { "." part }      inventory.Reserve, billing.invoices.Create

@@ -129,7 +129,7 @@ func TestPlaceRunsToCompletion(t *testing.T) {
 		"orders.Place": true, "inventory.Reserve": true, "inventory.Release": true,
 		"orders.Get": false, "inventory.Stock": false,
 	} {
-		e, ok := catalog.Default.Lookup(name)
+		e, ok := catalog.Default.Entry(name)
 		if !ok {
 			t.Fatalf("%s is not registered", name)
 		}

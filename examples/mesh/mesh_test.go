@@ -71,7 +71,7 @@ func twoDeployables(t *testing.T) (string, string) {
 	ordCat, _ := catalogtest.New(t)
 	fresh(t, ordCat)
 	ord := deployable(t, ordCat, "app: {name: orders}\nroutes:\n  inventory.*: "+inv+"\n")
-	if e, _ := ordCat.Lookup("inventory.Reserve"); !e.Routed() {
+	if e, _ := ordCat.Entry("inventory.Reserve"); !e.Routed() {
 		t.Fatal("orders must route inventory.* to the inventory deployable")
 	}
 	return ord, inv

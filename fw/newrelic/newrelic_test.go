@@ -65,7 +65,7 @@ func TestRegisteredFromConfiguration(t *testing.T) {
 		return nr.FromContext(ctx) != nil, nil
 	})
 	a := newApp(t, cat, "middleware:\n  newrelic: {license_key: \""+license+"\", log_level: off}\n")
-	server, client := a.Chains()
+	server, client := a.ChainNames()
 	if !strings.Contains(strings.Join(server, " "), "requestid newrelic logging") || client[len(client)-1] != "newrelic" {
 		t.Fatalf("chains = %v / %v, want newrelic where the default chains have it", server, client)
 	}
@@ -98,7 +98,7 @@ func TestRegisteredOff(t *testing.T) {
 		return nr.FromContext(ctx) != nil, nil
 	})
 	a := newApp(t, cat, "app: {name: x}\n")
-	if server, _ := a.Chains(); !strings.Contains(strings.Join(server, " "), "newrelic") {
+	if server, _ := a.ChainNames(); !strings.Contains(strings.Join(server, " "), "newrelic") {
 		t.Fatalf("server chain = %v", server)
 	}
 	if host := a.Host(); len(host.ServerHooks) != 0 || len(host.Propagators) != 0 {

@@ -2,14 +2,12 @@ package audit
 
 import (
 	"context"
-	"fmt"
-	"maps"
-	"slices"
 	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
@@ -43,7 +41,8 @@ const (
 	SinkFile = "file"
 )
 
-const section = "middleware.audit"
+// Section is the configuration key of [Config].
+const Section = "middleware.audit"
 
 // Config configures the audit middleware. It is read from the section
 // "middleware.audit" (the mapstructure tags are the keys); the zero value
@@ -67,7 +66,7 @@ type Config struct {
 	// ("accounts.Close"), a service ("accounts.*") or "*". Each setting
 	// comes from the most specific key that sets it, then from the
 	// command's attributes and Config; keys match without regard to case.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig overrides the settings of [Config] for some commands.
@@ -88,40 +87,32 @@ func DefaultConfig() Config {
 	return Config{Phase: PhaseAfter, Sink: SinkZap}
 }
 
-func configError(key, format string, args ...any) error {
-	return &log.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)}
-}
-
 func validPhase(p string) bool { return p == "" || p == PhaseBefore || p == PhaseAfter }
 
-// Validate reports the first problem of c as a [*log.ConfigError] that
-// names the key, such as "middleware.audit.file.sync".
+// Validate reports the first problem of c as a [*config.Error] whose key
+// is relative to the section, such as "file.sync".
 func (c Config) Validate() error {
 	if !validPhase(c.Phase) {
-		return configError(section+".phase", "unknown phase %q (want after or before)", c.Phase)
+		return config.Errorf("phase", "unknown phase %q (want after or before)", c.Phase)
 	}
 	switch c.Sink {
 	case "", SinkZap:
-		if err := c.File.validate(section+".file", false); err != nil {
-			return err
+		if err := c.File.validate(false); err != nil {
+			return config.Under("file", err)
 		}
 	case SinkFile:
-		if err := c.File.validate(section+".file", true); err != nil {
-			return err
+		if err := c.File.validate(true); err != nil {
+			return config.Under("file", err)
 		}
 	default:
-		return configError(section+".sink", "unknown sink %q (want zap or file)", c.Sink)
+		return config.Errorf("sink", "unknown sink %q (want zap or file)", c.Sink)
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		key := fmt.Sprintf("%s.commands[%q]", section, k)
-		if !middleware.ValidCommandPattern(k) {
-			return configError(key, `not a command pattern (want "service.Operation", "service.*" or "*")`)
+	return config.Under("commands", c.Commands.Validate(func(o CommandConfig) error {
+		if !validPhase(o.Phase) {
+			return config.Errorf("phase", "unknown phase %q (want after or before)", o.Phase)
 		}
-		if !validPhase(c.Commands[k].Phase) {
-			return configError(key+".phase", "unknown phase %q (want after or before)", c.Commands[k].Phase)
-		}
-	}
-	return nil
+		return nil
+	}))
 }
 
 // Option configures the middleware.
@@ -167,7 +158,7 @@ type Auditor struct {
 // it belongs where the application starts, not in init.
 func New(cfg Config, opts ...Option) (*Auditor, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	var o options
 	for _, opt := range opts {
@@ -215,15 +206,7 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 		audited = v
 	}
 	p := &plan{a: a, name: spec.Name, before: a.cfg.Phase == PhaseBefore, failClosed: a.cfg.FailClosed}
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		o, ok := middleware.ForCommand(a.cfg.Commands, k)
-		if !ok {
-			continue
-		}
+	for o := range a.cfg.Commands.Matching(spec.Name) {
 		if o.Audit != nil {
 			audited = *o.Audit
 		}

@@ -414,7 +414,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{audit.Config{Sink: "file", File: audit.FileConfig{Path: "/nonexistent-dir/x/audit.jsonl"}}, "middleware.audit.file.path: "},
 	} {
 		_, err := audit.New(tc.cfg)
-		if err == nil || !strings.HasPrefix(err.Error(), tc.key) {
+		if err == nil || !strings.HasPrefix(err.Error(), "config: "+tc.key) {
 			t.Errorf("%+v: err = %v, want prefix %q", tc.cfg, err, tc.key)
 		}
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/config"
 )
 
 // Durability policies of a [FileSink] (the key file.sync).
@@ -77,21 +77,21 @@ func (c FileConfig) withDefaults() FileConfig {
 	return c
 }
 
-// validate checks c, naming keys under prefix ("middleware.audit.file").
-func (c FileConfig) validate(prefix string, needPath bool) error {
+// validate checks c, naming keys relative to it ("path").
+func (c FileConfig) validate(needPath bool) error {
 	if needPath && c.Path == "" {
-		return configError(prefix+".path", "required when the sink is file")
+		return config.Errorf("path", "required when the sink is file")
 	}
 	switch c.Sync {
 	case "", SyncAlways, SyncInterval, SyncNever:
 	default:
-		return configError(prefix+".sync", "unknown policy %q (want always, interval or never)", c.Sync)
+		return config.Errorf("sync", "unknown policy %q (want always, interval or never)", c.Sync)
 	}
 	if c.SyncInterval < 0 {
-		return configError(prefix+".sync_interval", "must not be negative, got %s", c.SyncInterval)
+		return config.Errorf("sync_interval", "must not be negative, got %s", c.SyncInterval)
 	}
 	if c.MaxFiles < 0 {
-		return configError(prefix+".max_files", "must not be negative, got %d", c.MaxFiles)
+		return config.Errorf("max_files", "must not be negative, got %d", c.MaxFiles)
 	}
 	return nil
 }
@@ -119,14 +119,15 @@ type FileSink struct {
 // policy, starts the goroutine that flushes it; Close stops it. Errors name
 // the keys under "middleware.audit.file".
 func NewFileSink(cfg FileConfig) (*FileSink, error) {
-	if err := cfg.validate(section+".file", true); err != nil {
-		return nil, err
+	const key = Section + ".file"
+	if err := cfg.validate(true); err != nil {
+		return nil, config.Under(key, err)
 	}
 	s := &FileSink{cfg: cfg.withDefaults()}
 	s.enc = json.NewEncoder(&s.buf)
 	s.enc.SetEscapeHTML(false)
 	if err := s.open(); err != nil {
-		return nil, &log.ConfigError{Key: section + ".file.path", Msg: "cannot open", Err: err}
+		return nil, config.Errorf(key+".path", "cannot open: %w", err)
 	}
 	if s.cfg.Sync == SyncInterval {
 		s.stop, s.done = make(chan struct{}), make(chan struct{})

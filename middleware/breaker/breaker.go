@@ -3,10 +3,6 @@ package breaker
 import (
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 )
@@ -73,7 +70,7 @@ type Config struct {
 	// Commands holds per-command entries, keyed by a command name
 	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
 	// command); keys match without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands]. Zero fields inherit
@@ -117,36 +114,29 @@ func DefaultConfig() Config {
 	}
 }
 
-const prefix = "middleware.breaker"
+// Section is the configuration key of [Config].
+const Section = "middleware.breaker"
 
-// Validate reports the first invalid value of c, naming its key. Zero
-// values are valid: they mean the defaults.
+// Validate reports the first invalid value of c as a [*config.Error] whose
+// key is relative to the section (`commands["inventory.Reserve"].mode`).
+// Zero values are valid: they mean the defaults.
 func (c Config) Validate() error {
-	if err := validate(prefix, c.settings()); err != nil {
+	if err := c.settings().check(); err != nil {
 		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
-		if !middleware.ValidCommandPattern(k) {
-			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
-		}
-		if err := validate(key, c.Commands[k]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return config.Under("commands", c.Commands.Validate(CommandConfig.check))
 }
 
-func validate(key string, e CommandConfig) error {
+func (e CommandConfig) check() error {
 	switch {
 	case e.Mode != "" && e.Mode != ModeRatio && e.Mode != ModeConsecutive:
-		return fmt.Errorf("%s.mode: unknown mode %q (want %s or %s)", key, e.Mode, ModeRatio, ModeConsecutive)
+		return config.Errorf("mode", "unknown mode %q (want %s or %s)", e.Mode, ModeRatio, ModeConsecutive)
 	case e.Window < 0:
-		return fmt.Errorf("%s.window: must not be negative, got %s", key, e.Window)
+		return config.Errorf("window", "must not be negative, got %s", e.Window)
 	case e.FailureRatio < 0 || e.FailureRatio > 1:
-		return fmt.Errorf("%s.failure_ratio: must be in (0,1], got %v", key, e.FailureRatio)
+		return config.Errorf("failure_ratio", "must be in (0,1], got %v", e.FailureRatio)
 	case e.OpenTimeout < 0:
-		return fmt.Errorf("%s.open_timeout: must not be negative, got %s", key, e.OpenTimeout)
+		return config.Errorf("open_timeout", "must not be negative, got %s", e.OpenTimeout)
 	}
 	return nil
 }
@@ -188,15 +178,8 @@ func (e CommandConfig) over(o CommandConfig) CommandConfig {
 // in, and false when the breaker is disabled for it.
 func (c Config) For(name string) (CommandConfig, bool) {
 	e := c.settings()
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	service := name[:strings.LastIndexByte(name, '.')+1] + "*"
-	for _, k := range [...]string{"*", service, name} {
-		if o, ok := middleware.ForCommand(c.Commands, k); ok {
-			e = e.over(o)
-		}
+	for o := range c.Commands.Matching(name) {
+		e = e.over(o)
 	}
 	d := DefaultConfig()
 	if e.Mode == "" {
@@ -248,10 +231,10 @@ type Breaker struct {
 }
 
 // New returns the breaker middleware configured by cfg, or the error of
-// [Config.Validate].
+// [Config.Validate] with its key under [Section].
 func New(cfg Config, opts ...Option) (*Breaker, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	b := &Breaker{cfg: cfg, log: zap.NewNop()}
 	for _, o := range opts {

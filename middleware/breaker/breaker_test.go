@@ -398,12 +398,13 @@ func TestValidate(t *testing.T) {
 			`middleware.breaker.commands["inventory."]: not a command pattern`},
 	}
 	for _, tt := range tests {
+		// Validate names the key relative to the section; New, under it.
 		err := tt.cfg.Validate()
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+		if err == nil || !strings.HasPrefix(err.Error(), "config: "+strings.TrimPrefix(tt.want, breaker.Section+".")) {
 			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
-		if _, err := breaker.New(tt.cfg); err == nil {
-			t.Errorf("New(%+v) accepted it", tt.cfg)
+		if _, err := breaker.New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "config: "+tt.want) {
+			t.Errorf("New(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
 	if err := breaker.DefaultConfig().Validate(); err != nil {

@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +12,7 @@ import (
 
 	gocache "github.com/patrickmn/go-cache"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 )
@@ -50,7 +48,7 @@ type Config struct {
 	// Commands holds per-command entries, keyed by a command name
 	// ("inventory.Stock"), a service ("inventory.*") or "*" (every
 	// command); keys match without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands]. Zero fields inherit
@@ -79,30 +77,29 @@ func DefaultConfig() Config {
 	return Config{MaxEntries: DefaultMaxEntries, ErrorTTL: DefaultErrorTTL, CleanupInterval: DefaultCleanupInterval}
 }
 
-const prefix = "middleware.cache"
+// Section is the configuration key of [Config].
+const Section = "middleware.cache"
 
-// Validate reports the first invalid value of c, naming its key.
+// Validate reports the first invalid value of c as a [*config.Error] whose
+// key is relative to the section (`commands["inventory.Stock"].ttl`).
 func (c Config) Validate() error {
-	switch {
-	case c.MaxEntries < 0:
-		return fmt.Errorf("%s.max_entries: must not be negative, got %d", prefix, c.MaxEntries)
-	case c.ErrorTTL < 0:
-		return fmt.Errorf("%s.error_ttl: must not be negative, got %s", prefix, c.ErrorTTL)
-	case c.CleanupInterval < 0:
-		return fmt.Errorf("%s.cleanup_interval: must not be negative, got %s", prefix, c.CleanupInterval)
+	if err := (CommandConfig{MaxEntries: c.MaxEntries, ErrorTTL: c.ErrorTTL}).check(); err != nil {
+		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
-		switch e := c.Commands[k]; {
-		case !middleware.ValidCommandPattern(k):
-			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
-		case e.TTL < 0:
-			return fmt.Errorf("%s.ttl: must not be negative, got %s", key, e.TTL)
-		case e.MaxEntries < 0:
-			return fmt.Errorf("%s.max_entries: must not be negative, got %d", key, e.MaxEntries)
-		case e.ErrorTTL < 0:
-			return fmt.Errorf("%s.error_ttl: must not be negative, got %s", key, e.ErrorTTL)
-		}
+	if c.CleanupInterval < 0 {
+		return config.Errorf("cleanup_interval", "must not be negative, got %s", c.CleanupInterval)
+	}
+	return config.Under("commands", c.Commands.Validate(CommandConfig.check))
+}
+
+func (e CommandConfig) check() error {
+	switch {
+	case e.TTL < 0:
+		return config.Errorf("ttl", "must not be negative, got %s", e.TTL)
+	case e.MaxEntries < 0:
+		return config.Errorf("max_entries", "must not be negative, got %d", e.MaxEntries)
+	case e.ErrorTTL < 0:
+		return config.Errorf("error_ttl", "must not be negative, got %s", e.ErrorTTL)
 	}
 	return nil
 }
@@ -120,15 +117,7 @@ type Policy struct {
 func (c Config) For(spec *middleware.Spec) (Policy, bool) {
 	p := Policy{MaxEntries: c.MaxEntries, CacheErrors: c.CacheErrors, ErrorTTL: c.ErrorTTL}
 	p.TTL, _ = TTL.Get(spec.Attributes)
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		e, ok := middleware.ForCommand(c.Commands, k)
-		if !ok {
-			continue
-		}
+	for e := range c.Commands.Matching(spec.Name) {
 		if e.Disable {
 			p.TTL = 0
 		} else if e.TTL > 0 {
@@ -165,10 +154,10 @@ type Cache struct {
 }
 
 // New returns the cache middleware configured by cfg, or the error of
-// [Config.Validate].
+// [Config.Validate] with its key under [Section].
 func New(cfg Config, opts ...Option) (*Cache, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	if cfg.CleanupInterval == 0 {
 		cfg.CleanupInterval = DefaultCleanupInterval

@@ -433,11 +433,11 @@ func TestValidate(t *testing.T) {
 			`middleware.cache.commands[""]: not a command pattern`},
 	}
 	for _, tt := range tests {
-		if err := tt.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+		if err := tt.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "config: "+strings.TrimPrefix(tt.want, cache.Section+".")) {
 			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
-		if _, err := cache.New(tt.cfg); err == nil {
-			t.Errorf("New(%+v) accepted it", tt.cfg)
+		if _, err := cache.New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "config: "+tt.want) {
+			t.Errorf("New(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
 	if err := cache.DefaultConfig().Validate(); err != nil {

@@ -14,8 +14,9 @@ import (
 // reflection per call: the field offsets are found once, at Wrap time.
 // Like encoding/json it skips unexported fields and fields tagged
 // json:"-"; unlike it, it writes a compact binary form (fixed-width
-// numbers, length-prefixed strings), which is just as canonical and about
-// five times faster. Types it cannot encode get keys from encoding/json.
+// numbers, length-prefixed strings), which is just as canonical and much
+// cheaper to build (see docs/performance-notes.md). Types it cannot encode
+// get keys from encoding/json.
 type flatKey struct {
 	fields []flatField
 }

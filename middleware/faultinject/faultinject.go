@@ -3,12 +3,9 @@ package faultinject
 import (
 	"context"
 	"errors"
-	"fmt"
 	"hash/fnv"
-	"maps"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,7 +39,7 @@ type Config struct {
 	// Commands holds the faults, keyed by "service.Operation", "service.*"
 	// or "*"; the most specific entry applies, as a whole, and keys match
 	// without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands]: what to inject into the
@@ -69,42 +66,33 @@ type CommandConfig struct {
 // DefaultConfig returns the defaults: disabled.
 func DefaultConfig() Config { return Config{} }
 
-// Validate reports the first wrong setting as a *config.Error whose key is
-// relative to the section (`commands["inventory.Reserve"].error_rate`).
+// Validate reports the first wrong setting as a [*config.Error] whose key
+// is relative to the section (`commands["inventory.Reserve"].error_rate`).
 func (c Config) Validate() error {
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		prefix := fmt.Sprintf("commands[%q]", k)
-		if !middleware.ValidCommandPattern(k) {
-			return &config.Error{Key: prefix, Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
-		}
-		if err := c.Commands[k].check(prefix + "."); err != nil {
-			return err
-		}
-	}
-	return nil
+	return config.Under("commands", c.Commands.Validate(CommandConfig.check))
 }
 
-func (f CommandConfig) check(prefix string) error {
+func (f CommandConfig) check() error {
 	for _, r := range []struct {
 		key string
 		v   float64
 	}{{"error_rate", f.ErrorRate}, {"panic_rate", f.PanicRate}, {"latency_rate", f.LatencyRate}} {
 		if !(r.v >= 0 && r.v <= 1) {
-			return &config.Error{Key: prefix + r.key, Err: fmt.Errorf("must be a probability between 0 and 1, got %v", r.v)}
+			return config.Errorf(r.key, "must be a probability between 0 and 1, got %v", r.v)
 		}
 	}
 	if f.ErrorRate+f.PanicRate > 1 {
-		return &config.Error{Key: prefix + "error_rate", Err: fmt.Errorf("error_rate + panic_rate must be at most 1, got %v", f.ErrorRate+f.PanicRate)}
+		return config.Errorf("error_rate", "error_rate + panic_rate must be at most 1, got %v", f.ErrorRate+f.PanicRate)
 	}
 	if f.Latency < 0 {
-		return &config.Error{Key: prefix + "latency", Err: fmt.Errorf("must not be negative, got %s", f.Latency)}
+		return config.Errorf("latency", "must not be negative, got %s", f.Latency)
 	}
 	if f.LatencyRate > 0 && f.Latency == 0 {
-		return &config.Error{Key: prefix + "latency", Err: errors.New("must be set when latency_rate is")}
+		return config.Errorf("latency", "must be set when latency_rate is")
 	}
 	if f.ErrorCode != "" {
 		if _, ok := errs.Lookup(f.ErrorCode); !ok {
-			return &config.Error{Key: prefix + "error_code", Err: fmt.Errorf("unknown error code %q (want a kind's code such as \"unavailable\" or a code defined with errs.Define)", f.ErrorCode)}
+			return config.Errorf("error_code", "unknown error code %q (want a kind's code such as \"unavailable\" or a code defined with errs.Define)", f.ErrorCode)
 		}
 	}
 	return nil
@@ -149,15 +137,11 @@ type state struct {
 	delays, panics, errors atomic.Int64
 }
 
-// New returns an Injector for cfg, or the error of cfg.Validate with the
-// key completed (`middleware.faultinject.commands["x"].error_rate`).
+// New returns an Injector for cfg, or the error of [Config.Validate] with
+// its key under [Section] (`middleware.faultinject.commands["x"].error_rate`).
 func New(cfg Config, opts ...Option) (*Injector, error) {
 	if err := cfg.Validate(); err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return nil, &config.Error{Key: Section + "." + ce.Key, Err: ce.Err}
-		}
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	in := &Injector{cfg: cfg, seed: cfg.Seed, states: map[string]*state{}}
 	for _, o := range opts {
@@ -238,7 +222,7 @@ func (in *Injector) Wrap(spec *middleware.Spec, next middleware.Handler) middlew
 	if !in.cfg.Enabled {
 		return nil
 	}
-	f, ok := middleware.ForCommand(in.cfg.Commands, spec.Name)
+	f, ok := in.cfg.Commands.Match(spec.Name)
 	if !ok || (f.ErrorRate == 0 && f.PanicRate == 0 && (f.LatencyRate == 0 || f.Latency == 0)) {
 		return nil
 	}

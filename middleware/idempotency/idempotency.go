@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
 	"go.uber.org/zap"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
@@ -45,7 +44,7 @@ type Config struct {
 	// Commands holds per-command entries, keyed by a command name
 	// ("orders.Place"), a service ("orders.*") or "*" (every command);
 	// keys match without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands]. Zero fields inherit
@@ -73,30 +72,29 @@ func DefaultConfig() Config {
 	return Config{TTL: DefaultTTL, Lease: DefaultLease, MaxEntries: DefaultMaxEntries}
 }
 
-const prefix = "middleware.idempotency"
+// Section is the configuration key of [Config].
+const Section = "middleware.idempotency"
 
-// Validate reports the first invalid value of c, naming its key.
+// Validate reports the first invalid value of c as a [*config.Error] whose
+// key is relative to the section (`commands["orders.Place"].ttl`).
 func (c Config) Validate() error {
-	switch {
-	case c.TTL < 0:
-		return fmt.Errorf("%s.ttl: must not be negative, got %s", prefix, c.TTL)
-	case c.Lease < 0:
-		return fmt.Errorf("%s.lease: must not be negative, got %s", prefix, c.Lease)
-	case c.MaxEntries < 0:
-		return fmt.Errorf("%s.max_entries: must not be negative, got %d", prefix, c.MaxEntries)
+	if err := (CommandConfig{TTL: c.TTL, Lease: c.Lease}).check(); err != nil {
+		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
-		switch e := c.Commands[k]; {
-		case !middleware.ValidCommandPattern(k):
-			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
-		case e.Enabled && e.Disable:
-			return fmt.Errorf("%s: enabled and disable are both set", key)
-		case e.TTL < 0:
-			return fmt.Errorf("%s.ttl: must not be negative, got %s", key, e.TTL)
-		case e.Lease < 0:
-			return fmt.Errorf("%s.lease: must not be negative, got %s", key, e.Lease)
-		}
+	if c.MaxEntries < 0 {
+		return config.Errorf("max_entries", "must not be negative, got %d", c.MaxEntries)
+	}
+	return config.Under("commands", c.Commands.Validate(CommandConfig.check))
+}
+
+func (e CommandConfig) check() error {
+	switch {
+	case e.Enabled && e.Disable:
+		return config.Errorf("", "enabled and disable are both set")
+	case e.TTL < 0:
+		return config.Errorf("ttl", "must not be negative, got %s", e.TTL)
+	case e.Lease < 0:
+		return config.Errorf("lease", "must not be negative, got %s", e.Lease)
 	}
 	return nil
 }
@@ -113,15 +111,7 @@ type Policy struct {
 func (c Config) For(spec *middleware.Spec) (Policy, bool) {
 	on, _ := Enabled.Get(spec.Attributes)
 	p := Policy{TTL: c.TTL, Lease: c.Lease}
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		e, ok := middleware.ForCommand(c.Commands, k)
-		if !ok {
-			continue
-		}
+	for e := range c.Commands.Matching(spec.Name) {
 		if e.Disable {
 			on = false
 		} else if e.Enabled {
@@ -190,10 +180,10 @@ type Middleware struct {
 }
 
 // New returns the middleware configured by cfg, or the error of
-// [Config.Validate].
+// [Config.Validate] with its key under [Section].
 func New(cfg Config, opts ...Option) (*Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	m := &Middleware{cfg: cfg, log: zap.NewNop()}
 	for _, o := range opts {

@@ -706,12 +706,13 @@ func TestConfigValidate(t *testing.T) {
 		{idempotency.Config{Commands: map[string]idempotency.CommandConfig{"a.B": {TTL: -time.Second}}}, `commands["a.B"].ttl`},
 		{idempotency.Config{Commands: map[string]idempotency.CommandConfig{"a.*": {Lease: -time.Second}}}, `commands["a.*"].lease`},
 	} {
+		// Validate names the key relative to the section; New, under it.
 		err := tc.cfg.Validate()
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(tc.want, idempotency.Section+".")) {
 			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
 		}
-		if _, err := idempotency.New(tc.cfg); err == nil {
-			t.Errorf("New(%+v) = nil error", tc.cfg)
+		if _, err := idempotency.New(tc.cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%+v) = %v, want %q", tc.cfg, err, tc.want)
 		}
 	}
 }

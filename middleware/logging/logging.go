@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
@@ -91,7 +90,7 @@ type Config struct {
 	// comes from the most specific key that sets it, then from Config;
 	// keys match without regard to case, because configuration files may
 	// lower-case them.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig overrides the settings of [Config] for some commands.
@@ -117,11 +116,8 @@ func DefaultConfig() Config {
 	return Config{SuccessLevel: "debug", MaxBodyBytes: DefaultMaxBodyBytes, MaxErrorBytes: DefaultMaxErrorBytes, ClientErrors: &ce}
 }
 
-const section = "middleware.logging"
-
-func configError(key, format string, args ...any) error {
-	return &log.ConfigError{Key: section + "." + key, Msg: fmt.Sprintf(format, args...)}
-}
+// Section is the configuration key of [Config].
+const Section = "middleware.logging"
 
 func parseSuccessLevel(s string) (zapcore.Level, bool) {
 	switch strings.ToLower(s) {
@@ -133,52 +129,48 @@ func parseSuccessLevel(s string) (zapcore.Level, bool) {
 	return 0, false
 }
 
-// Validate reports the first problem of c as a [*log.ConfigError] that
-// names the key, such as "middleware.logging.success_level".
+// Validate reports the first problem of c as a [*config.Error] whose key
+// is relative to the section, such as "success_level".
 func (c Config) Validate() error {
 	if _, ok := parseSuccessLevel(c.SuccessLevel); !ok {
-		return configError("success_level", "unknown level %q (want debug or info)", c.SuccessLevel)
+		return config.Errorf("success_level", "unknown level %q (want debug or info)", c.SuccessLevel)
 	}
 	if c.MaxBodyBytes < 0 {
-		return configError("max_body_bytes", "must not be negative, got %d", c.MaxBodyBytes)
+		return config.Errorf("max_body_bytes", "must not be negative, got %d", c.MaxBodyBytes)
 	}
 	if c.MaxErrorBytes < 0 {
-		return configError("max_error_bytes", "must not be negative, got %d", c.MaxErrorBytes)
+		return config.Errorf("max_error_bytes", "must not be negative, got %d", c.MaxErrorBytes)
 	}
-	if err := validateSampling("client_errors", c.ClientErrors); err != nil {
-		return err
+	if err := validateSampling(c.ClientErrors); err != nil {
+		return config.Under("client_errors", err)
 	}
 	for i, n := range c.Redact {
 		if strings.TrimSpace(n) == "" {
-			return configError(fmt.Sprintf("redact[%d]", i), "empty name")
+			return config.Errorf(fmt.Sprintf("redact[%d]", i), "empty name")
 		}
 	}
-	if err := validateSampling("sampling", c.Sampling); err != nil {
-		return err
+	if err := validateSampling(c.Sampling); err != nil {
+		return config.Under("sampling", err)
 	}
-	for _, pattern := range slices.Sorted(maps.Keys(c.Commands)) {
-		key := fmt.Sprintf("commands[%q]", pattern)
-		if !middleware.ValidCommandPattern(pattern) {
-			return configError(key, `not a command pattern (want "service.Operation", "service.*" or "*")`)
+	return config.Under("commands", c.Commands.Validate(func(o CommandConfig) error {
+		if _, ok := parseSuccessLevel(o.SuccessLevel); !ok {
+			return config.Errorf("success_level", "unknown level %q (want debug or info)", o.SuccessLevel)
 		}
-		if _, ok := parseSuccessLevel(c.Commands[pattern].SuccessLevel); !ok {
-			return configError(key+".success_level", "unknown level %q (want debug or info)", c.Commands[pattern].SuccessLevel)
-		}
-	}
-	return nil
+		return nil
+	}))
 }
 
-func validateSampling(key string, s *log.SamplingConfig) error {
+func validateSampling(s *log.SamplingConfig) error {
 	if s == nil {
 		return nil
 	}
 	switch {
 	case s.Initial < 1:
-		return configError(key+".initial", "must be at least 1, got %d", s.Initial)
+		return config.Errorf("initial", "must be at least 1, got %d", s.Initial)
 	case s.Thereafter < 0:
-		return configError(key+".thereafter", "must not be negative, got %d", s.Thereafter)
+		return config.Errorf("thereafter", "must not be negative, got %d", s.Thereafter)
 	case s.Tick < 0:
-		return configError(key+".tick", "must not be negative, got %s", s.Tick)
+		return config.Errorf("tick", "must not be negative, got %s", s.Tick)
 	}
 	return nil
 }
@@ -201,10 +193,11 @@ func WithLogger(l *zap.Logger) Option {
 	return optionFunc(func(o *options) { o.logger = l })
 }
 
-// New returns the logging middleware. It fails when cfg is not valid.
+// New returns the logging middleware, or the error of [Config.Validate]
+// with its key under [Section].
 func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	var o options
 	for _, opt := range opts {
@@ -266,15 +259,7 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 	p := &plan{m: m, name: spec.Name, bodies: m.cfg.Bodies}
 	p.success, _ = parseSuccessLevel(m.cfg.SuccessLevel)
 	skip := false
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		o, ok := middleware.ForCommand(m.cfg.Commands, k)
-		if !ok {
-			continue
-		}
+	for o := range m.cfg.Commands.Matching(spec.Name) {
 		skip = o.Skip
 		if o.SuccessLevel != "" {
 			p.success, _ = parseSuccessLevel(o.SuccessLevel)
@@ -316,8 +301,8 @@ func (m *mw) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 }
 
 // epoch anchors the clock readings of durations: time.Since(epoch) reads
-// only the monotonic clock, where time.Now reads the wall clock too and
-// costs twice as much. A call's duration needs no wall time.
+// only the monotonic clock, where time.Now reads the wall clock too, at a
+// cost a call's duration does not need.
 var epoch = time.Now()
 
 // levelOf returns the level of a failed call: error for server faults and

@@ -434,7 +434,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{logging.Config{Commands: map[string]logging.CommandConfig{"a*": {}}}, `middleware.logging.commands["a*"]: not a command pattern`},
 	} {
 		_, err := logging.New(tc.cfg)
-		if err == nil || !strings.HasPrefix(err.Error(), tc.key) {
+		if err == nil || !strings.HasPrefix(err.Error(), "config: "+tc.key) {
 			t.Errorf("%+v: err = %v, want prefix %q", tc.cfg, err, tc.key)
 		}
 	}

@@ -2,9 +2,6 @@ package newrelic
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +51,7 @@ type Config struct {
 	// Commands turns recording off for the commands a key matches
 	// ("service.Operation", "service.*" or "*"; the most specific entry
 	// wins, and keys match without regard to case). Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands].
@@ -73,28 +70,25 @@ func DefaultConfig() Config {
 // On reports whether c turns reporting on: enabled with a license key.
 func (c Config) On() bool { return c.Enabled && c.LicenseKey != "" }
 
-// Validate reports the first wrong setting as a *config.Error whose key is
-// relative to the section ("app_name"). Settings are checked when
+// Validate reports the first wrong setting as a [*config.Error] whose key
+// is relative to the section ("app_name"). Settings are checked when
 // reporting is on; the commands map always.
 func (c Config) Validate() error {
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		if !middleware.ValidCommandPattern(k) {
-			return &config.Error{Key: fmt.Sprintf("commands[%q]", k),
-				Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
-		}
+	if err := c.Commands.Validate(nil); err != nil {
+		return config.Under("commands", err)
 	}
 	if _, ok := logLevel(c.LogLevel); !ok {
-		return &config.Error{Key: "log_level", Err: fmt.Errorf("unknown level %q (want off, error, warn, info or debug)", c.LogLevel)}
+		return config.Errorf("log_level", "unknown level %q (want off, error, warn, info or debug)", c.LogLevel)
 	}
 	if !c.On() {
 		return nil
 	}
 	if len(c.LicenseKey) != 40 {
 		// Never quote the key: it is a secret.
-		return &config.Error{Key: "license_key", Err: fmt.Errorf("must be 40 characters long, got %d", len(c.LicenseKey))}
+		return config.Errorf("license_key", "must be 40 characters long, got %d", len(c.LicenseKey))
 	}
 	if strings.TrimSpace(c.AppName) == "" {
-		return &config.Error{Key: "app_name", Err: errors.New("required when license_key is set")}
+		return config.Errorf("app_name", "required when license_key is set")
 	}
 	return nil
 }
@@ -113,14 +107,6 @@ func logLevel(s string) (zapcore.Level, bool) {
 		return zapcore.DebugLevel, true
 	}
 	return 0, false
-}
-
-func fullKey(err error) error {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		return &config.Error{Key: Section + "." + ce.Key, Err: ce.Err}
-	}
-	return err
 }
 
 // Option configures [New] and [NewApplication].
@@ -178,7 +164,7 @@ func collect(opts []Option) options {
 // holds.
 func NewApplication(cfg Config, opts ...Option) (*nr.Application, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fullKey(err)
+		return nil, config.Under(Section, err)
 	}
 	if !cfg.On() {
 		return nil, nil
@@ -225,7 +211,7 @@ type Middleware struct {
 // reporting is off, the middleware does nothing and costs nothing.
 func New(cfg Config, opts ...Option) (*Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fullKey(err)
+		return nil, config.Under(Section, err)
 	}
 	o := collect(opts)
 	m := &Middleware{cfg: cfg}
@@ -264,7 +250,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 	if m.app == nil {
 		return nil
 	}
-	if cc, ok := middleware.ForCommand(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil && !*cc.Enabled {
+	if cc, ok := m.cfg.Commands.Match(spec.Name); ok && cc.Enabled != nil && !*cc.Enabled {
 		return nil
 	}
 	app, name := m.app, spec.Name

@@ -2,12 +2,7 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"maps"
 	"math"
-	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,7 +34,7 @@ type Config struct {
 	// "service.Operation", "service.*" or "*". Each setting comes from the
 	// most specific entry that sets it; keys match without regard to case.
 	// Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands]. A nil field inherits the
@@ -54,32 +49,23 @@ type CommandConfig struct {
 // DefaultConfig returns the defaults: no limits.
 func DefaultConfig() Config { return Config{} }
 
-// Validate reports the first wrong setting as a *config.Error whose key is
-// relative to the section ("rate", `commands["inventory.Reserve"].burst`).
+// Validate reports the first wrong setting as a [*config.Error] whose key
+// is relative to the section ("rate", `commands["inventory.Reserve"].burst`).
 func (c Config) Validate() error {
-	if err := checkLimit("", CommandConfig{Rate: &c.Rate, Burst: &c.Burst, MaxConcurrent: &c.MaxConcurrent}); err != nil {
+	if err := (CommandConfig{Rate: &c.Rate, Burst: &c.Burst, MaxConcurrent: &c.MaxConcurrent}).check(); err != nil {
 		return err
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		prefix := fmt.Sprintf("commands[%q]", k)
-		if !middleware.ValidCommandPattern(k) {
-			return &config.Error{Key: prefix, Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
-		}
-		if err := checkLimit(prefix+".", c.Commands[k]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return config.Under("commands", c.Commands.Validate(CommandConfig.check))
 }
 
-func checkLimit(prefix string, l CommandConfig) error {
+func (l CommandConfig) check() error {
 	switch {
 	case l.Rate != nil && (*l.Rate < 0 || math.IsNaN(*l.Rate) || math.IsInf(*l.Rate, 0)):
-		return &config.Error{Key: prefix + "rate", Err: fmt.Errorf("must be a finite number of calls per second, at least 0, got %v", *l.Rate)}
+		return config.Errorf("rate", "must be a finite number of calls per second, at least 0, got %v", *l.Rate)
 	case l.Burst != nil && *l.Burst < 0:
-		return &config.Error{Key: prefix + "burst", Err: fmt.Errorf("must not be negative, got %d", *l.Burst)}
+		return config.Errorf("burst", "must not be negative, got %d", *l.Burst)
 	case l.MaxConcurrent != nil && *l.MaxConcurrent < 0:
-		return &config.Error{Key: prefix + "max_concurrent", Err: fmt.Errorf("must not be negative, got %d", *l.MaxConcurrent)}
+		return config.Errorf("max_concurrent", "must not be negative, got %d", *l.MaxConcurrent)
 	}
 	return nil
 }
@@ -121,15 +107,11 @@ type state struct {
 	inflight atomic.Int64
 }
 
-// New returns a Limiter for cfg, or the error of cfg.Validate with the key
-// completed ("middleware.ratelimit.rate").
+// New returns a Limiter for cfg, or the error of [Config.Validate] with its
+// key under [Section] ("middleware.ratelimit.rate").
 func New(cfg Config, opts ...Option) (*Limiter, error) {
 	if err := cfg.Validate(); err != nil {
-		var ce *config.Error
-		if errors.As(err, &ce) {
-			return nil, &config.Error{Key: Section + "." + ce.Key, Err: ce.Err}
-		}
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	l := &Limiter{cfg: cfg, now: time.Now, states: map[string]*state{}}
 	for _, o := range opts {
@@ -153,16 +135,7 @@ var (
 // second, burst and calls in flight, zero meaning no limit.
 func (l *Limiter) Effective(name string) (perSecond float64, burst, maxConcurrent int) {
 	perSecond, burst, maxConcurrent = l.cfg.Rate, l.cfg.Burst, l.cfg.MaxConcurrent
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	service := name[:strings.LastIndexByte(name, '.')+1] + "*"
-	for _, k := range [...]string{"*", service, name} {
-		o, ok := middleware.ForCommand(l.cfg.Commands, k)
-		if !ok {
-			continue
-		}
+	for o := range l.cfg.Commands.Matching(name) {
 		if o.Rate != nil {
 			perSecond = *o.Rate
 		}

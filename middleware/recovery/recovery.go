@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
@@ -33,12 +34,14 @@ type Config struct {
 // DefaultConfig returns the defaults: the stack is logged, up to 64 KiB.
 func DefaultConfig() Config { return Config{MaxStackBytes: DefaultMaxStackBytes} }
 
-// Validate reports a negative max_stack_bytes as a [*log.ConfigError]
-// naming the key.
+// Section is the configuration key of [Config].
+const Section = "middleware.recovery"
+
+// Validate reports a negative max_stack_bytes as a [*config.Error] naming
+// the key "max_stack_bytes", relative to the section.
 func (c Config) Validate() error {
 	if c.MaxStackBytes < 0 {
-		return &log.ConfigError{Key: "middleware.recovery.max_stack_bytes",
-			Msg: fmt.Sprintf("must not be negative, got %d", c.MaxStackBytes)}
+		return config.Errorf("max_stack_bytes", "must not be negative, got %d", c.MaxStackBytes)
 	}
 	return nil
 }
@@ -82,10 +85,11 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
-// New returns the recovery middleware. It fails when cfg is not valid.
+// New returns the recovery middleware, or the error of [Config.Validate]
+// with its key under [Section].
 func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	var o options
 	for _, opt := range opts {

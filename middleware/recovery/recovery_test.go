@@ -267,7 +267,7 @@ func TestConfig(t *testing.T) {
 		t.Error(err)
 	}
 	_, err := recovery.New(recovery.Config{MaxStackBytes: -1})
-	if err == nil || !strings.HasPrefix(err.Error(), "middleware.recovery.max_stack_bytes: ") {
+	if err == nil || !strings.HasPrefix(err.Error(), "config: middleware.recovery.max_stack_bytes: ") {
 		t.Errorf("err = %v, want one naming middleware.recovery.max_stack_bytes", err)
 	}
 }

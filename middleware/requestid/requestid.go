@@ -2,9 +2,9 @@ package requestid
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
+	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
 )
@@ -35,16 +35,18 @@ func (c Config) HeaderName() string {
 	return c.Header
 }
 
+// Section is the configuration key of [Config].
+const Section = "middleware.requestid"
+
 // Validate reports a header name that is not an HTTP token, as a
-// [*log.ConfigError] naming the key "middleware.requestid.header".
+// [*config.Error] naming the key "header", relative to the section.
 func (c Config) Validate() error {
 	if c.Header == "" {
 		return nil
 	}
 	for i := 0; i < len(c.Header); i++ {
 		if !isTokenByte(c.Header[i]) {
-			return &log.ConfigError{Key: "middleware.requestid.header",
-				Msg: fmt.Sprintf("%q is not a valid header name", c.Header)}
+			return config.Errorf("header", "%q is not a valid header name", c.Header)
 		}
 	}
 	return nil
@@ -76,10 +78,11 @@ func WithGenerator(gen func() log.RequestID) Option {
 	return optionFunc(func(o *options) { o.generate = gen })
 }
 
-// New returns the request id middleware. It fails when cfg is not valid.
+// New returns the request id middleware, or the error of [Config.Validate]
+// with its key under [Section].
 func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	var o options
 	for _, opt := range opts {

@@ -254,7 +254,7 @@ func TestConfig(t *testing.T) {
 		t.Errorf("zero config header = %q", got)
 	}
 	_, err := requestid.New(requestid.Config{Header: "X Bad"})
-	if err == nil || !strings.HasPrefix(err.Error(), "middleware.requestid.header: ") {
+	if err == nil || !strings.HasPrefix(err.Error(), "config: middleware.requestid.header: ") {
 		t.Errorf("bad header: err = %v, want one naming middleware.requestid.header", err)
 	}
 }

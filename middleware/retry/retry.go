@@ -2,14 +2,12 @@ package retry
 
 import (
 	"context"
-	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 )
@@ -36,7 +34,7 @@ type Config struct {
 	// Commands holds per-command entries, keyed by a command name
 	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
 	// command); keys match without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // BudgetConfig configures the retry budget of each command.
@@ -78,40 +76,37 @@ func DefaultConfig() Config {
 		Budget: BudgetConfig{Ratio: DefaultRatio, MinPerSecond: DefaultMinPerSecond}}
 }
 
-const prefix = "middleware.retry"
+// Section is the configuration key of [Config].
+const Section = "middleware.retry"
 
-// Validate reports the first invalid value of c, naming its key.
+// Validate reports the first invalid value of c as a [*config.Error] whose
+// key is relative to the section (`commands["inventory.Stock"].max_delay`).
 func (c Config) Validate() error {
-	if err := validate(prefix, c.MaxAttempts, c.BaseDelay, c.MaxDelay); err != nil {
+	if err := c.own().check(); err != nil {
 		return err
 	}
 	switch {
 	case c.Budget.Ratio < 0 || c.Budget.Ratio > 1:
-		return fmt.Errorf("%s.budget.ratio: must be in (0,1], got %v", prefix, c.Budget.Ratio)
+		return config.Errorf("budget.ratio", "must be in (0,1], got %v", c.Budget.Ratio)
 	case c.Budget.MinPerSecond < 0:
-		return fmt.Errorf("%s.budget.min_per_second: must not be negative, got %v", prefix, c.Budget.MinPerSecond)
+		return config.Errorf("budget.min_per_second", "must not be negative, got %v", c.Budget.MinPerSecond)
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		key := fmt.Sprintf("%s.commands[%q]", prefix, k)
-		if !middleware.ValidCommandPattern(k) {
-			return fmt.Errorf(`%s: not a command pattern (want "service.Operation", "service.*" or "*")`, key)
-		}
-		e := c.Commands[k]
-		if err := validate(key, e.MaxAttempts, e.BaseDelay, e.MaxDelay); err != nil {
-			return err
-		}
-	}
-	return nil
+	return config.Under("commands", c.Commands.Validate(CommandConfig.check))
 }
 
-func validate(key string, attempts int, base, maxDelay time.Duration) error {
+// own returns the Config's own settings as an entry.
+func (c Config) own() CommandConfig {
+	return CommandConfig{MaxAttempts: c.MaxAttempts, BaseDelay: c.BaseDelay, MaxDelay: c.MaxDelay}
+}
+
+func (e CommandConfig) check() error {
 	switch {
-	case attempts < 0:
-		return fmt.Errorf("%s.max_attempts: must not be negative, got %d", key, attempts)
-	case base < 0:
-		return fmt.Errorf("%s.base_delay: must not be negative, got %s", key, base)
-	case maxDelay < 0:
-		return fmt.Errorf("%s.max_delay: must not be negative, got %s", key, maxDelay)
+	case e.MaxAttempts < 0:
+		return config.Errorf("max_attempts", "must not be negative, got %d", e.MaxAttempts)
+	case e.BaseDelay < 0:
+		return config.Errorf("base_delay", "must not be negative, got %s", e.BaseDelay)
+	case e.MaxDelay < 0:
+		return config.Errorf("max_delay", "must not be negative, got %s", e.MaxDelay)
 	}
 	return nil
 }
@@ -130,15 +125,7 @@ type Policy struct {
 func (c Config) For(spec *middleware.Spec) (Policy, bool) {
 	idem, _ := Idempotent.Get(spec.Attributes)
 	p := Policy{MaxAttempts: c.MaxAttempts, BaseDelay: c.BaseDelay, MaxDelay: c.MaxDelay}
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		e, ok := middleware.ForCommand(c.Commands, k)
-		if !ok {
-			continue
-		}
+	for e := range c.Commands.Matching(spec.Name) {
 		if e.Disable {
 			idem = false
 		} else if e.Idempotent {
@@ -224,10 +211,10 @@ type mw struct {
 }
 
 // New returns the retry middleware configured by cfg, or the error of
-// [Config.Validate].
+// [Config.Validate] with its key under [Section].
 func New(cfg Config, opts ...Option) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	if cfg.Budget.Ratio == 0 {
 		cfg.Budget.Ratio = DefaultRatio

@@ -271,11 +271,11 @@ func TestValidate(t *testing.T) {
 			`middleware.retry.commands["inventory.*.Reserve"]: not a command pattern`},
 	}
 	for _, tt := range tests {
-		if err := tt.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+		if err := tt.cfg.Validate(); err == nil || !strings.HasPrefix(err.Error(), "config: "+strings.TrimPrefix(tt.want, retry.Section+".")) {
 			t.Errorf("Validate(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
-		if _, err := retry.New(tt.cfg); err == nil {
-			t.Errorf("New(%+v) accepted it", tt.cfg)
+		if _, err := retry.New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "config: "+tt.want) {
+			t.Errorf("New(%+v) = %v, want %q", tt.cfg, err, tt.want)
 		}
 	}
 	if err := retry.DefaultConfig().Validate(); err != nil {

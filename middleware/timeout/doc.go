@@ -31,8 +31,8 @@
 //
 // Per call, the timeout is applied only when it ends before the caller's
 // own deadline; otherwise the call runs in the caller's context as it is.
-// No context is created in that case (context.WithTimeout costs about
-// 0.6 µs and four allocations).
+// No context is created in that case, because context.WithTimeout
+// allocates on every call.
 //
 // The deadline is cooperative: the command, or the transport of a remote
 // route, must watch its context. When the deadline set here fires and the

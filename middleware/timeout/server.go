@@ -4,10 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 )
@@ -63,7 +62,7 @@ type DeadlineConfig struct {
 	// Commands holds per-command entries, keyed by a command name
 	// ("orders.Place"), a service ("orders.*") or "*" (every command);
 	// keys match without regard to case. Default none.
-	Commands map[string]DeadlineCommand `mapstructure:"commands"`
+	Commands middleware.PerCommand[DeadlineCommand] `mapstructure:"commands"`
 }
 
 // DeadlineCommand is an entry of [DeadlineConfig.Commands]. Unset fields
@@ -84,19 +83,18 @@ type DeadlineCommand struct {
 // attributes say.
 func DefaultDeadlineConfig() DeadlineConfig { return DeadlineConfig{} }
 
-const deadlinePrefix = "middleware.deadline"
+// DeadlineSection is the configuration key of [DeadlineConfig].
+const DeadlineSection = "middleware.deadline"
 
-// Validate reports the first invalid value of c, naming its key.
+// Validate reports the first invalid value of c as a [*config.Error] whose
+// key is relative to the section (`commands["orders.Place"].budget`).
 func (c DeadlineConfig) Validate() error {
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		if !middleware.ValidCommandPattern(k) {
-			return fmt.Errorf(`%s.commands[%q]: not a command pattern (want "service.Operation", "service.*" or "*")`, deadlinePrefix, k)
+	return config.Under("commands", c.Commands.Validate(func(e DeadlineCommand) error {
+		if e.Budget < 0 {
+			return config.Errorf("budget", "must not be negative, got %s", e.Budget)
 		}
-		if e := c.Commands[k]; e.Budget < 0 {
-			return fmt.Errorf("%s.commands[%q].budget: must not be negative, got %s", deadlinePrefix, k, e.Budget)
-		}
-	}
-	return nil
+		return nil
+	}))
 }
 
 // Policy is what the server side does with the time of one command.
@@ -114,11 +112,7 @@ type Policy struct {
 func (c DeadlineConfig) For(spec *middleware.Spec) Policy {
 	var p Policy
 	p.Budget, p.Complete = CompleteKey.Get(spec.Attributes)
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		e, ok := middleware.ForCommand(c.Commands, k)
-		if !ok {
-			continue
-		}
+	for e := range c.Commands.Matching(spec.Name) {
 		if e.RunToCompletion != nil {
 			p.Complete = *e.RunToCompletion
 		}
@@ -132,8 +126,9 @@ func (c DeadlineConfig) For(spec *middleware.Spec) Policy {
 type deadline struct{ cfg DeadlineConfig }
 
 // Deadline returns the server-side middleware of time budgets, or the error
-// of [DeadlineConfig.Validate]. Put it at the start of the server chain,
-// inside logging (fw's default chain names it "deadline"). For each call it
+// of [DeadlineConfig.Validate] with its key under [DeadlineSection]. Put it
+// at the start of the server chain, inside logging (fw's default chain
+// names it "deadline"). For each call it
 //
 //   - refuses a call whose deadline has passed or whose caller has gone
 //     already, with an errs error of kind DeadlineExceeded (HTTP 504) or
@@ -149,7 +144,7 @@ type deadline struct{ cfg DeadlineConfig }
 // returned. In a client chain it adds nothing (Wrap returns nil).
 func Deadline(cfg DeadlineConfig) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(DeadlineSection, err)
 	}
 	return &deadline{cfg: cfg}, nil
 }

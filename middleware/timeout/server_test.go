@@ -253,7 +253,7 @@ func TestDeadlineValidate(t *testing.T) {
 		{timeout.DeadlineConfig{Commands: map[string]timeout.DeadlineCommand{"orders": {}}},
 			`middleware.deadline.commands["orders"]: not a command pattern`},
 	} {
-		if _, err := timeout.Deadline(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+		if _, err := timeout.Deadline(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "config: "+tt.want) {
 			t.Errorf("Deadline(%+v) = %v, want %q...", tt.cfg, err, tt.want)
 		}
 	}

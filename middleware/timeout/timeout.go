@@ -3,11 +3,9 @@ package timeout
 import (
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
 	"time"
 
+	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 )
@@ -28,7 +26,7 @@ type Config struct {
 	// Commands holds per-command entries, keyed by a command name
 	// ("inventory.Reserve"), a service ("inventory.*") or "*" (every
 	// command); keys match without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands].
@@ -45,31 +43,30 @@ type CommandConfig struct {
 // one with [Key].
 func DefaultConfig() Config { return Config{} }
 
-const prefix = "middleware.timeout"
+// Section is the configuration key of [Config].
+const Section = "middleware.timeout"
 
-// Validate reports the first invalid value of c, naming its key.
+// Validate reports the first invalid value of c as a [*config.Error] whose
+// key is relative to the section (`commands["inventory.Reserve"].timeout`).
 func (c Config) Validate() error {
 	if c.Default < 0 {
-		return fmt.Errorf("%s.default: must not be negative, got %s", prefix, c.Default)
+		return config.Errorf("default", "must not be negative, got %s", c.Default)
 	}
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		if !middleware.ValidCommandPattern(k) {
-			return fmt.Errorf(`%s.commands[%q]: not a command pattern (want "service.Operation", "service.*" or "*")`, prefix, k)
+	return config.Under("commands", c.Commands.Validate(func(e CommandConfig) error {
+		if e.Timeout < 0 {
+			return config.Errorf("timeout", "must not be negative, got %s", e.Timeout)
 		}
-		if e := c.Commands[k]; e.Timeout < 0 {
-			return fmt.Errorf("%s.commands[%q].timeout: must not be negative, got %s", prefix, k, e.Timeout)
-		}
-	}
-	return nil
+		return nil
+	}))
 }
 
 type mw struct{ cfg Config }
 
 // New returns the timeout middleware configured by cfg, or the error of
-// [Config.Validate].
+// [Config.Validate] with its key under [Section].
 func New(cfg Config) (middleware.Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, config.Under(Section, err)
 	}
 	return &mw{cfg: cfg}, nil
 }
@@ -82,15 +79,7 @@ func (c Config) For(spec *middleware.Spec) (time.Duration, bool) {
 	if v, ok := Key.Get(spec.Attributes); ok {
 		d = v
 	}
-	// Entries apply least specific first, so that the most specific one
-	// that sets a value wins. ForCommand falls back to less specific keys:
-	// a level without an entry of its own applies the one below again,
-	// which changes nothing.
-	for _, k := range [...]string{"*", spec.Service() + ".*", spec.Name} {
-		e, ok := middleware.ForCommand(c.Commands, k)
-		if !ok {
-			continue
-		}
+	for e := range c.Commands.Matching(spec.Name) {
 		if e.Disable {
 			d = 0
 		} else if e.Timeout > 0 {

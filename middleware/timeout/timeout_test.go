@@ -187,11 +187,12 @@ func TestValidate(t *testing.T) {
 			}
 			continue
 		}
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+		// Validate names the key relative to the section; New, under it.
+		if err == nil || !strings.HasPrefix(err.Error(), "config: "+strings.TrimPrefix(tt.want, timeout.Section+".")) {
 			t.Errorf("Validate(%+v) = %v, want %q...", tt.cfg, err, tt.want)
 		}
-		if _, err := timeout.New(tt.cfg); err == nil {
-			t.Errorf("New(%+v) accepted an invalid config", tt.cfg)
+		if _, err := timeout.New(tt.cfg); err == nil || !strings.HasPrefix(err.Error(), "config: "+tt.want) {
+			t.Errorf("New(%+v) = %v, want %q...", tt.cfg, err, tt.want)
 		}
 	}
 }

@@ -60,7 +60,7 @@ func TestViolationsAreLocalized(t *testing.T) {
 func TestSpanishMessageOfSeveralViolations(t *testing.T) {
 	t.Parallel()
 	cat, _ := newCatalog(t, validate.DefaultConfig())
-	h, _ := catalog.Lookup[reserveReq, reserveResp](cat, "inventory.Reserve")
+	h, _ := catalog.HandleOf[reserveReq, reserveResp](cat, "inventory.Reserve")
 	_, err := h.Call(context.Background(), reserveReq{Qty: -2, Note: "demasiado"})
 	e, ok := errs.As(err)
 	if !ok {

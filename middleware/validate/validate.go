@@ -2,11 +2,7 @@ package validate
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"maps"
 	"reflect"
-	"slices"
 
 	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
@@ -29,7 +25,7 @@ type Config struct {
 	// Commands holds per-command settings keyed by "service.Operation",
 	// "service.*" or "*"; the most specific entry wins, and keys match
 	// without regard to case. Default none.
-	Commands map[string]CommandConfig `mapstructure:"commands"`
+	Commands middleware.PerCommand[CommandConfig] `mapstructure:"commands"`
 }
 
 // CommandConfig is an entry of [Config.Commands].
@@ -42,16 +38,10 @@ type CommandConfig struct {
 // DefaultConfig returns the defaults: enabled, no per-command settings.
 func DefaultConfig() Config { return Config{Enabled: true} }
 
-// Validate reports a wrong setting as a *config.Error whose key is relative
+// Validate reports a wrong setting as a [*config.Error] whose key is relative
 // to the section, such as `commands["inventory.Reserve"]`.
 func (c Config) Validate() error {
-	for _, k := range slices.Sorted(maps.Keys(c.Commands)) {
-		if !middleware.ValidCommandPattern(k) {
-			return &config.Error{Key: fmt.Sprintf("commands[%q]", k),
-				Err: errors.New(`not a command pattern (want "service.Operation", "service.*" or "*")`)}
-		}
-	}
-	return nil
+	return config.Under("commands", c.Commands.Validate(nil))
 }
 
 // Option configures a [Middleware].
@@ -81,11 +71,11 @@ type Middleware struct {
 	convert func(error) *errs.Error
 }
 
-// New returns the middleware for cfg, or the error of cfg.Validate with
-// the key completed (`middleware.validate.commands["x"]`).
+// New returns the middleware for cfg, or the error of [Config.Validate]
+// with its key under [Section] (`middleware.validate.commands["x"]`).
 func New(cfg Config, opts ...Option) (*Middleware, error) {
 	if err := cfg.Validate(); err != nil {
-		return nil, fullKey(err)
+		return nil, config.Under(Section, err)
 	}
 	m := &Middleware{cfg: cfg, convert: Convert}
 	for _, o := range opts {
@@ -96,14 +86,6 @@ func New(cfg Config, opts ...Option) (*Middleware, error) {
 	return m, nil
 }
 
-func fullKey(err error) error {
-	var ce *config.Error
-	if errors.As(err, &ce) {
-		return &config.Error{Key: Section + "." + ce.Key, Err: ce.Err}
-	}
-	return err
-}
-
 var validatorType = reflect.TypeFor[Validator]()
 
 // Wrap returns a handler that validates the request before calling next,
@@ -111,7 +93,7 @@ var validatorType = reflect.TypeFor[Validator]()
 // request type has no Validate method.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	on := m.cfg.Enabled
-	if cc, ok := middleware.ForCommand(m.cfg.Commands, spec.Name); ok && cc.Enabled != nil {
+	if cc, ok := m.cfg.Commands.Match(spec.Name); ok && cc.Enabled != nil {
 		on = *cc.Enabled
 	}
 	t := spec.Request

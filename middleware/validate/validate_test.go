@@ -91,7 +91,7 @@ func TestValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			cat, calls := newCatalog(t, validate.DefaultConfig())
-			h, err := catalog.Lookup[reserveReq, reserveResp](cat, "inventory.Reserve")
+			h, err := catalog.HandleOf[reserveReq, reserveResp](cat, "inventory.Reserve")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +262,7 @@ func TestChecker(t *testing.T) {
 
 func TestNoAllocationsWhenValid(t *testing.T) {
 	cat, _ := newCatalog(t, validate.DefaultConfig())
-	h, _ := catalog.Lookup[reserveReq, reserveResp](cat, "inventory.Reserve")
+	h, _ := catalog.HandleOf[reserveReq, reserveResp](cat, "inventory.Reserve")
 	ctx := context.Background()
 	req := reserveReq{SKU: "apple", Qty: 1}
 	if n := testing.AllocsPerRun(100, func() { _, _ = h.Call(ctx, req) }); n != 0 {

@@ -125,7 +125,7 @@ func newClient(cfg ClientConfig, opts []ClientOption) (*Client, error) {
 		}
 	}
 	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("httptransport: client: %w", err)
+		return nil, fmt.Errorf("httptransport: client: %w", config.Under("http_client", err))
 	}
 	rt := s.rt
 	if rt == nil {

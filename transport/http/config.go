@@ -250,7 +250,7 @@ func loadServerSettings(c *config.Config, opts []ServerOption) (*serverSettings,
 		}
 	}
 	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("httptransport: option: %w", err)
+		return nil, fmt.Errorf("httptransport: option: %w", config.Under("http", err))
 	}
 	return s, nil
 }

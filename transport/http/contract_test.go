@@ -51,7 +51,7 @@ type httpServer struct {
 }
 
 func (s *httpServer) Do(ctx context.Context, command string, md transport.MD, body []byte) (transporttest.Answer, error) {
-	e, ok := s.cat.Lookup(command)
+	e, ok := s.cat.Entry(command)
 	if !ok {
 		return transporttest.Answer{}, catalog.ErrUnknownCommand.New()
 	}

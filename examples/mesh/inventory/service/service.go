@@ -5,7 +5,6 @@ package service
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -29,7 +28,7 @@ type Config struct {
 func (c *Config) Validate() error {
 	for sku, n := range c.Stock {
 		if n < 0 {
-			return &config.Error{Key: "stock." + sku, Err: fmt.Errorf("negative stock %d", n)}
+			return config.Errorf("stock."+sku, "negative stock %d", n)
 		}
 	}
 	return nil
