@@ -36,9 +36,13 @@ type Engine struct {
 	cfg     Config
 	logger  *zap.Logger
 	srv     *server.Server // nil with external servers
-	nc      *nats.Conn
+	conn    atomic.Pointer[nats.Conn]
+	nc      *nats.Conn          // conn, once Start has set it; read only after Start
 	js      jetstream.JetStream // nil when the embedded server has no JetStream
 	tempDir string              // the JetStream directory Close removes, if any
+
+	startOnce sync.Once
+	startErr  error
 
 	closing    atomic.Bool
 	url        atomic.Pointer[string] // the server last connected to
@@ -67,13 +71,42 @@ type Engine struct {
 // disconnected [Engine.Ready] is false, and publishing or requesting fails
 // at once rather than being buffered until the connection returns.
 func Start(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error) {
+	e, err := New(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.Start(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// New returns the engine of cfg without starting it: it validates cfg and
+// does no I/O, so that an application can hand the engine to what will use
+// it (remote routes, transports) while it is being built, and start it
+// later with [Engine.Start]. Until then [Engine.Conn] is nil and
+// [Engine.Ready] false. A nil logger means the process's default logger
+// ([log.L]).
+func New(cfg Config, logger *zap.Logger) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: %w", inSection(err))
 	}
 	if logger == nil {
 		logger = log.L()
 	}
-	e := &Engine{cfg: cfg, logger: logger, closed: make(chan struct{})}
+	return &Engine{cfg: cfg, logger: logger, closed: make(chan struct{})}, nil
+}
+
+// Start starts an engine made by [New], as [Start] does; only the first
+// call does anything, and later ones return its result. An engine whose
+// start failed cannot be started again.
+func (e *Engine) Start(ctx context.Context) error {
+	e.startOnce.Do(func() { e.startErr = e.start(ctx) })
+	return e.startErr
+}
+
+func (e *Engine) start(ctx context.Context) error {
+	cfg, logger := e.cfg, e.logger
 	urls := cfg.URLs
 	var extra []nats.Option
 	if cfg.embedded() {
@@ -81,14 +114,14 @@ func Start(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error)
 		if cfg.Server.JetStream && dir == "" {
 			var err error
 			if dir, err = tempStoreDir(); err != nil {
-				return nil, err
+				return err
 			}
 			e.tempDir = dir
 		}
 		srv, err := startServer(ctx, &cfg.Server, dir, logger)
 		if err != nil {
 			e.removeTempDir()
-			return nil, err
+			return err
 		}
 		e.srv = srv
 		urls = []string{srv.ClientURL()}
@@ -115,7 +148,7 @@ func Start(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error)
 	nc, err := e.connect(ctx, urls, extra)
 	if err != nil {
 		e.stopServer()
-		return nil, err
+		return err
 	}
 	e.nc = nc
 	u := nc.ConnectedUrlRedacted()
@@ -125,11 +158,12 @@ func Start(ctx context.Context, cfg Config, logger *zap.Logger) (*Engine, error)
 			e.closing.Store(true)
 			nc.Close()
 			e.stopServer()
-			return nil, fmt.Errorf("engine: JetStream: %w", err)
+			return fmt.Errorf("engine: JetStream: %w", err)
 		}
 	}
+	e.conn.Store(nc) // published last: whoever sees it sees the rest
 	logger.Info("nats: connected", zap.String("url", u), zap.String("server", nc.ConnectedServerName()))
-	return e, nil
+	return nil
 }
 
 // inSection returns err with the key of a [*config.Error] completed with
@@ -252,12 +286,17 @@ func (e *Engine) onDiscovered(nc *nats.Conn) {
 
 // Conn returns the engine's connection. It stays the same for the
 // engine's life: reconnections happen beneath it.
-func (e *Engine) Conn() *nats.Conn { return e.nc }
+func (e *Engine) Conn() *nats.Conn { return e.conn.Load() }
+
+// Name returns "nats", the name of the engine and of its configuration
+// section; with Start, Ready and Close it makes Engine a transport.Engine.
+func (e *Engine) Name() string { return Section }
 
 // Ready reports whether the connection is up: false while it is
 // disconnected or reconnecting, and from the start of [Engine.Close].
 func (e *Engine) Ready() bool {
-	return !e.closing.Load() && e.nc.Status() == nats.CONNECTED
+	nc := e.conn.Load()
+	return nc != nil && !e.closing.Load() && nc.Status() == nats.CONNECTED
 }
 
 // ClientURL returns the URL where other clients reach NATS: the embedded
@@ -299,6 +338,10 @@ func (e *Engine) Close(ctx context.Context) error {
 
 func (e *Engine) close(ctx context.Context) error {
 	e.closing.Store(true)
+	e.startOnce.Do(func() { e.startErr = errors.New("engine: closed before it started") })
+	if e.conn.Load() == nil {
+		return nil // never started, or its start failed and cleaned up
+	}
 	var err error
 	switch drainErr := e.nc.Drain(); {
 	case drainErr == nil, errors.Is(drainErr, nats.ErrConnectionClosed):

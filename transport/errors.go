@@ -99,3 +99,26 @@ func DecodeError(status int, body []byte) (*errs.Error, bool) {
 	kind, _ := errs.KindFromCode(eb.Kind)
 	return errs.RemoteKind(kind, status, eb.Code, eb.Message, params, eb.Fields), true
 }
+
+// ErrorOf returns the error of an error answer whose body is body and
+// whose status, in HTTP's terms, is status (0 when the transport has
+// none): the WeGO error the body carries ([DecodeError]), or, for a body
+// that is not a WeGO error body (a proxy's page, garbage), [ErrUnavailable]
+// for 502, 503 and 504, [ErrBadResponse] for a status outside 400–599,
+// and otherwise an error of the status's kind without the body's text.
+// It never returns nil.
+func ErrorOf(status int, body []byte) *errs.Error {
+	if status == 0 || status >= 400 && status <= 599 {
+		if e, ok := DecodeError(status, body); ok {
+			return e
+		}
+	}
+	switch status {
+	case 502, 503, 504:
+		return ErrUnavailable.New()
+	}
+	if status < 400 || status > 599 {
+		return ErrBadResponse.New()
+	}
+	return errs.Remote(status, "", "", nil, nil)
+}

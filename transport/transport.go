@@ -10,6 +10,7 @@ package transport
 
 import (
 	"context"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -47,6 +48,68 @@ type Host struct {
 	// application, which closes them when it stops. When it is nil, as in
 	// tests, each route gets a client of its own, closed by no one.
 	Clients *Clients
+	// Engine is the application's engine, the connection to NATS that its
+	// NATS transports and routes share (package engine); nil when the
+	// application has none. Route factories get it before it is started:
+	// the application starts it before its transports and closes it after
+	// them.
+	Engine Engine
+}
+
+// Engine is a connection to a messaging system that an application's
+// transports and routes share: NATS's (package engine). An application
+// makes it from configuration with the factory a package registers
+// ([RegisterEngine]), starts it before its transports and closes it after
+// them, so that a program that does not use it does not link it.
+type Engine interface {
+	// Name is the name of the engine and of its configuration section
+	// ("nats").
+	Name() string
+	// Start connects, and starts an embedded server if it has one; later
+	// calls return the first one's result.
+	Start(ctx context.Context) error
+	// Ready reports whether the engine is connected.
+	Ready() bool
+	// Close drains and closes the connection and stops an embedded
+	// server, within ctx.
+	Close(ctx context.Context) error
+}
+
+// EngineFactory makes the engine named by its registration from the
+// application's configuration (its section of the same name), without
+// starting it.
+type EngineFactory func(cfg *config.Config, logger *zap.Logger) (Engine, error)
+
+var engines struct {
+	sync.RWMutex
+	m map[string]EngineFactory
+}
+
+// RegisterEngine makes f build the engine name ("nats") for applications
+// whose configuration has a section of that name. It is meant for init
+// functions of the packages that provide the engine's transport, and
+// panics when name is empty, f is nil, or name is registered already.
+func RegisterEngine(name string, f EngineFactory) {
+	if name == "" || f == nil {
+		panic("transport: RegisterEngine needs a name and a factory")
+	}
+	engines.Lock()
+	defer engines.Unlock()
+	if _, dup := engines.m[name]; dup {
+		panic("transport: engine " + name + " registered twice")
+	}
+	if engines.m == nil {
+		engines.m = make(map[string]EngineFactory)
+	}
+	engines.m[name] = f
+}
+
+// EngineFactoryOf returns the factory registered for the engine name.
+func EngineFactoryOf(name string) (EngineFactory, bool) {
+	engines.RLock()
+	defer engines.RUnlock()
+	f, ok := engines.m[name]
+	return f, ok
 }
 
 // Transport serves a catalog's commands to other processes.

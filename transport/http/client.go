@@ -535,26 +535,17 @@ func readCapped(r io.Reader, buf []byte, max int64) ([]byte, error) {
 }
 
 // decodeError rebuilds the error of an error response
-// ([transport.DecodeError]): the same code, kind, status, parameters and
+// ([transport.ErrorOf]): the same code, kind, status, parameters and
 // field violations as the server's *errs.Error, so that errors.Is works
 // with the code's definition. A response that is not a WeGO error body
 // gives [ErrUnavailable] for 502, 503 and 504 (a proxy or load balancer
 // speaking) and otherwise an error of the status's kind. It never panics
 // and never returns nil.
 func decodeError(status int, body []byte) *errs.Error {
-	if status >= 400 && status <= 599 {
-		if e, ok := transport.DecodeError(status, body); ok {
-			return e
-		}
-	}
-	switch status {
-	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return ErrUnavailable.New()
-	}
-	if status < 400 || status > 599 {
+	if status == 0 {
 		return ErrBadResponse.New()
 	}
-	return errs.Remote(status, "", "", nil, nil)
+	return transport.ErrorOf(status, body)
 }
 
 // Route factories for the "http" and "https" schemes: transport.NewRoute
