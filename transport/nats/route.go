@@ -1,0 +1,186 @@
+package natstransport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/micro"
+	"go.uber.org/zap"
+
+	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/codec"
+	"github.com/wegomesh/wego/config"
+	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/transport"
+)
+
+// DefaultRequestTimeout bounds a call over NATS whose context has no
+// deadline: NATS needs one to wait for an answer.
+const DefaultRequestTimeout = 60 * time.Second
+
+// Route sends calls over NATS: each to the subject of its command's name,
+// answered by whichever server serves it (the queue group of its service
+// picks one replica), so that no address of the serving process appears
+// anywhere. Its engine must be started before the first call; until then,
+// and while the connection is down, calls fail at once with
+// [transport.ErrUnavailable], as they do when no one serves the subject
+// (NATS's "no responders"). Make one with [NewRoute], or from
+// configuration with a "nats://" target in the routes section.
+type Route struct {
+	eng   *engine.Engine
+	node  string // for Call.Node and errors: the target's host, such as the service's name
+	props []transport.Propagator
+}
+
+// NewRoute returns a route over the connection of eng. node names where
+// calls go, for Call.Node and error texts (a service's name); it may be
+// empty.
+func NewRoute(eng *engine.Engine, node string) *Route { return &Route{eng: eng, node: node} }
+
+var _ catalog.Balancer = (*Route)(nil)
+
+// Pick returns the route's node: NATS, not the caller, picks the replica.
+func (r *Route) Pick() string { return r.node }
+
+// Bind prepares the calls of one command.
+func (r *Route) Bind(spec *middleware.Spec) (middleware.Handler, error) {
+	if r.eng == nil {
+		return nil, fmt.Errorf("natstransport: route for %s: no NATS engine", spec.Name)
+	}
+	b := &binding{r: r, subject: spec.Name}
+	if spec.Request != nil {
+		b.plan = codec.PlanOf(spec.Request)
+	}
+	return b.call, nil
+}
+
+// binding sends the calls of one command.
+type binding struct {
+	r       *Route
+	subject string
+	plan    *codec.Plan // the request's one-pass encoder, or nil
+}
+
+var contentJSON = []string{transport.ContentTypeJSON}
+
+func (b *binding) call(ctx context.Context, c *middleware.Call) error {
+	if err := ctx.Err(); err != nil {
+		return transport.ContextError(err, err)
+	}
+	nc := b.r.eng.Conn()
+	if nc == nil || !b.r.eng.Ready() {
+		return transport.ErrUnavailable.Wrap(fmt.Errorf("natstransport: %s: not connected to NATS", b.subject))
+	}
+	c.Node = b.r.node
+	data, err := b.encode(c.Request)
+	if err != nil {
+		return errs.Internal().WithCause(fmt.Errorf("natstransport: encoding the request of %s: %w", b.subject, err))
+	}
+	msg := &nats.Msg{Subject: b.subject, Data: data, Header: nats.Header{}}
+	if err := transport.Outgoing(ctx, transport.MD(msg.Header), b.r.props); err != nil {
+		return err
+	}
+	msg.Header[transport.HeaderContentType] = contentJSON
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
+		defer cancel()
+	}
+	resp, err := nc.RequestMsgWithContext(ctx, msg)
+	if err != nil {
+		return b.requestError(ctx, err)
+	}
+	if code := resp.Header.Get(micro.ErrorCodeHeader); code != "" {
+		status, _ := strconv.Atoi(code)
+		e := transport.ErrorOf(status, resp.Data)
+		return e.WithCause(&RemoteError{Subject: b.subject, Status: status,
+			RequestID: resp.Header.Get(transport.HeaderRequestID), Code: e.Code()})
+	}
+	if len(resp.Data) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Data, c.Response); err != nil {
+		return transport.ErrBadResponse.Wrap(fmt.Errorf("natstransport: %s: decoding the response: %w", b.subject, err))
+	}
+	return nil
+}
+
+// encode returns the JSON of a request, as a remote HTTP route sends it.
+func (b *binding) encode(req any) ([]byte, error) {
+	if b.plan != nil {
+		if n, ok := b.plan.Bound(req); ok {
+			if out, ok := b.plan.EncodeUnescaped(make([]byte, 0, n), req); ok {
+				return out, nil
+			}
+		}
+	}
+	return json.Marshal(req)
+}
+
+// requestError maps the error of a request: no responders and a lost
+// connection are unavailable at once, an ended context its own error.
+func (b *binding) requestError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return transport.ErrUnavailable.Wrap(fmt.Errorf("natstransport: no one serves %s: %w", b.subject, err))
+	case ctx.Err() != nil:
+		return transport.ContextError(ctx.Err(), err)
+	case errors.Is(err, nats.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return errs.DeadlineExceeded().WithCause(err)
+	}
+	return transport.ErrUnavailable.Wrap(fmt.Errorf("natstransport: %s: %w", b.subject, err))
+}
+
+// RemoteError is the cause of the errors a route returns for an error
+// answer: where it came from, for logs. Callers never see it.
+type RemoteError struct {
+	Subject   string
+	Status    int    // Nats-Service-Error-Code
+	RequestID string // as the server echoed it
+	Code      string
+}
+
+// Error describes the answer.
+func (e *RemoteError) Error() string {
+	return fmt.Sprintf("natstransport: %s answered %d %s (request id %s)", e.Subject, e.Status, e.Code, e.RequestID)
+}
+
+// The engine "nats" for applications whose configuration has a nats
+// section, and the route factory for "nats://" targets.
+func init() {
+	transport.RegisterEngine(engine.Section, func(c *config.Config, logger *zap.Logger) (transport.Engine, error) {
+		cfg, err := engine.LoadConfig(c)
+		if err != nil {
+			return nil, err
+		}
+		return engine.New(cfg, logger)
+	})
+	transport.RegisterRouteFactory("nats", newRoute)
+}
+
+// newRoute builds the route of a "nats://service" target: the host names
+// the service, for Call.Node and errors; NATS finds who serves it.
+func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
+	if len(targets) != 1 {
+		return nil, errors.New("natstransport: a NATS route has one target, nats://<service>: whoever serves the subject answers")
+	}
+	eng, ok := host.Engine.(*engine.Engine)
+	if !ok || eng == nil {
+		return nil, errors.New("natstransport: a nats:// route needs the NATS engine: add a nats section to the configuration")
+	}
+	u, err := url.Parse(targets[0])
+	if err != nil || u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("natstransport: route target %q is not nats://<service>", targets[0])
+	}
+	r := NewRoute(eng, u.Host)
+	r.props = host.Propagators
+	return r, nil
+}
