@@ -97,5 +97,6 @@ func (s *natsServer) Do(ctx context.Context, command string, md transport.MD, bo
 	return a, nil
 }
 
-func (s *natsServer) Route(*testing.T) catalog.Route { return natstransport.NewRoute(s.caller, "contract") }
-
+func (s *natsServer) Route(*testing.T) catalog.Route {
+	return natstransport.NewRoute(s.caller, "contract")
+}

@@ -16,8 +16,8 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/codec"
 	"github.com/wegomesh/wego/config"
-	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/engine"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
 )

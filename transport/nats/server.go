@@ -15,8 +15,8 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
-	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/engine"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/transport"
 )

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/catalog"
-	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/engine"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/transport"
 	natstransport "github.com/wegomesh/wego/transport/nats"
 )
@@ -268,4 +268,3 @@ func TestStartWithoutEngine(t *testing.T) {
 		t.Fatal("Start without an engine succeeded")
 	}
 }
-
