@@ -79,6 +79,7 @@ type App struct {
 	unused                   []string // registered middleware that no chain uses
 
 	clients transport.Clients // of the routes: each App owns its own
+	engine  transport.Engine  // made from configuration, or nil
 
 	mu         sync.Mutex
 	state      state
@@ -124,6 +125,14 @@ func New(opts ...Option) (*App, error) {
 	known := slices.Clone(KnownSections)
 	for _, t := range o.transports {
 		known = append(known, t.Name())
+		if s, ok := t.(interface{ Sections() []string }); ok {
+			known = append(known, s.Sections()...)
+		}
+	}
+	known = append(known, transport.EngineNames()...)
+	if a.cfg.IsSet("nats") && !slices.Contains(known, "nats") {
+		return nil, &config.Error{Key: "nats", File: a.cfg.File(),
+			Err: errors.New("the NATS engine is not linked: import github.com/wegomesh/wego/transport/nats")}
 	}
 	known = append(known, o.sections...)
 	if err := a.cfg.CheckKnown(known...); err != nil {
@@ -160,6 +169,9 @@ func New(opts ...Option) (*App, error) {
 		}
 	}
 
+	if err := a.makeEngine(); err != nil {
+		return nil, err
+	}
 	if err := a.buildChains(); err != nil {
 		return nil, err
 	}
@@ -262,7 +274,7 @@ func (a *App) I18n() *i18n.Bundle { return a.bundle }
 // it stops, so that its routes use its http_client settings and share
 // connections with no other application.
 func (a *App) Host() transport.Host {
-	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients}
+	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients, Engine: a.engine}
 	for _, b := range a.built {
 		if x, ok := b.m.(HostExtender); ok {
 			x.ExtendHost(&h)
@@ -343,6 +355,11 @@ func (a *App) start(ctx context.Context) error {
 			return fmt.Errorf("fw: before-start hook: %w", err)
 		}
 	}
+	if a.engine != nil {
+		if err := a.engine.Start(ctx); err != nil {
+			return fmt.Errorf("fw: start the %s engine: %w", a.engine.Name(), err)
+		}
+	}
 	host := a.Host()
 	for _, t := range a.opts.transports {
 		if err := t.Start(ctx, host); err != nil {
@@ -414,7 +431,35 @@ func (a *App) stopTransports(ctx context.Context) error {
 		}
 	}
 	a.started = nil
+	if a.engine != nil {
+		// After the transports: their requests drain through it.
+		if err := a.engine.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("fw: close the %s engine: %w", a.engine.Name(), err))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// makeEngine makes, without starting it, the engine whose section the
+// configuration has or whose transport the application serves with.
+func (a *App) makeEngine() error {
+	for _, name := range transport.EngineNames() {
+		need := a.cfg.IsSet(name)
+		for _, t := range a.opts.transports {
+			need = need || t.Name() == name
+		}
+		if !need {
+			continue
+		}
+		f, _ := transport.EngineFactoryOf(name)
+		e, err := f(a.cfg, a.logger)
+		if err != nil {
+			return err
+		}
+		a.engine = e
+		return nil
+	}
+	return nil
 }
 
 // finish releases what Start took and marks the App stopped.

@@ -10,6 +10,8 @@ package transport
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -102,6 +104,13 @@ func RegisterEngine(name string, f EngineFactory) {
 		engines.m = make(map[string]EngineFactory)
 	}
 	engines.m[name] = f
+}
+
+// EngineNames returns the names of the registered engines, sorted.
+func EngineNames() []string {
+	engines.RLock()
+	defer engines.RUnlock()
+	return slices.Sorted(maps.Keys(engines.m))
 }
 
 // EngineFactoryOf returns the factory registered for the engine name.

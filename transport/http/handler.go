@@ -62,6 +62,7 @@ type handler struct {
 	log      *zap.Logger
 	maxBody  int64
 	ready    *atomic.Bool
+	engine   transport.Engine // host.Engine: not ready while it is disconnected
 	mux      *http.ServeMux
 	methods  []string // the methods some route serves, for Allow
 	openapi  []byte
@@ -92,7 +93,7 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 	core := transport.NewCore("http", host, transport.CoreLimits{CommandBudget: s.CommandBudget(), MaxTimeout: s.callerCap()})
 	cat := core.Catalog()
 	h := &handler{
-		core: core, log: core.Logger(), maxBody: s.MaxBodyBytes, ready: ready,
+		core: core, log: core.Logger(), maxBody: s.MaxBodyBytes, ready: ready, engine: host.Engine,
 		mux: http.NewServeMux(), patterns: map[string]string{},
 		limit: newLimiter(s.ConcurrencyLimit(), s.MemoryReleaseDelay),
 	}
@@ -246,7 +247,7 @@ func (h *handler) healthz(w http.ResponseWriter, _ *http.Request) {
 
 func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
-	if !h.ready.Load() {
+	if !h.ready.Load() || h.engine != nil && !h.engine.Ready() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, `{"status":"not ready"}`)
 		return
