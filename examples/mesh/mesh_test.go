@@ -18,13 +18,16 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/catalog/catalogtest"
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/engine"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/i18n"
+	"github.com/wegomesh/wego/transport"
 	httptransport "github.com/wegomesh/wego/transport/http"
+	natstransport "github.com/wegomesh/wego/transport/nats"
 )
 
 var seed = map[string]int{"apple": 100, "pear": 5}
@@ -32,6 +35,14 @@ var seed = map[string]int{"apple": 100, "pear": 5}
 // deployable starts one application serving cat over HTTP on a loopback
 // port, with the given configuration file, and returns its base URL.
 func deployable(t *testing.T, cat *catalog.Catalog, yaml string) string {
+	t.Helper()
+	url, _ := deployableApp(t, cat, yaml)
+	return url
+}
+
+// deployableApp is deployable that also returns the application; extra
+// transports serve beside HTTP.
+func deployableApp(t *testing.T, cat *catalog.Catalog, yaml string, extra ...transport.Transport) (string, *fw.App) {
 	t.Helper()
 	// A connection that a client dialed ahead and never used would keep
 	// Stop waiting for read_header_timeout (golang/go#22682): 1s, not 5s.
@@ -43,7 +54,7 @@ func deployable(t *testing.T, cat *catalog.Catalog, yaml string) string {
 		fw.Sections("inventory"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
 		fw.Messages(orders.Messages, "locales/*.toml"),
-		fw.Transports(server),
+		fw.Transports(append([]transport.Transport{server}, extra...)...),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +63,7 @@ func deployable(t *testing.T, cat *catalog.Catalog, yaml string) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Stop(context.Background()) })
-	return "http://" + server.Addr()
+	return "http://" + server.Addr(), app
 }
 
 // fresh gives a test's catalog stores of its own.
@@ -73,6 +84,26 @@ func twoDeployables(t *testing.T) (string, string) {
 	ord := deployable(t, ordCat, "app: {name: orders}\nroutes:\n  inventory.*: "+inv+"\n")
 	if e, _ := ordCat.Entry("inventory.Reserve"); !e.Routed() {
 		t.Fatal("orders must route inventory.* to the inventory deployable")
+	}
+	return ord, inv
+}
+
+// twoDeployablesOverNATS starts inventory and orders as two applications,
+// inventory embedding the NATS server and serving over HTTP and NATS,
+// orders connecting to it and routing inventory.* over NATS, with no
+// address of inventory in its configuration but NATS's.
+func twoDeployablesOverNATS(t *testing.T) (string, string) {
+	invCat, _ := catalogtest.New(t)
+	fresh(t, invCat)
+	inv, app := deployableApp(t, invCat, "app: {name: inventory}\nnats: {server: {listen: \"127.0.0.1:-1\", jetstream: false}}\n",
+		natstransport.NewServer())
+	natsURL := app.Host().Engine.(*engine.Engine).ClientURL()
+
+	ordCat, _ := catalogtest.New(t)
+	fresh(t, ordCat)
+	ord := deployable(t, ordCat, "app: {name: orders}\nnats: {urls: [\""+natsURL+"\"]}\nroutes:\n  inventory.*: nats://inventory\n")
+	if e, _ := ordCat.Entry("inventory.Reserve"); !e.Routed() {
+		t.Fatal("orders must route inventory.* over NATS")
 	}
 	return ord, inv
 }
@@ -158,6 +189,18 @@ func TestTwoDeployables(t *testing.T) {
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("transcript:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// Over NATS, the documented API gives the same answers as over HTTP.
+func TestTwoDeployablesOverNATS(t *testing.T) {
+	t.Parallel()
+	o2, i2 := twoDeployables(t)
+	overHTTP := script(t, o2, i2)
+	o, i := twoDeployablesOverNATS(t)
+	overNATS := script(t, o, i)
+	if strings.Join(overNATS, "\n") != strings.Join(overHTTP, "\n") {
+		t.Fatalf("over NATS:\n%s\n\nover HTTP:\n%s", strings.Join(overNATS, "\n"), strings.Join(overHTTP, "\n"))
 	}
 }
 

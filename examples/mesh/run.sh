@@ -2,20 +2,22 @@
 # Starts the example mesh: inventory and orders, each its own process, on
 # their built-in configuration. Ctrl-C stops both.
 #
-#   INVENTORY_ADDR=host:port  where inventory listens (default 127.0.0.1:8081)
-#   ORDERS_ADDR=host:port     where orders listens (default 127.0.0.1:8080)
+#   INVENTORY_ADDR=host:port  where inventory listens for HTTP (default 127.0.0.1:8081)
+#   ORDERS_ADDR=host:port     where orders listens for HTTP (default 127.0.0.1:8080)
+#   NATS_URL=nats://h:4222,…  an external NATS server or cluster for both
+#                             services; by default inventory embeds one on
+#                             127.0.0.1:4222 and orders connects to it
 #   WEGO_ENV=single           start only orders, with inventory in the same
-#                             process (INVENTORY_ADDR is then not used)
+#                             process (INVENTORY_ADDR and NATS are then not used)
 #
-# By default both listen on the loopback interface only: nothing outside
-# this machine reaches them. To expose orders to other machines, give it
-# every interface: ORDERS_ADDR=:8080 (or a host's address); inventory can
-# stay on loopback, since orders calls it from the same machine.
+# By default everything listens on the loopback interface only: nothing
+# outside this machine reaches it. To expose orders to other machines,
+# give it every interface: ORDERS_ADDR=:8080 (or a host's address).
 #
-# Each process gets its own address as WEGO_HTTP_ADDR, and orders gets the
-# route to inventory's address as WEGO_ROUTES_INVENTORY_* (the variable of
-# the configuration key routes.inventory.*). Each service prints the curl
-# lines of what it serves, at the address it actually listens on.
+# Orders calls inventory over NATS: its configuration names no address of
+# inventory, only NATS's (routes.inventory.* is nats://inventory). Each
+# service prints the curl lines of what it serves, at the address it
+# actually listens on.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,22 +35,13 @@ single=false
 if [ "${WEGO_ENV:-dev}" = "single" ]; then
 	single=true
 fi
-
-# local_url ADDR prints the URL at which this machine reaches a server
-# listening on ADDR: an empty or unspecified host becomes 127.0.0.1.
-local_url() {
-	local host=${1%:*} port=${1##*:}
-	case $host in
-	"" | 0.0.0.0 | "[::]") host=127.0.0.1 ;;
-	esac
-	echo "http://$host:$port"
-}
-
 if ! $single; then
-	[[ $inventory_addr =~ ^(.*):([0-9]+)$ ]] && [ "${BASH_REMATCH[2]}" != 0 ] ||
-		die "INVENTORY_ADDR=$inventory_addr: want host:port with a fixed port (127.0.0.1:9081), since orders must know where to call inventory"
 	[ "$orders_addr" != "$inventory_addr" ] ||
 		die "ORDERS_ADDR and INVENTORY_ADDR are both $orders_addr; give each service its own"
+fi
+nats_env=()
+if [ -n "${NATS_URL:-}" ]; then
+	nats_env=("WEGO_NATS_URLS=$NATS_URL")
 fi
 
 mkdir -p bin
@@ -66,13 +59,13 @@ if $single; then
 	WEGO_HTTP_ADDR=$orders_addr ./bin/orders &
 	pids+=($!)
 else
-	inventory_url=$(local_url "$inventory_addr")
-	echo "Starting inventory on $inventory_addr and orders on $orders_addr, calling inventory at $inventory_url."
-	WEGO_HTTP_ADDR=$inventory_addr ./bin/inventory &
+	echo "Starting inventory on $inventory_addr and orders on $orders_addr; orders calls inventory over NATS (${NATS_URL:-embedded in inventory at nats://127.0.0.1:4222})."
+	env WEGO_HTTP_ADDR="$inventory_addr" "${nats_env[@]}" ./bin/inventory &
 	pids+=($!)
-	env WEGO_HTTP_ADDR="$orders_addr" "WEGO_ROUTES_INVENTORY_*=$inventory_url" ./bin/orders &
+	env WEGO_HTTP_ADDR="$orders_addr" "${nats_env[@]}" ./bin/orders &
 	pids+=($!)
 fi
 echo "Each service prints where to point curl once it listens. Ctrl-C stops the mesh."
+echo "A second inventory replica: WEGO_NATS_URLS=${NATS_URL:-nats://127.0.0.1:4222} WEGO_HTTP_ADDR=127.0.0.1:8082 ./bin/inventory"
 echo
 wait -n "${pids[@]}"

@@ -470,7 +470,8 @@ func (c *guardConn) endHead(blank []byte) {
 		// without a body, and nothing after it.
 		c.mode = modeClosed
 		c.r = c.w
-		c.release()
+		// The buffer is released at the end: blank is in it.
+		defer c.release()
 	case c.codings > 0:
 		mark = markClose
 		c.mode = modeRaw

@@ -311,7 +311,7 @@ func stockOf(t *testing.T, base, sku string) int {
 	return s.Available
 }
 
-// startInventoryProcess runs the inventory binary with config/dev.yaml
+// startInventoryProcess runs the inventory binary with config/reliability.yaml
 // made of yaml, and returns its URL and process; the process is killed
 // when the test ends.
 func startInventoryProcess(t *testing.T, yaml string) (string, *os.Process) {

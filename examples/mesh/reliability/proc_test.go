@@ -25,16 +25,19 @@ type proc struct {
 	log    strings.Builder // its standard output, the first MiB
 }
 
-// startProc runs bin in a new directory holding config/dev.yaml = yaml,
-// with WEGO_ENV=dev and no other WEGO_ variable, and waits for the line
-// "<name> listening on <url>". It is killed when the test ends.
+// startProc runs bin in a new directory holding config/reliability.yaml =
+// yaml, with WEGO_ENV=reliability and no other WEGO_ variable, and waits
+// for the line "<name> listening on <url>". It is killed when the test
+// ends. The environment has no built-in file, so yaml is the whole
+// configuration: the built-in dev.yaml's NATS server on 127.0.0.1:4222
+// stays out of tests that run side by side.
 func startProc(t *testing.T, name, bin, yaml string) *proc {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "config", "dev.yaml"), []byte(yaml), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "config", "reliability.yaml"), []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	p := &proc{name: name, cmd: exec.Command(bin), stderr: new(strings.Builder), done: make(chan struct{})}
@@ -44,7 +47,7 @@ func startProc(t *testing.T, name, bin, yaml string) *proc {
 			p.cmd.Env = append(p.cmd.Env, kv)
 		}
 	}
-	p.cmd.Env = append(p.cmd.Env, "WEGO_ENV=dev")
+	p.cmd.Env = append(p.cmd.Env, "WEGO_ENV=reliability")
 	p.cmd.Stderr = p.stderr
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {

@@ -170,7 +170,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 }
 
 // TestSIGTERMChildProcess runs inventory as its own process, built from
-// its main package with a config/dev.yaml beside it, and sends it SIGTERM
+// its main package with a config/reliability.yaml beside it, and sends it SIGTERM
 // while orders (in this process) places orders through it: the process
 // exits 0 within its shutdown timeout, every caller of orders gets a
 // complete order or a retryable 503, /readyz goes down and stays down, and

@@ -6,6 +6,12 @@
 // config/dev.yaml next to the binary, or WEGO_ variables such as
 // WEGO_HTTP_ADDR=127.0.0.1:9081, override it. WEGO_HTTP_ADDR=:8081 listens
 // on every interface, to expose the service to other machines.
+//
+// With the nats section of the built-in configuration it also serves its
+// commands over NATS, and embeds the NATS server, on 127.0.0.1:4222, that
+// orders connects to. WEGO_NATS_URLS=nats://127.0.0.1:4222 makes a second
+// replica connect to that server instead of embedding one; the replicas
+// then share inventory's requests through NATS's queue group.
 package main
 
 import (
@@ -19,7 +25,9 @@ import (
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/fw"
+	"github.com/wegomesh/wego/transport"
 	httptransport "github.com/wegomesh/wego/transport/http"
+	natstransport "github.com/wegomesh/wego/transport/nats"
 )
 
 //go:embed config/*.yaml
@@ -37,12 +45,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	cfg, err := config.Load(config.FS(embedded))
+	if err != nil {
+		return err
+	}
 	server := httptransport.NewServer()
+	transports := []transport.Transport{server}
+	if cfg.IsSet("nats") {
+		transports = append(transports, natstransport.NewServer()) // the same commands, over NATS
+	}
 	app, err := fw.New(
-		fw.ConfigOptions(config.FS(embedded)),
+		fw.WithConfig(cfg),
 		fw.Sections("inventory"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
-		fw.Transports(server),
+		fw.Transports(transports...),
 		fw.AfterStart(func(context.Context) error {
 			base := server.URL()
 			fmt.Printf("inventory listening on %s\n", base)

@@ -2,15 +2,17 @@
 // GET /orders/{id} on 127.0.0.1:8080, reachable from this machine only.
 //
 // With the built-in configuration (WEGO_ENV=dev) it calls inventory over
-// HTTP at 127.0.0.1:8081, as the routes section says. With WEGO_ENV=single
+// NATS, connecting to the NATS server that inventory embeds at
+// 127.0.0.1:4222 (WEGO_NATS_URLS points elsewhere), as the routes section
+// says: no address of inventory appears anywhere. With WEGO_ENV=single
 // there is no route: the inventory commands, linked into this binary, run
 // in this process, and this server exposes them too. The code is the same
 // either way.
 //
 // WEGO_HTTP_ADDR=127.0.0.1:9080 moves the server (WEGO_HTTP_ADDR=:8080
 // listens on every interface, to expose it); the variable of the route's key,
-// WEGO_ROUTES_INVENTORY_*=http://127.0.0.1:9081 (set with env(1), as
-// examples/mesh/run.sh does), sends the inventory calls elsewhere.
+// WEGO_ROUTES_INVENTORY_*=http://127.0.0.1:8081 (set with env(1)), sends
+// the inventory calls over HTTP instead.
 package main
 
 import (
@@ -28,6 +30,7 @@ import (
 	_ "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
 	"github.com/wegomesh/wego/fw"
 	httptransport "github.com/wegomesh/wego/transport/http"
+	_ "github.com/wegomesh/wego/transport/nats" // the NATS engine and nats:// routes
 )
 
 //go:embed config/*.yaml
@@ -62,7 +65,7 @@ func run() error {
 		return err
 	}
 	if inventory.Reserve.Routed() {
-		mode, local = "inventory is called over HTTP", false
+		mode, local = "inventory is called through "+app.Config().String("routes.inventory.*"), false
 	} else if err := inventorysvc.Setup(app.Catalog(), app.Config()); err != nil {
 		return err
 	}
