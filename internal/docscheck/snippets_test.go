@@ -244,6 +244,7 @@ var autoImports = map[string]string{
 	"faultinject":   "github.com/wegomesh/wego/middleware/faultinject",
 	"fw":            "github.com/wegomesh/wego/fw",
 	"httptransport": "github.com/wegomesh/wego/transport/http",
+	"natstransport": "github.com/wegomesh/wego/transport/nats",
 	"i18n":          "github.com/wegomesh/wego/i18n",
 	"log":           "github.com/wegomesh/wego/log",
 	"logging":       "github.com/wegomesh/wego/middleware/logging",
