@@ -32,6 +32,11 @@ func startServer(ctx context.Context, cfg *ServerConfig, storeDir string, logger
 		JetStream:  cfg.JetStream,
 		StoreDir:   storeDir,
 		MaxPayload: int32(cfg.MaxPayload),
+		// A client that stops answering pings (a frozen process) is
+		// disconnected, and its queue subscriptions with it, within
+		// about (max_pings_out+1) × ping_interval.
+		PingInterval: cfg.PingInterval,
+		MaxPingsOut:  cfg.MaxPingsOut,
 	}
 	if cfg.Cluster.enabled() {
 		opts.Cluster.Name = cfg.Cluster.Name

@@ -2,6 +2,7 @@ package natstransport_test
 
 import (
 	"context"
+	"os"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -19,7 +20,13 @@ import (
 	natstransport "github.com/wegomesh/wego/transport/nats"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if url := os.Getenv("WEGO_NATSTEST_REPLICA"); url != "" {
+		replica(url) // a child process of TestFrozenReplica
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
 
 type ReserveRequest struct {
 	SKU string `json:"sku"`
