@@ -2,9 +2,9 @@ package natstransport_test
 
 import (
 	"context"
-	"os"
 	"encoding/json"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
