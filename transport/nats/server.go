@@ -50,11 +50,15 @@ type ServerConfig struct {
 	// Version is the version that the services announce in $SRV.INFO, in
 	// SemVer form. Default "0.0.0".
 	Version string `mapstructure:"version"`
+	// Health decides when the server leaves its queue groups.
+	Health HealthConfig `mapstructure:"health"`
+
+	ready func() bool // the Ready option's
 }
 
 // DefaultServerConfig returns the defaults of [ServerConfig].
 func DefaultServerConfig() ServerConfig {
-	return ServerConfig{MaxBodyBytes: 1 << 20, MaxConcurrent: 1024, Version: "0.0.0"}
+	return ServerConfig{MaxBodyBytes: 1 << 20, MaxConcurrent: 1024, Version: "0.0.0", Health: DefaultHealthConfig()}
 }
 
 // Validate reports the first wrong value, naming its key relative to the
@@ -72,7 +76,7 @@ func (c *ServerConfig) Validate() error {
 	case !validVersion(c.Version):
 		return config.Errorf("version", "must be a SemVer version such as 1.2.3, got %q", c.Version)
 	}
-	return nil
+	return c.Health.validate()
 }
 
 // validVersion reports whether v looks like MAJOR.MINOR.PATCH with an
@@ -128,12 +132,22 @@ type Server struct {
 	svcs     []micro.Service
 	core     *transport.Core
 	cfg      ServerConfig
+	eng      *engine.Engine
+	app      string
+	order    []string                        // the services, in the catalog's order
+	groups   map[string][]*transport.Command // the commands of each service
+	health   *health
+	left     bool // the services left their queue groups (unhealthy)
 	sem      chan struct{}
 	inflight sync.WaitGroup
-	last     atomic.Int64 // UnixNano of the last request dispatched
-	base     context.Context
-	cancel   context.CancelFunc
-	log      *zap.Logger
+	// monitorDone is closed when the health monitor has returned.
+	monitorDone    chan struct{}
+	last           atomic.Int64    // UnixNano of the last request dispatched
+	base           context.Context // ends when the server stops
+	cancel         context.CancelFunc
+	reqs           context.Context // of the requests: ends when a stop runs out of time
+	cancelRequests context.CancelFunc
+	log            *zap.Logger
 }
 
 // NewServer returns a NATS server configured by the section
@@ -183,7 +197,11 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 	s.core = transport.NewCore(Name, host, transport.CoreLimits{CommandBudget: cfg.CommandTimeout, MaxTimeout: cfg.MaxTimeout})
 	s.log = s.core.Logger()
 	s.sem = make(chan struct{}, cfg.MaxConcurrent)
-	s.base, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	// Requests run with reqs, which only a stop past its deadline cancels;
+	// base ends with the server (the health monitor).
+	reqs, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
+	s.reqs, s.cancelRequests = reqs, cancelReqs
+	s.base, s.cancel = context.WithCancel(reqs)
 
 	groups := map[string][]*transport.Command{}
 	var order []string
@@ -197,21 +215,36 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 		}
 		groups[svc] = append(groups[svc], s.core.Command(e))
 	}
-	nc := eng.Conn()
-	for _, name := range order {
+	s.eng, s.app, s.order, s.groups = eng, host.Name, order, groups
+	if err := s.join(ctx); err != nil {
+		return err
+	}
+	s.started = true
+	s.health = newHealth(cfg.Health)
+	s.monitorDone = make(chan struct{})
+	go s.monitor(s.base, s.monitorDone)
+	s.log.Info("nats: serving", zap.Strings("services", order), zap.String("url", eng.ClientURL()))
+	return nil
+}
+
+// join adds the services and their endpoints, each command in its
+// service's queue group, and returns once NATS routes requests to them.
+func (s *Server) join(ctx context.Context) error {
+	nc := s.eng.Conn()
+	for _, name := range s.order {
 		svc, err := micro.AddService(nc, micro.Config{
 			Name:        name,
-			Version:     cfg.Version,
+			Version:     s.cfg.Version,
 			Description: "WeGO service " + name,
 			QueueGroup:  name,
-			Metadata:    map[string]string{"wego.app": host.Name},
+			Metadata:    map[string]string{"wego.app": s.app},
 		})
 		if err != nil {
 			s.stopServices()
 			return fmt.Errorf("natstransport: service %s: %w", name, err)
 		}
 		s.svcs = append(s.svcs, svc)
-		for _, cmd := range groups[name] {
+		for _, cmd := range s.groups[name] {
 			subject := cmd.Spec().Name
 			err := svc.AddEndpoint(endpointName(subject), micro.HandlerFunc(func(r micro.Request) { s.dispatch(cmd, r) }),
 				micro.WithEndpointSubject(subject), micro.WithEndpointMetadata(map[string]string{"command": subject}))
@@ -221,16 +254,14 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 			}
 		}
 	}
-	// Start returns once NATS routes requests here: the server has
-	// processed the subscriptions when it answers the flush's ping.
+	// NATS routes requests here once the server has processed the
+	// subscriptions: when it answers the flush's ping.
 	fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := nc.FlushWithContext(fctx); err != nil {
 		s.stopServices()
 		return fmt.Errorf("natstransport: subscribing: %w", err)
 	}
-	s.started = true
-	s.log.Info("nats: serving", zap.Strings("services", order), zap.String("url", eng.ClientURL()))
 	return nil
 }
 
@@ -286,7 +317,9 @@ func (s *Server) serve(cmd *transport.Command, r micro.Request, admitted bool) {
 	md := transport.MDFrom(r.Headers())
 	id, _ := transport.RequestIDOf(md)
 	x := &exchange{s: s, cmd: cmd, r: r, md: md, id: id, admitted: admitted}
-	cmd.Serve(s.base, id, x)
+	began := time.Now()
+	err := cmd.Serve(s.reqs, id, x)
+	s.health.record(err, time.Since(began))
 }
 
 // Stop stops the services — NATS stops sending them requests — and waits
@@ -301,6 +334,10 @@ func (s *Server) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.started = false
+	s.cancel() // the health monitor; requests run on
+	s.mu.Unlock()
+	<-s.monitorDone
+	s.mu.Lock()
 	s.stopServices()
 	// A stopped service's subscriptions drain: they still deliver what
 	// they hold. Wait until nothing was dispatched for a moment and
@@ -321,11 +358,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	}()
 	select {
 	case <-done:
-		s.cancel()
 		s.log.Info("nats: stopped")
 		return nil
 	case <-ctx.Done():
-		s.cancel()
+		s.cancelRequests()
 		<-done
 		return fmt.Errorf("natstransport: requests still running at the end of the shutdown: %w", ctx.Err())
 	}
