@@ -77,7 +77,7 @@ func fastPlanOf(t reflect.Type) *fastPlan {
 		if f.Anonymous {
 			return nil
 		}
-		name, opts, skip := jsonField(f)
+		name, opts, skip := JSONTag(f)
 		if skip || !f.IsExported() {
 			continue
 		}
@@ -445,7 +445,7 @@ func PlanOf(t reflect.Type) *Plan {
 		if f.Anonymous {
 			return nil
 		}
-		name, opts, skip := jsonField(f)
+		name, opts, skip := JSONTag(f)
 		if skip || !f.IsExported() {
 			continue
 		}

@@ -54,12 +54,12 @@ func syntaxError(body []byte) *errs.Error {
 	err := json.Unmarshal(body, &probe) // checks the syntax before it decodes
 	var syn *json.SyntaxError
 	if !errors.As(err, &syn) {
-		return reasonNotJSON.invalid("body", "offset", strconv.Itoa(len(body))).WithCause(err)
+		return reasonNotJSON.Invalid("body", "offset", strconv.Itoa(len(body))).WithCause(err)
 	}
 	if strings.Contains(syn.Error(), "after top-level value") {
-		return reasonDataAfterJSON.invalid("body").WithCause(err)
+		return reasonDataAfterJSON.Invalid("body").WithCause(err)
 	}
-	return reasonNotJSON.invalid("body", "offset", strconv.FormatInt(syn.Offset, 10)).WithCause(err)
+	return reasonNotJSON.Invalid("body", "offset", strconv.FormatInt(syn.Offset, 10)).WithCause(err)
 }
 
 // jsonError turns an error of encoding/json, for a body that is valid
@@ -74,12 +74,12 @@ func jsonError(err error) *errs.Error {
 		if field == "" {
 			field = "body"
 		}
-		return jsonReason(typ.Type).invalid(strings.ToValidUTF8(field, "\uFFFD")).WithCause(err)
+		return jsonReason(typ.Type).Invalid(strings.ToValidUTF8(field, "\uFFFD")).WithCause(err)
 	}
 	if e, ok := errs.As(err); ok {
 		return e
 	}
-	return reasonValid.invalid("body").WithCause(err)
+	return reasonValid.Invalid("body").WithCause(err)
 }
 
 // jsonReason names the JSON form of a Go type for a client, never the Go
@@ -353,5 +353,5 @@ func (s *Scanner) fail(last string, r reason) *errs.Error {
 	if b.Len() == 0 {
 		b.WriteString("body")
 	}
-	return r.invalid(b.String())
+	return r.Invalid(b.String())
 }

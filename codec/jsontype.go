@@ -101,7 +101,7 @@ func addFields(jt *JSONType, t reflect.Type, seen map[reflect.Type]*JSONType, de
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, _, skip := jsonField(f)
+		name, _, skip := JSONTag(f)
 		if skip {
 			continue
 		}
@@ -135,10 +135,10 @@ func (jt *JSONType) field(key []byte) (*JSONType, bool) {
 	return ft, ok
 }
 
-// jsonField returns the name in the field's json tag ("" when the tag
+// JSONTag returns the name in a struct field's json tag ("" when the tag
 // gives none), the tag's options ("omitempty,string") and whether JSON
-// skips the field (json:"-").
-func jsonField(f reflect.StructField) (name, opts string, skip bool) {
+// skips the field (json:"-"), as encoding/json reads the tag.
+func JSONTag(f reflect.StructField) (name, opts string, skip bool) {
 	tag := f.Tag.Get("json")
 	if tag == "-" {
 		return "", "", true

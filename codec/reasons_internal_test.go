@@ -18,25 +18,25 @@ func TestReasonsHaveMessages(t *testing.T) {
 	b := i18n.Default()
 	keys := map[string]bool{}
 	for _, r := range allReasons {
-		if keys[r.key] {
-			t.Errorf("key %s used twice", r.key)
+		if keys[r.Key] {
+			t.Errorf("key %s used twice", r.Key)
 		}
-		keys[r.key] = true
-		if !strings.HasPrefix(r.key, "codec.") {
-			t.Errorf("key %s: want the prefix codec.", r.key)
+		keys[r.Key] = true
+		if !strings.HasPrefix(r.Key, "codec.") {
+			t.Errorf("key %s: want the prefix codec.", r.Key)
 		}
-		fv := r.at("f", "offset", "7")
-		en, err := b.LocalizeID(r.key, withField(fv), "en")
+		fv := r.At("f", "offset", "7")
+		en, err := b.LocalizeID(r.Key, withField(fv), "en")
 		if err != nil {
-			t.Errorf("%s: %v", r.key, err)
+			t.Errorf("%s: %v", r.Key, err)
 			continue
 		}
-		if want := "f " + errs.Render(r.text, []errs.Param{errs.P("offset", "7")}); en != want {
-			t.Errorf("%s: English message %q, reason gives %q", r.key, en, want)
+		if want := "f " + errs.Render(r.Text, []errs.Param{errs.P("offset", "7")}); en != want {
+			t.Errorf("%s: English message %q, reason gives %q", r.Key, en, want)
 		}
-		es, err := b.LocalizeID(r.key, withField(fv), "es")
+		es, err := b.LocalizeID(r.Key, withField(fv), "es")
 		if err != nil || es == en || !strings.HasPrefix(es, "f ") || strings.Contains(es, "<no value>") {
-			t.Errorf("%s: Spanish message %q, %v", r.key, es, err)
+			t.Errorf("%s: Spanish message %q, %v", r.Key, es, err)
 		}
 	}
 }
@@ -55,7 +55,7 @@ func TestLocaleFilesHoldOnlyReasons(t *testing.T) {
 	t.Parallel()
 	keys := map[string]bool{}
 	for _, r := range allReasons {
-		keys[r.key] = true
+		keys[r.Key] = true
 	}
 	for _, name := range []string{"../i18n/locales/codec.en.toml", "../i18n/locales/codec.es.toml"} {
 		b, err := os.ReadFile(name)

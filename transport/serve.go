@@ -332,7 +332,7 @@ func (c *Core) deadline(ctx context.Context, md Metadata) (context.Context, cont
 	if len(v) > 0 {
 		d, ok := ParseTimeout(v)
 		if !ok {
-			return ctx, nil, errs.InvalidArgument(ReasonTimeout)
+			return ctx, nil, ReasonTimeout.Invalid(HeaderTimeout)
 		}
 		if c.maxWait > 0 {
 			d = min(d, c.maxWait)

@@ -80,11 +80,7 @@ func FormatTimeout(left time.Duration) string {
 
 // ReasonTimeout is the field violation of a request whose [HeaderTimeout]
 // is not valid; its field is the header's name.
-var ReasonTimeout = errs.FieldViolation{
-	Field:  HeaderTimeout,
-	Key:    "transport.timeout",
-	Reason: "must be a whole number of milliseconds from 1 to 99999999",
-}
+var ReasonTimeout = errs.Reason{Key: "transport.timeout", Text: "must be a whole number of milliseconds from 1 to 99999999"}
 
 // RequestIDOf returns the request id that md carries in
 // [HeaderRequestID] and true, or a new id and false when it carries none

@@ -169,16 +169,16 @@ func TestReasonTimeoutLocalized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := errs.InvalidArgument(transport.ReasonTimeout)
+	e := transport.ReasonTimeout.Invalid(transport.HeaderTimeout)
 	for _, lang := range []string{"en", "es"} {
 		fs := b.LocalizeFields(e, lang)
 		if len(fs) != 1 || fs[0].Field != transport.HeaderTimeout {
 			t.Fatalf("%s: %+v", lang, fs)
 		}
-		if lang == "en" && fs[0].Reason != transport.ReasonTimeout.Reason {
-			t.Errorf("en: %q, want %q", fs[0].Reason, transport.ReasonTimeout.Reason)
+		if lang == "en" && fs[0].Reason != transport.ReasonTimeout.Text {
+			t.Errorf("en: %q, want %q", fs[0].Reason, transport.ReasonTimeout.Text)
 		}
-		if lang == "es" && fs[0].Reason == transport.ReasonTimeout.Reason {
+		if lang == "es" && fs[0].Reason == transport.ReasonTimeout.Text {
 			t.Errorf("es: not translated: %q", fs[0].Reason)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wegomesh/wego/codec"
 )
 
 // A Schema is a JSON Schema object, as encoding/json encodes it: keywords
@@ -212,7 +214,7 @@ func (g *Generator) fields(t reflect.Type, props Schema, omit func(reflect.Struc
 	}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		name, opts, skip := jsonField(f)
+		name, opts, skip := codec.JSONTag(f)
 		if skip {
 			continue
 		}
@@ -245,16 +247,4 @@ func (g *Generator) fields(t reflect.Type, props Schema, omit func(reflect.Struc
 		}
 		props[name] = s
 	}
-}
-
-// jsonField returns the name in the field's json tag ("" when the tag
-// gives none), the tag's options ("omitempty,string") and whether JSON
-// skips the field (json:"-").
-func jsonField(f reflect.StructField) (name, opts string, skip bool) {
-	tag := f.Tag.Get("json")
-	if tag == "-" {
-		return "", "", true
-	}
-	name, opts, _ = strings.Cut(tag, ",")
-	return name, opts, false
 }

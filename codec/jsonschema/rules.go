@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware/validate"
 )
@@ -231,7 +232,7 @@ func probeFieldsOf(t reflect.Type, name FieldName, index []int, depth int) []pro
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(append([]int(nil), index...), i)
-		jsonName, _, skip := jsonField(f)
+		jsonName, _, skip := codec.JSONTag(f)
 		if f.Anonymous && jsonName == "" && !skip && f.Type.Kind() == reflect.Struct {
 			out = append(out, probeFieldsOf(f.Type, name, idx, depth+1)...)
 			continue

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wegomesh/wego/codec"
 )
 
 // source says where a request field's value comes from.
@@ -222,7 +224,7 @@ func (s *shape) walk(t reflect.Type, index []int, seen map[reflect.Type]bool) er
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(append([]int(nil), index...), i)
-		jsonName, _, skip := jsonField(f)
+		jsonName, _, skip := codec.JSONTag(f)
 		var found []param
 		for _, in := range []source{inPath, inQuery, inHeader} {
 			name, ok := f.Tag.Lookup(in.String())
@@ -301,18 +303,6 @@ func hasBindTags(t reflect.Type) bool {
 		}
 	}
 	return false
-}
-
-// jsonField returns the name in the field's json tag ("" when the tag
-// gives none), the tag's options ("omitempty,string") and whether JSON
-// skips the field (json:"-").
-func jsonField(f reflect.StructField) (name, opts string, skip bool) {
-	tag := f.Tag.Get("json")
-	if tag == "-" {
-		return "", "", true
-	}
-	name, opts, _ = strings.Cut(tag, ",")
-	return name, opts, false
 }
 
 // pathWildcards returns the names of the wildcards of a ServeMux path

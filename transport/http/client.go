@@ -461,7 +461,7 @@ func (b *binding) url(bs *base, rv reflect.Value) (string, error) {
 			v = p.param.conv.format(f.Elem())
 		}
 		if v == "" {
-			return "", reasonPathEmpty.invalid(p.param.name)
+			return "", reasonPathEmpty.Invalid(p.param.name)
 		}
 		if p.rest {
 			for i, seg := range strings.Split(v, "/") {

@@ -67,56 +67,32 @@ var (
 // hold the message of each key, "{{.field}} " followed by the reason in
 // English, and its Spanish translation; a test checks that they agree.
 // The violations of decoding the JSON body are package codec's.
-type reason struct {
-	key  string
-	text string
-}
+type reason = errs.Reason
 
 // The reasons of binding a request.
 var (
-	reasonGivenOnce      = reason{"http.given_once", "must be given once"}
-	reasonBodyNotAllowed = reason{"http.body_not_allowed", "must be empty for {{.method}}"}
-	reasonBadQuery       = reason{"http.bad_query", "is not a valid query string"}
-	reasonUnreadable     = reason{"http.unreadable", "could not be read"}
-	reasonPathEmpty      = reason{"http.path_empty", "must not be empty: it is part of the path"}
-	reasonBoolean        = reason{"http.type.boolean", "must be true or false"}
-	reasonInteger        = reason{"http.type.integer", "must be an integer"}
-	reasonUnsigned       = reason{"http.type.unsigned", "must be a non-negative integer"}
-	reasonNumber         = reason{"http.type.number", "must be a number"}
-	reasonString         = reason{"http.type.string", "must be a string"}
-	reasonDuration       = reason{"http.type.duration", "must be a duration such as 1.5s"}
-	reasonTime           = reason{"http.type.time", "must be a time such as 2006-01-02T15:04:05Z"}
-	reasonValid          = reason{"http.type.valid", "must be a valid value"}
-	reasonListBoolean    = reason{"http.list.boolean", "must be a list of true or false values"}
-	reasonListInteger    = reason{"http.list.integer", "must be a list of integers"}
-	reasonListUnsigned   = reason{"http.list.unsigned", "must be a list of non-negative integers"}
-	reasonListNumber     = reason{"http.list.number", "must be a list of numbers"}
-	reasonListDuration   = reason{"http.list.duration", "must be a list of durations such as 1.5s"}
-	reasonListTime       = reason{"http.list.time", "must be a list of times such as 2006-01-02T15:04:05Z"}
-	reasonListValid      = reason{"http.list.valid", "must be a list of valid values"}
+	reasonGivenOnce      = reason{Key: "http.given_once", Text: "must be given once"}
+	reasonBodyNotAllowed = reason{Key: "http.body_not_allowed", Text: "must be empty for {{.method}}"}
+	reasonBadQuery       = reason{Key: "http.bad_query", Text: "is not a valid query string"}
+	reasonUnreadable     = reason{Key: "http.unreadable", Text: "could not be read"}
+	reasonPathEmpty      = reason{Key: "http.path_empty", Text: "must not be empty: it is part of the path"}
+	reasonBoolean        = reason{Key: "http.type.boolean", Text: "must be true or false"}
+	reasonInteger        = reason{Key: "http.type.integer", Text: "must be an integer"}
+	reasonUnsigned       = reason{Key: "http.type.unsigned", Text: "must be a non-negative integer"}
+	reasonNumber         = reason{Key: "http.type.number", Text: "must be a number"}
+	reasonString         = reason{Key: "http.type.string", Text: "must be a string"}
+	reasonDuration       = reason{Key: "http.type.duration", Text: "must be a duration such as 1.5s"}
+	reasonTime           = reason{Key: "http.type.time", Text: "must be a time such as 2006-01-02T15:04:05Z"}
+	reasonValid          = reason{Key: "http.type.valid", Text: "must be a valid value"}
+	reasonListBoolean    = reason{Key: "http.list.boolean", Text: "must be a list of true or false values"}
+	reasonListInteger    = reason{Key: "http.list.integer", Text: "must be a list of integers"}
+	reasonListUnsigned   = reason{Key: "http.list.unsigned", Text: "must be a list of non-negative integers"}
+	reasonListNumber     = reason{Key: "http.list.number", Text: "must be a list of numbers"}
+	reasonListDuration   = reason{Key: "http.list.duration", Text: "must be a list of durations such as 1.5s"}
+	reasonListTime       = reason{Key: "http.list.time", Text: "must be a list of times such as 2006-01-02T15:04:05Z"}
+	reasonListValid      = reason{Key: "http.list.valid", Text: "must be a list of valid values"}
 	allReasons           = []reason{reasonGivenOnce, reasonBodyNotAllowed, reasonBadQuery,
 		reasonUnreadable, reasonPathEmpty, reasonBoolean, reasonInteger, reasonUnsigned, reasonNumber, reasonString,
 		reasonDuration, reasonTime, reasonValid, reasonListBoolean, reasonListInteger,
 		reasonListUnsigned, reasonListNumber, reasonListDuration, reasonListTime, reasonListValid}
 )
-
-// at returns the violation of field, with params given as key, value
-// pairs.
-func (r reason) at(field string, params ...string) errs.FieldViolation {
-	fv := errs.FieldViolation{Field: field, Reason: r.text, Key: r.key}
-	if len(params) >= 2 {
-		fv.Params = make(map[string]string, len(params)/2)
-		ps := make([]errs.Param, 0, len(params)/2)
-		for i := 0; i+1 < len(params); i += 2 {
-			fv.Params[params[i]] = params[i+1]
-			ps = append(ps, errs.Param{Key: params[i], Value: params[i+1]})
-		}
-		fv.Reason = errs.Render(r.text, ps)
-	}
-	return fv
-}
-
-// invalid returns the invalid-argument error of one violation.
-func (r reason) invalid(field string, params ...string) *errs.Error {
-	return errs.InvalidArgument(r.at(field, params...))
-}

@@ -550,7 +550,7 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 		return err
 	}
 	if len(body) > 0 && ep.bodyless {
-		return reasonBodyNotAllowed.invalid("body", "method", r.Method)
+		return reasonBodyNotAllowed.Invalid("body", "method", r.Method)
 	}
 	if err := ep.cmd.DecodeBody(r.Header["Content-Type"], body, req); err != nil {
 		return err
@@ -563,7 +563,7 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 	if ep.hasQuery {
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
-			return reasonBadQuery.invalid("query").WithCause(err)
+			return reasonBadQuery.Invalid("query").WithCause(err)
 		}
 		query = q
 	}
@@ -585,18 +585,18 @@ func (ep *endpoint) decode(r *http.Request, rb *reqBuf, req any) error {
 		f := rv.FieldByIndex(p.index)
 		if !p.multi {
 			if len(vals) > 1 {
-				bad = append(bad, reasonGivenOnce.at(p.name))
+				bad = append(bad, reasonGivenOnce.At(p.name))
 				continue
 			}
 			if err := p.conv.set(f, vals[0]); err != nil {
-				bad = append(bad, p.conv.reason.at(p.name))
+				bad = append(bad, p.conv.reason.At(p.name))
 			}
 			continue
 		}
 		s := reflect.MakeSlice(p.typ, len(vals), len(vals))
 		for j, v := range vals {
 			if err := p.conv.set(s.Index(j), v); err != nil {
-				bad = append(bad, p.conv.list.at(p.name))
+				bad = append(bad, p.conv.list.At(p.name))
 				break
 			}
 		}
@@ -648,7 +648,7 @@ func readBody(r *http.Request, buf []byte, max int64) ([]byte, error) {
 			if errors.As(err, &mbe) {
 				return buf[:0], ErrBodyTooLarge.New(errs.P("limit", max))
 			}
-			return buf, reasonUnreadable.invalid("body").WithCause(err)
+			return buf, reasonUnreadable.Invalid("body").WithCause(err)
 		}
 	}
 }
