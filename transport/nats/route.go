@@ -19,6 +19,7 @@ import (
 	"github.com/wegomesh/wego/engine"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/middleware/retry"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -35,15 +36,40 @@ const DefaultRequestTimeout = 60 * time.Second
 // (NATS's "no responders"). Make one with [NewRoute], or from
 // configuration with a "nats://" target in the routes section.
 type Route struct {
-	eng   *engine.Engine
-	node  string // for Call.Node and errors: the target's host, such as the service's name
-	props []transport.Propagator
+	eng     *engine.Engine
+	node    string // for Call.Node and errors: the target's host, such as the service's name
+	props   []transport.Propagator
+	attempt time.Duration
 }
+
+// DefaultAttemptTimeout is how long a call of an idempotent command waits
+// for its answer before it sends the request once more ([AttemptTimeout]).
+const DefaultAttemptTimeout = time.Second
+
+// RouteOption configures a [Route].
+type RouteOption func(*Route)
+
+// AttemptTimeout sets how long a call of an idempotent command (marked
+// with retry.Idempotent) waits for an answer before it sends its request
+// once more, within the call's deadline: NATS does not tell a caller that
+// the replica it reached died (SIGKILL, a lost host) with the request, and
+// the second request goes to a live replica. A call is sent at most twice,
+// so a slow idempotent command costs at most double. 0 turns it off;
+// default [DefaultAttemptTimeout].
+func AttemptTimeout(d time.Duration) RouteOption { return func(r *Route) { r.attempt = max(d, 0) } }
 
 // NewRoute returns a route over the connection of eng. node names where
 // calls go, for Call.Node and error texts (a service's name); it may be
 // empty.
-func NewRoute(eng *engine.Engine, node string) *Route { return &Route{eng: eng, node: node} }
+func NewRoute(eng *engine.Engine, node string, opts ...RouteOption) *Route {
+	r := &Route{eng: eng, node: node, attempt: DefaultAttemptTimeout}
+	for _, o := range opts {
+		if o != nil {
+			o(r)
+		}
+	}
+	return r
+}
 
 var _ catalog.Balancer = (*Route)(nil)
 
@@ -55,7 +81,8 @@ func (r *Route) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 	if r.eng == nil {
 		return nil, fmt.Errorf("natstransport: route for %s: no NATS engine", spec.Name)
 	}
-	b := &binding{r: r, subject: spec.Name}
+	idem, _ := retry.Idempotent.Get(spec.Attributes)
+	b := &binding{r: r, subject: spec.Name, idempotent: idem && r.attempt > 0}
 	if spec.Request != nil {
 		b.plan = codec.PlanOf(spec.Request)
 	}
@@ -64,9 +91,10 @@ func (r *Route) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 
 // binding sends the calls of one command.
 type binding struct {
-	r       *Route
-	subject string
-	plan    *codec.Plan // the request's one-pass encoder, or nil
+	r          *Route
+	subject    string
+	plan       *codec.Plan // the request's one-pass encoder, or nil
+	idempotent bool        // send again after the attempt timeout
 }
 
 var contentJSON = []string{transport.ContentTypeJSON}
@@ -94,7 +122,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
 		defer cancel()
 	}
-	resp, err := nc.RequestMsgWithContext(ctx, msg)
+	resp, err := b.request(ctx, nc, msg)
 	if err != nil {
 		return b.requestError(ctx, err)
 	}
@@ -111,6 +139,33 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return transport.ErrBadResponse.Wrap(fmt.Errorf("natstransport: %s: decoding the response: %w", b.subject, err))
 	}
 	return nil
+}
+
+// request sends msg and waits for its answer; an idempotent command's
+// request is sent once more when the first gets no answer within the
+// attempt timeout and the call has time left.
+func (b *binding) request(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) {
+	if !b.idempotent {
+		return nc.RequestMsgWithContext(ctx, msg)
+	}
+	actx, cancel := context.WithTimeout(ctx, b.r.attempt)
+	resp, err := nc.RequestMsgWithContext(actx, msg)
+	cancel()
+	if err == nil || ctx.Err() != nil || actx.Err() == nil {
+		return resp, err
+	}
+	again := &nats.Msg{Subject: msg.Subject, Data: msg.Data, Header: nats.Header{}}
+	for k, v := range msg.Header {
+		again.Header[k] = v
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return nil, context.DeadlineExceeded
+		}
+		again.Header[transport.HeaderTimeout] = []string{transport.FormatTimeout(left)}
+	}
+	return nc.RequestMsgWithContext(ctx, again)
 }
 
 // encode returns the JSON of a request, as a remote HTTP route sends it.
