@@ -2,6 +2,7 @@ package natstransport
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/zap"
 
@@ -130,6 +133,8 @@ type Server struct {
 	mu       sync.Mutex
 	started  bool
 	svcs     []micro.Service
+	direct   []*nats.Subscription // the per-instance subjects
+	id       string               // this server's instance id
 	core     *transport.Core
 	cfg      ServerConfig
 	eng      *engine.Engine
@@ -216,6 +221,7 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 		groups[svc] = append(groups[svc], s.core.Command(e))
 	}
 	s.eng, s.app, s.order, s.groups = eng, host.Name, order, groups
+	s.id = strings.ReplaceAll(uuid.NewString(), "-", "")
 	if err := s.join(ctx); err != nil {
 		return err
 	}
@@ -252,6 +258,12 @@ func (s *Server) join(ctx context.Context) error {
 				s.stopServices()
 				return fmt.Errorf("natstransport: command %s: %w", subject, err)
 			}
+			sub, err := nc.Subscribe(InstanceSubject(s.id, subject), func(m *nats.Msg) { s.dispatchMsg(cmd, m) })
+			if err != nil {
+				s.stopServices()
+				return fmt.Errorf("natstransport: command %s: %w", subject, err)
+			}
+			s.direct = append(s.direct, sub)
 		}
 	}
 	// NATS routes requests here once the server has processed the
@@ -372,12 +384,46 @@ func (s *Server) Stop(ctx context.Context) error {
 const quiet = 50 * time.Millisecond
 
 func (s *Server) stopServices() {
+	for _, sub := range s.direct {
+		if err := sub.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+			s.log.Warn("nats: stopping a per-instance subject", zap.String("subject", sub.Subject), zap.Error(err))
+		}
+	}
+	s.direct = nil
 	for _, svc := range s.svcs {
 		if err := svc.Stop(); err != nil {
 			s.log.Warn("nats: stopping a service", zap.String("service", svc.Info().Name), zap.Error(err))
 		}
 	}
 	s.svcs = nil
+}
+
+// InstancePrefix is the first token of the subjects that reach one
+// server instance rather than its queue group: the server serves each
+// command also on "_INST.<instance id>.<command>", for callers that pick
+// the replica themselves (balancing on the caller's side).
+const InstancePrefix = "_INST"
+
+// InstanceSubject returns the subject on which the server instance id
+// serves command.
+func InstanceSubject(id, command string) string { return InstancePrefix + "." + id + "." + command }
+
+// InstanceID returns the id of the running server, which its per-instance
+// subjects carry ([InstanceSubject]); "" before Start. It is new at each
+// Start.
+func (s *Server) InstanceID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
+
+// Endpoints returns where the server is reached, for a registry of
+// services: "nats" gives its instance id.
+func (s *Server) Endpoints() map[string]string {
+	if id := s.InstanceID(); id != "" {
+		return map[string]string{"nats": id}
+	}
+	return nil
 }
 
 // exchange is one request of a command as the serving core sees it.
@@ -447,3 +493,42 @@ func (x *exchange) Fail(e *errs.Error, body []byte) {
 }
 
 var _ catalog.Route = (*Route)(nil)
+
+// dispatchMsg serves a request that came on a per-instance subject.
+func (s *Server) dispatchMsg(cmd *transport.Command, m *nats.Msg) { s.dispatch(cmd, msgRequest{m}) }
+
+// msgRequest is a request on a per-instance subject, which is a plain
+// subscription: it answers as NATS's service API does, service-error
+// headers included.
+type msgRequest struct{ m *nats.Msg }
+
+var _ micro.Request = msgRequest{}
+
+func (r msgRequest) Respond(data []byte, opts ...micro.RespondOpt) error {
+	resp := &nats.Msg{Data: data, Header: nats.Header{}}
+	for _, o := range opts {
+		o(resp)
+	}
+	return r.m.RespondMsg(resp)
+}
+
+func (r msgRequest) RespondJSON(v any, opts ...micro.RespondOpt) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return r.Respond(data, opts...)
+}
+
+func (r msgRequest) Error(code, description string, data []byte, opts ...micro.RespondOpt) error {
+	resp := &nats.Msg{Data: data, Header: nats.Header{micro.ErrorHeader: {description}, micro.ErrorCodeHeader: {code}}}
+	for _, o := range opts {
+		o(resp)
+	}
+	return r.m.RespondMsg(resp)
+}
+
+func (r msgRequest) Data() []byte           { return r.m.Data }
+func (r msgRequest) Headers() micro.Headers { return micro.Headers(r.m.Header) }
+func (r msgRequest) Subject() string        { return r.m.Subject }
+func (r msgRequest) Reply() string          { return r.m.Reply }

@@ -275,3 +275,30 @@ func TestStartWithoutEngine(t *testing.T) {
 		t.Fatal("Start without an engine succeeded")
 	}
 }
+
+// Each server also serves each command on a subject of its own instance,
+// for callers that pick the replica themselves.
+func TestInstanceSubject(t *testing.T) {
+	e := embedded(t)
+	a := serve(t, e, fixture(t, "a", nil, nil))
+	serve(t, e, fixture(t, "b", nil, nil))
+	id := a.InstanceID()
+	if id == "" || a.Endpoints()["nats"] != id {
+		t.Fatalf("instance id %q, endpoints %v", id, a.Endpoints())
+	}
+	nc := client(t, e).Conn()
+	for range 20 {
+		resp, err := nc.Request(natstransport.InstanceSubject(id, "inventory.Reserve"), []byte(`{"sku":"apple"}`), 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r ReserveResponse
+		if err := json.Unmarshal(resp.Data, &r); err != nil || r.Server != "a" {
+			t.Fatalf("answer %s from the instance subject of a", resp.Data)
+		}
+	}
+	resp, err := nc.Request(natstransport.InstanceSubject(id, "inventory.Reserve"), []byte(`{"sku":"unknown"}`), 5*time.Second)
+	if err != nil || resp.Header.Get(micro.ErrorCodeHeader) != "404" {
+		t.Fatalf("error on the instance subject: %v %v", resp, err)
+	}
+}
