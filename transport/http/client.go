@@ -22,7 +22,9 @@ import (
 	"github.com/wegomesh/wego/config"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
+	"github.com/wegomesh/wego/middleware/retry"
 	"github.com/wegomesh/wego/transport"
+	"github.com/wegomesh/wego/transport/balance"
 )
 
 // Client sends commands to WeGO HTTP servers: it holds one pool of
@@ -33,6 +35,7 @@ import (
 type Client struct {
 	hc      *http.Client
 	maxResp int64
+	balance balance.Config
 }
 
 type clientSettings struct {
@@ -82,6 +85,13 @@ func MaxResponseBytes(n int64) ClientOption {
 // certificates). Default: the system's roots.
 func ClientTLS(cfg *tls.Config) ClientOption {
 	return clientOption(func(s *clientSettings) { s.tls = cfg })
+}
+
+// Balance sets how the client's routes choose among their nodes and eject
+// failing ones (see [ClientConfig.Balance]). Default: the section's
+// balance, [balance.DefaultConfig].
+func Balance(cfg balance.Config) ClientOption {
+	return clientOption(func(s *clientSettings) { s.Balance = cfg })
 }
 
 // RoundTripper makes the client send requests with rt instead of its own
@@ -150,6 +160,7 @@ func newClient(cfg ClientConfig, opts []ClientOption) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 		maxResp: s.MaxResponseBytes,
+		balance: s.Balance,
 	}, nil
 }
 
@@ -158,10 +169,24 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 
 // Route returns a remote route that sends calls to WeGO HTTP servers at
 // baseURLs ("http://inventory:8080", or with a path prefix
-// "https://gw.example.com/inventory"), taking them in turn (round robin).
-// The route's Bind fails, naming the command, when a base URL is not an
-// absolute http or https URL, when the command opted out with [NoHTTP], or
-// when its request cannot be bound to its route.
+// "https://gw.example.com/inventory"), one host each. The route's Bind
+// fails, naming the command, when there is no base URL, when one is not an
+// absolute http or https URL or names the host of another, when the
+// command opted out with [NoHTTP], or when its request cannot be bound to
+// its route.
+//
+// With several base URLs, the client's balancing configuration
+// ([ClientConfig.Balance], section http_client.balance) chooses the node of
+// each call — by default the one with fewer calls in flight of two drawn
+// at random — and ejects a node after consecutive server faults for a
+// growing backoff (see package balance). A call of an idempotent command
+// (one that middleware/retry would retry: the [retry.Idempotent]
+// attribute, or for the routes of an application's configuration its
+// section middleware.retry) that cannot reach its node ([ErrUnavailable])
+// is sent once more, to another node, unless the caller's context has
+// ended. The route is a
+// [RouteUpdater]: discovery can replace its base URLs while it serves
+// calls.
 //
 // Each call encodes the request as the server expects it: path wildcards
 // from path-tagged fields (escaped), query parameters and headers from
@@ -170,67 +195,133 @@ func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
 // (keep a bound field out of the body with json:"-"). Requests of GET and
 // DELETE routes have no body.
 func (c *Client) Route(baseURLs ...string) catalog.Route {
-	r := &remoteRoute{c: c}
+	r := c.route()
 	if len(baseURLs) == 0 {
 		r.err = errors.New("no base URL")
-	}
-	for _, s := range baseURLs {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			r.err = fmt.Errorf("base URL %q is not an absolute http or https URL without query", s)
-			break
-		}
-		r.bases = append(r.bases, base{prefix: u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/"), host: u.Host})
+	} else if err := r.Update(baseURLs); err != nil {
+		r.err = err
 	}
 	return r
 }
 
+// route returns a route with no node, balanced as the client's
+// configuration says.
+func (c *Client) route() *remoteRoute {
+	p, err := balance.New(c.balance)
+	if err != nil { // the client's configuration was validated
+		panic(err)
+	}
+	r := &remoteRoute{c: c, picker: p, timed: p.Policy() == balance.P2CEWMA, retry: retry.DefaultConfig()}
+	r.set.Store(&nodeSet{})
+	return r
+}
+
+// RouteUpdater is a route whose nodes can be replaced while it serves
+// calls, as the routes of [Client.Route] can: discovery calls Update with
+// the base URLs of the nodes it knows. Nodes that stay keep their state
+// (calls in flight, latency, ejection); calls to a node that leaves
+// finish. With no base URL, calls fail with [ErrUnavailable] until
+// nodes come back. Update fails, changing nothing, when a URL is not an
+// absolute http or https URL without query or names the host of another.
+type RouteUpdater interface {
+	catalog.Balancer
+	Update(baseURLs []string) error
+}
+
+var (
+	_ catalog.Balancer = (*remoteRoute)(nil)
+	_ RouteUpdater     = (*remoteRoute)(nil)
+)
+
+// base is one node of a route.
 type base struct {
 	prefix string // scheme://host/path, without a final slash
-	host   string // for Call.Node
+	host   string // the node's id, for Call.Node
+	node   *balance.Node
 }
 
-var _ catalog.Balancer = (*remoteRoute)(nil)
+// nodeSet is an immutable snapshot of a route's nodes; Update replaces it.
+type nodeSet struct {
+	bases  []base
+	byHost map[string]int
+}
 
 type remoteRoute struct {
-	c     *Client
-	props []transport.Propagator // host.Propagators
-	bases []base
-	err   error
-	next  atomic.Uint64
+	c      *Client
+	props  []transport.Propagator // host.Propagators
+	picker *balance.Picker
+	timed  bool         // the picker weighs latencies
+	retry  retry.Config // which commands are idempotent
+	err    error
+
+	mu  sync.Mutex // serializes Update
+	set atomic.Pointer[nodeSet]
 }
 
-// pick returns the index of the base URL of the next call.
-func (r *remoteRoute) pick() int {
-	if len(r.bases) == 1 {
-		return 0
+// Update replaces the route's base URLs (see [RouteUpdater]).
+func (r *remoteRoute) Update(baseURLs []string) error {
+	set := &nodeSet{bases: make([]base, 0, len(baseURLs)), byHost: make(map[string]int, len(baseURLs))}
+	hosts := make([]string, 0, len(baseURLs))
+	for _, s := range baseURLs {
+		u, err := url.Parse(s)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return fmt.Errorf("base URL %q is not an absolute http or https URL without query", s)
+		}
+		if i, dup := set.byHost[u.Host]; dup {
+			return fmt.Errorf("base URLs %q and %q name the same host", set.bases[i].prefix, s)
+		}
+		set.byHost[u.Host] = len(set.bases)
+		set.bases = append(set.bases, base{prefix: u.Scheme + "://" + u.Host + strings.TrimSuffix(u.EscapedPath(), "/"), host: u.Host})
+		hosts = append(hosts, u.Host)
 	}
-	return int((r.next.Add(1) - 1) % uint64(len(r.bases)))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.picker.Update(hosts)
+	for i := range set.bases {
+		set.bases[i].node = r.picker.Lookup(set.bases[i].host)
+	}
+	r.set.Store(set)
+	return nil
 }
 
-// Pick chooses the node of the next call, round robin over the base URLs;
-// the catalog calls it before the client chain so that client middleware
-// (a breaker per node, monitoring) see Call.Node. It makes remoteRoute a
+// Pick chooses the node of the next call (see package balance); the
+// catalog calls it before the client chain so that client middleware (a
+// breaker per node, monitoring) see Call.Node. It makes remoteRoute a
 // [catalog.Balancer].
 func (r *remoteRoute) Pick() string {
-	if len(r.bases) == 0 {
-		return ""
+	if n := r.picker.Pick(); n != nil {
+		return n.ID()
 	}
-	return r.bases[r.pick()].host
+	return ""
 }
 
-// index returns the index of node's base URL, as Pick chose it, or the
-// next one round robin when the call has no node (or an unknown one).
-func (r *remoteRoute) index(node string) int {
-	if node != "" {
-		for i := range r.bases {
-			if r.bases[i].host == node {
-				return i
-			}
+// lookup returns the current nodes and the index of node in them, as Pick
+// chose it, or of another node that the picker chooses when the call has
+// no node or one that left; -1 when the route has no node.
+func (r *remoteRoute) lookup(node string) (*nodeSet, int) {
+	set := r.set.Load()
+	if i, ok := set.byHost[node]; ok {
+		return set, i
+	}
+	if n := r.picker.Pick(); n != nil {
+		if i, ok := set.byHost[n.ID()]; ok {
+			return set, i
 		}
 	}
-	return r.pick()
+	if len(set.bases) == 0 {
+		return set, -1
+	}
+	return set, 0 // the picker's nodes and the route's are being updated
+}
+
+// failover reports whether a call of the command that cannot reach its
+// node goes to another one: when middleware/retry would retry the command
+// (its [retry.Idempotent] attribute, or the section middleware.retry of
+// the application's configuration).
+func (r *remoteRoute) failover(spec *middleware.Spec) bool {
+	_, ok := r.retry.For(spec)
+	return ok
 }
 
 // Bind prepares the calls of one command: method, path template, encoders.
@@ -246,7 +337,8 @@ func (r *remoteRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &binding{route: r, c: r.c, method: rt.Method, hasBody: !bodyless(rt.Method) && len(sh.body) > 0}
+	b := &binding{route: r, c: r.c, method: rt.Method, hasBody: !bodyless(rt.Method) && len(sh.body) > 0,
+		failover: r.failover(spec)}
 	if b.hasBody && spec.Request != nil {
 		b.enc = codec.PlanOf(spec.Request)
 	}
@@ -260,10 +352,8 @@ func (r *remoteRoute) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 		}
 	}
 	if len(b.parts) == 1 && b.parts[0].param == nil && len(b.query) == 0 {
-		b.fixed = make([]string, len(r.bases))
-		for i, bs := range r.bases {
-			b.fixed[i] = bs.prefix + b.parts[0].lit
-		}
+		b.fixedPath = true
+		b.fixedURLs(r.set.Load())
 	}
 	return b.call, nil
 }
@@ -319,15 +409,37 @@ func pathParts(pattern string, sh *shape) []pathPart {
 
 // binding sends the calls of one command.
 type binding struct {
-	route   *remoteRoute
-	c       *Client
-	method  string
-	hasBody bool
-	parts   []pathPart
-	fixed   []string // whole URLs per base when the path has no wildcard and no query
-	query   []param
-	header  []param
-	enc     *codec.Plan // the request body's one-pass encoder, or nil
+	route     *remoteRoute
+	c         *Client
+	method    string
+	hasBody   bool
+	failover  bool // idempotent: a second attempt on another node
+	parts     []pathPart
+	fixedPath bool                      // the path has no wildcard and no query
+	fixed     atomic.Pointer[fixedURLs] // then the whole URL of each node
+	query     []param
+	header    []param
+	enc       *codec.Plan // the request body's one-pass encoder, or nil
+}
+
+// fixedURLs are the URLs of a fixed path on each node of a set.
+type fixedURLs struct {
+	set  *nodeSet
+	urls []string
+}
+
+// fixedURLs returns the URLs of the binding's fixed path on the nodes of
+// set, made once per set.
+func (b *binding) fixedURLs(set *nodeSet) []string {
+	if f := b.fixed.Load(); f != nil && f.set == set {
+		return f.urls
+	}
+	f := &fixedURLs{set: set, urls: make([]string, len(set.bases))}
+	for i, bs := range set.bases {
+		f.urls[i] = bs.prefix + b.parts[0].lit
+	}
+	b.fixed.Store(f)
+	return f.urls
 }
 
 var (
@@ -339,29 +451,72 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	if err := ctx.Err(); err != nil {
 		return transport.ContextError(err, err)
 	}
-	i := b.route.index(c.Node)
-	bs := &b.route.bases[i]
-	c.Node = bs.host
+	set, i := b.route.lookup(c.Node)
+	if i < 0 {
+		return ErrUnavailable.Wrap(fmt.Errorf("httptransport: route for %s: no node", c.Spec.Name))
+	}
+	c.Node = set.bases[i].host
 	rv := reflect.ValueOf(c.Request)
 	if rv.Kind() == reflect.Pointer {
 		rv = rv.Elem()
 	}
+	var data []byte
+	if b.hasBody {
+		var err error
+		if data, err = encodeRequest(c.Request, b.enc); err != nil {
+			return errs.Internal().WithCause(fmt.Errorf("httptransport: encoding the request of %s: %w", c.Spec.Name, err))
+		}
+	}
+	err := b.attempt(ctx, c, set, i, rv, data)
+	if err == nil || !b.failover || ctx.Err() != nil || !errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	// The node could not be reached: an idempotent call tries another one.
+	n := b.route.picker.PickExcept(set.bases[i].node)
+	if n == nil {
+		return err
+	}
+	j, ok := set.byHost[n.ID()]
+	if !ok {
+		return err
+	}
+	c.Node = set.bases[j].host
+	return b.attempt(ctx, c, set, j, rv, data)
+}
+
+// attempt sends a call to the i-th node of set and reports its outcome to
+// the route's picker.
+func (b *binding) attempt(ctx context.Context, c *middleware.Call, set *nodeSet, i int, rv reflect.Value, data []byte) error {
+	bs := &set.bases[i]
 	var target string
-	if b.fixed != nil {
-		target = b.fixed[i]
+	if b.fixedPath {
+		target = b.fixedURLs(set)[i]
 	} else {
 		var err error
 		if target, err = b.url(bs, rv); err != nil {
 			return err
 		}
 	}
+	p := b.route.picker
+	p.Start(bs.node)
+	var start time.Time
+	if b.route.timed {
+		start = time.Now()
+	}
+	err := b.send(ctx, c, bs, target, data, rv)
+	var latency time.Duration
+	if b.route.timed {
+		latency = time.Since(start)
+	}
+	p.Done(bs.node, err, latency)
+	return err
+}
+
+// send sends a call to the node bs at target, with the body reqBody.
+func (b *binding) send(ctx context.Context, c *middleware.Call, bs *base, target string, reqBody []byte, rv reflect.Value) error {
 	var body io.Reader
 	if b.hasBody {
-		data, err := encodeRequest(c.Request, b.enc)
-		if err != nil {
-			return errs.Internal().WithCause(fmt.Errorf("httptransport: encoding the request of %s: %w", c.Spec.Name, err))
-		}
-		body = bytes.NewReader(data)
+		body = bytes.NewReader(reqBody)
 	}
 	req, err := http.NewRequestWithContext(ctx, b.method, target, body)
 	if err != nil {
@@ -597,6 +752,11 @@ func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
 	r.props = host.Propagators
 	if r.err != nil {
 		return nil, fmt.Errorf("httptransport: %w", r.err)
+	}
+	if host.Config != nil {
+		if r.retry, err = config.GetWithDefaults(host.Config, retry.Section, retry.DefaultConfig()); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
+	"github.com/wegomesh/wego/transport/balance"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
 
@@ -317,7 +318,9 @@ func TestRemoteRoundRobinAndReuse(t *testing.T) {
 	defer s1.Close()
 	defer s2.Close()
 	a := newAPI(t)
-	a.route(t, httptransport.NewClient(), s1.URL, s2.URL)
+	rr := balance.DefaultConfig()
+	rr.Policy = balance.RoundRobin
+	a.route(t, httptransport.NewClient(httptransport.Balance(rr)), s1.URL, s2.URL)
 	for i := 0; i < 100; i++ {
 		if _, err := a.reserve.Call(context.Background(), ReserveRequest{SKU: "a", Qty: 1}); err != nil {
 			t.Fatal(err)

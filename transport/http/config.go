@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/transport/balance"
 )
 
 // ServerConfig is the server's configuration section, "http". Keys the
@@ -281,6 +282,12 @@ type ClientConfig struct {
 	// MaxResponseBytes bounds response bodies; a larger one is
 	// [ErrResponseTooLarge]. Default 4 MiB.
 	MaxResponseBytes int64 `mapstructure:"max_response_bytes"`
+	// Balance chooses the node of each call of a route with several base
+	// URLs, and ejects the nodes that keep failing (section
+	// http_client.balance, see package balance). Default
+	// [balance.DefaultConfig]: power of two choices on calls in flight, a
+	// node ejected after 5 server faults in a row.
+	Balance balance.Config `mapstructure:"balance"`
 }
 
 // DefaultClientConfig returns the defaults of the "http_client" section.
@@ -292,6 +299,7 @@ func DefaultClientConfig() ClientConfig {
 		IdleConnTimeout:       90 * time.Second,
 		MaxIdleConnsPerHost:   256,
 		MaxResponseBytes:      4 << 20,
+		Balance:               balance.DefaultConfig(),
 	}
 }
 
@@ -314,7 +322,7 @@ func (c *ClientConfig) Validate() error {
 	case c.MaxResponseBytes <= 0:
 		return &config.Error{Key: "max_response_bytes", Err: fmt.Errorf("%d is not a positive size", c.MaxResponseBytes)}
 	}
-	return nil
+	return config.Under("balance", c.Balance.Validate())
 }
 
 // checkRouteBudgets reports, naming both keys, a response_header_timeout

@@ -44,6 +44,11 @@
 //
 //	cat.SetRoute("inventory.*", client.Route("http://inventory:8080"))
 //
+// With several base URLs, a route chooses the node of each call and ejects
+// nodes that keep failing, as the client's balance configuration says
+// ([ClientConfig.Balance], see package balance), and discovery can
+// replace its nodes ([RouteUpdater]).
+//
 // Errors come back as the same *errs.Error the server returned (code,
 // status and parameters), so errors.Is(err, inventory.ErrUnknownSKU) works
 // in the caller; failures to reach the server are [ErrUnavailable]. The
