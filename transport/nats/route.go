@@ -89,12 +89,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return err
 	}
 	msg.Header[transport.HeaderContentType] = contentJSON
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
-		defer cancel()
-	}
-	resp, err := nc.RequestMsgWithContext(ctx, msg)
+	resp, err := request(ctx, nc, msg)
 	if err != nil {
 		return b.requestError(ctx, err)
 	}
@@ -111,6 +106,22 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return transport.ErrBadResponse.Wrap(fmt.Errorf("natstransport: %s: decoding the response: %w", b.subject, err))
 	}
 	return nil
+}
+
+// request sends msg and waits for its answer until ctx ends, or for
+// DefaultRequestTimeout when ctx has no deadline.
+func request(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) {
+	if _, ok := ctx.Deadline(); ok {
+		return nc.RequestMsgWithContext(ctx, msg)
+	}
+	if ctx.Done() == nil {
+		// Nothing can end ctx: NATS's own pooled timer bounds the wait,
+		// which spares a context and a timer per call.
+		return nc.RequestMsg(msg, DefaultRequestTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
+	defer cancel()
+	return nc.RequestMsgWithContext(ctx, msg)
 }
 
 // encode returns the JSON of a request, as a remote HTTP route sends it.
