@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -68,6 +69,7 @@ func RouteClient(addr string) (CallFunc, func(), error) {
 type ClientRound struct {
 	Calls     int
 	PerCall   time.Duration
+	P50, P99  time.Duration // serial, per call
 	AllocsOp  float64
 	BytesOp   float64
 	NewConns  int64 // during the serial and the parallel calls
@@ -75,6 +77,14 @@ type ClientRound struct {
 	ParConns  int64
 	ParPerOp  time.Duration
 	ParAllocs float64
+	// The server's allocations per call, serial and parallel (the server's
+	// process counts them, less what reading them costs).
+	SrvAllocs, ParSrvAllocs float64
+	// ParCPU is the CPU time per call of the caller's process and the
+	// server's together, in parallel.
+	ParCPU time.Duration
+	// ParSrvCPU is the server's share of ParCPU.
+	ParSrvCPU time.Duration
 }
 
 // RunClient makes n serial calls, then n calls from par goroutines, after
@@ -103,18 +113,32 @@ func RunClient(srv *Server, call CallFunc, n, par int) (ClientRound, error) {
 		}
 	}
 	var r ClientRound
+	overhead, err := srv.statsOverhead()
+	if err != nil {
+		return r, err
+	}
+	srvAllocs := func(a, b Stats, calls int) float64 {
+		d := b.Mallocs - a.Mallocs
+		if d < overhead {
+			return 0
+		}
+		return float64(d-overhead) / float64(calls)
+	}
 	st0, err := srv.Stats()
 	if err != nil {
 		return r, err
 	}
+	lat := make([]time.Duration, n)
 	var m0, m1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
-	for range n {
+	for i := range n {
+		t := time.Now()
 		if _, err := call(ctx, in); err != nil {
 			return r, err
 		}
+		lat[i] = time.Since(t)
 	}
 	r.PerCall = time.Since(start) / time.Duration(n)
 	runtime.ReadMemStats(&m1)
@@ -126,7 +150,11 @@ func RunClient(srv *Server, call CallFunc, n, par int) (ClientRound, error) {
 		return r, err
 	}
 	r.NewConns = st1.Conns - st0.Conns
+	r.SrvAllocs = srvAllocs(st0, st1, n)
+	slices.Sort(lat)
+	r.P50, r.P99 = lat[n/2], lat[n*99/100]
 
+	c0 := CPUTime()
 	runtime.ReadMemStats(&m0)
 	start = time.Now()
 	if err := parallel(n, par, func() error { _, err := call(ctx, in); return err }); err != nil {
@@ -134,6 +162,7 @@ func RunClient(srv *Server, call CallFunc, n, par int) (ClientRound, error) {
 	}
 	r.ParPerOp = time.Since(start) / time.Duration(n)
 	runtime.ReadMemStats(&m1)
+	c1 := CPUTime()
 	r.ParCalls = n
 	r.ParAllocs = float64(m1.Mallocs-m0.Mallocs) / float64(n)
 	st2, err := srv.Stats()
@@ -141,6 +170,9 @@ func RunClient(srv *Server, call CallFunc, n, par int) (ClientRound, error) {
 		return r, err
 	}
 	r.ParConns = st2.Conns - st1.Conns
+	r.ParSrvAllocs = srvAllocs(st1, st2, n)
+	r.ParCPU = (c1 - c0 + st2.CPU - st1.CPU) / time.Duration(n)
+	r.ParSrvCPU = (st2.CPU - st1.CPU) / time.Duration(n)
 	return r, nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/wegomesh/wego/bench/fixture"
@@ -31,6 +32,7 @@ type Stats struct {
 	Bytes   uint64 // runtime.MemStats.TotalAlloc
 	Conns   int64  // connections accepted by the target's listener
 	GCs     uint32
+	CPU     time.Duration // the process's user and system time
 }
 
 // Serve runs the target name on loopback until its standard input
@@ -69,10 +71,10 @@ func Serve(name string) error {
 	stats := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(w, "%d %d %d %d\n", ms.Mallocs, ms.TotalAlloc, conns.Load(), ms.NumGC)
+		fmt.Fprintf(w, "%d %d %d %d %d\n", ms.Mallocs, ms.TotalAlloc, conns.Load(), ms.NumGC, CPUTime())
 	})}
 	if dir := os.Getenv(ProfileEnv); dir != "" {
-		stop, err := profile(dir, name)
+		stop, err := Profile(dir, name)
 		if err != nil {
 			return err
 		}
@@ -94,7 +96,10 @@ func Serve(name string) error {
 // directory it names, as NAME.cpu.pprof and NAME.allocs.pprof.
 const ProfileEnv = "WEGO_BENCH_PROFILE_DIR"
 
-func profile(dir, name string) (stop func(), err error) {
+// Profile starts a CPU profile of the process, written to
+// dir/NAME.cpu.pprof, and returns the function that stops it and writes
+// the allocation profile, dir/NAME.allocs.pprof.
+func Profile(dir, name string) (stop func(), err error) {
 	f, err := os.Create(filepath.Join(dir, name+".cpu.pprof"))
 	if err != nil {
 		return nil, err
@@ -167,7 +172,7 @@ func (s *Server) Stats() (Stats, error) {
 		return Stats{}, err
 	}
 	f := strings.Fields(string(b))
-	if len(f) != 4 {
+	if len(f) != 5 {
 		return Stats{}, fmt.Errorf("stats: %q", b)
 	}
 	var st Stats
@@ -176,6 +181,8 @@ func (s *Server) Stats() (Stats, error) {
 	st.Conns, _ = strconv.ParseInt(f[2], 10, 64)
 	gc, _ := strconv.ParseUint(f[3], 10, 32)
 	st.GCs = uint32(gc)
+	cpu, _ := strconv.ParseInt(f[4], 10, 64)
+	st.CPU = time.Duration(cpu)
 	return st, nil
 }
 
@@ -215,4 +222,13 @@ func (s *Server) Stop() error {
 		_ = s.cmd.Process.Kill()
 		return <-done
 	}
+}
+
+// CPUTime returns the CPU time of this process so far, user and system.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

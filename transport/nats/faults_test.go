@@ -81,14 +81,3 @@ func TestNewReplicaGetsCallsAtOnce(t *testing.T) {
 		t.Errorf("the new replica got its first call %v after it was ready, want within 100 ms", d)
 	}
 }
-
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}

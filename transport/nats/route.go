@@ -117,11 +117,6 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 		return err
 	}
 	msg.Header[transport.HeaderContentType] = contentJSON
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultRequestTimeout)
-		defer cancel()
-	}
 	resp, err := b.request(ctx, nc, msg)
 	if err != nil {
 		return b.requestError(ctx, err)
@@ -146,7 +141,7 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 // attempt timeout and the call has time left.
 func (b *binding) request(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) {
 	if !b.idempotent {
-		return nc.RequestMsgWithContext(ctx, msg)
+		return send(ctx, nc, msg)
 	}
 	actx, cancel := context.WithTimeout(ctx, b.r.attempt)
 	resp, err := nc.RequestMsgWithContext(actx, msg)
@@ -165,7 +160,23 @@ func (b *binding) request(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*n
 		}
 		again.Header[transport.HeaderTimeout] = []string{transport.FormatTimeout(left)}
 	}
-	return nc.RequestMsgWithContext(ctx, again)
+	return send(ctx, nc, again)
+}
+
+// send sends msg and waits for its answer until ctx ends, or for
+// DefaultRequestTimeout when ctx has no deadline.
+func send(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) {
+	if _, ok := ctx.Deadline(); ok {
+		return nc.RequestMsgWithContext(ctx, msg)
+	}
+	if ctx.Done() == nil {
+		// Nothing can end ctx: NATS's own pooled timer bounds the wait,
+		// which spares a context and a timer per call.
+		return nc.RequestMsg(msg, DefaultRequestTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
+	defer cancel()
+	return nc.RequestMsgWithContext(ctx, msg)
 }
 
 // encode returns the JSON of a request, as a remote HTTP route sends it.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -326,12 +327,29 @@ func (s *Server) dispatch(cmd *transport.Command, r micro.Request) {
 }
 
 func (s *Server) serve(cmd *transport.Command, r micro.Request, admitted bool) {
-	md := transport.MDFrom(r.Headers())
-	id, _ := transport.RequestIDOf(md)
+	md := metadataOf(r.Headers())
+	id, echo := transport.RequestIDOf(md)
 	x := &exchange{s: s, cmd: cmd, r: r, md: md, id: id, admitted: admitted}
+	if echo {
+		// The answer carries the caller's own id: its header value as is.
+		x.idValue = md[transport.HeaderRequestID][:1:1]
+	}
 	began := time.Now()
 	err := cmd.Serve(s.reqs, id, x)
 	s.health.record(err, time.Since(began))
+}
+
+// metadataOf returns the metadata of a request's headers: the headers
+// themselves when each key is in canonical form already, as WeGO and most
+// clients send them, and otherwise [transport.MDFrom]'s canonical copy.
+// (NATS's headers are case-sensitive; WeGO's metadata is not.)
+func metadataOf(h micro.Headers) transport.MD {
+	for k := range h {
+		if textproto.CanonicalMIMEHeaderKey(k) != k {
+			return transport.MDFrom(h)
+		}
+	}
+	return transport.MD(h)
 }
 
 // Stop stops the services — NATS stops sending them requests — and waits
@@ -433,6 +451,7 @@ type exchange struct {
 	r        micro.Request
 	md       transport.MD
 	id       log.RequestID
+	idValue  []string // the X-Request-Id of the answer, when it is the request's
 	admitted bool
 }
 
@@ -470,8 +489,12 @@ func (x *exchange) Decode(req any) error {
 func (x *exchange) Gone() bool { return false }
 
 func (x *exchange) headers() micro.Headers {
+	id := x.idValue
+	if id == nil {
+		id = []string{x.id.String()}
+	}
 	return micro.Headers{
-		transport.HeaderRequestID:   {x.id.String()},
+		transport.HeaderRequestID:   id,
 		transport.HeaderContentType: jsonDefault,
 	}
 }
