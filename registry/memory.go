@@ -29,12 +29,16 @@ type Memory struct {
 
 	mu       sync.Mutex // guards what follows; held while writing to the store
 	own      map[string][]byte
+	joined   bool // the store sends its entries to the cache
 	closed   bool
 	beatStop chan struct{} // closes to stop the heartbeat, nil when none runs
 	beatDone chan struct{}
 }
 
-var _ Registry = (*Memory)(nil)
+var (
+	_ Registry = (*Memory)(nil)
+	_ Starter  = (*Memory)(nil)
+)
 
 // NewMemory returns an in-process registry with a store of its own. Zero
 // fields of cfg take their defaults ([DefaultConfig]); the TTL is rounded
@@ -46,17 +50,38 @@ func NewMemory(cfg Config) (*Memory, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newPeer(&store{}, cfg, log.L()), nil
+	m := newPeer(&store{}, cfg, log.L())
+	_ = m.Start(context.Background())
+	return m, nil
 }
 
 // Peer returns another registry over the same store, with m's
-// configuration: another process of the same mesh, for tests.
-func (m *Memory) Peer() *Memory { return newPeer(m.store, m.cfg, m.logger) }
+// configuration, started: another process of the same mesh, for tests.
+func (m *Memory) Peer() *Memory {
+	p := newPeer(m.store, m.cfg, m.logger)
+	_ = p.Start(context.Background())
+	return p
+}
 
 func newPeer(s *store, cfg Config, logger *zap.Logger) *Memory {
-	m := &Memory{store: s, cfg: cfg, logger: logger, cache: NewCache(logger), own: map[string][]byte{}}
-	s.join(m)
-	return m
+	return &Memory{store: s, cfg: cfg, logger: logger, cache: NewCache(logger), own: map[string][]byte{}}
+}
+
+// Start implements [Starter]. The registries of [NewMemory] and
+// [Memory.Peer] have started already; one that an application makes
+// (kind memory) joins the store of the process when the application
+// starts, so that one never started holds nothing.
+func (m *Memory) Start(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	if !m.joined {
+		m.joined = true
+		m.store.join(m)
+	}
+	return nil
 }
 
 // process is the store of the registries of kind "memory" that
@@ -72,7 +97,7 @@ func init() {
 		if logger == nil {
 			logger = log.L()
 		}
-		return newPeer(&process, cfg, logger), nil
+		return newPeer(&process, cfg, logger), nil // joins at Start
 	})
 }
 
@@ -175,11 +200,14 @@ func (m *Memory) Close(context.Context) error {
 	m.closed = true
 	m.own = nil
 	done := m.stopBeat()
+	joined := m.joined
 	m.mu.Unlock()
 	if done != nil {
 		<-done
 	}
-	m.store.leave(m)
+	if joined {
+		m.store.leave(m)
+	}
 	m.cache.Close()
 	return nil
 }

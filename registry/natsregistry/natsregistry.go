@@ -55,6 +55,8 @@ type Registry struct {
 	nc        *nats.Conn          // set by Start
 	js        jetstream.JetStream // set by Start
 	kv        atomic.Pointer[kvBox]
+	optional  bool        // chosen by default: without JetStream, keep local nodes only
+	local     atomic.Bool // no JetStream: the cache holds this registry's nodes only
 
 	wmu    sync.Mutex        // serializes writes: Register, heartbeats, Deregister
 	own    map[string][]byte // the registered nodes' entries, by key
@@ -99,13 +101,21 @@ func New(eng *engine.Engine, cfg registry.Config, logger *zap.Logger) (*Registry
 }
 
 // The kind "nats" of registry.kind, for applications with a NATS engine.
+// Chosen by default (an empty kind), it does not stop an application whose
+// NATS servers have no JetStream: it keeps the process's own nodes only,
+// and says so.
 func init() {
 	registry.RegisterKind("nats", func(cfg registry.Config, eng any, logger *zap.Logger) (registry.Registry, error) {
 		e, ok := eng.(*engine.Engine)
 		if !ok || e == nil {
 			return nil, errors.New("natsregistry: registry.kind nats needs the NATS engine: add a nats section to the configuration")
 		}
-		return New(e, cfg, logger)
+		r, err := New(e, cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		r.optional = cfg.Kind == ""
+		return r, nil
 	})
 }
 
@@ -132,11 +142,23 @@ func (r *Registry) start(ctx context.Context) error {
 	}
 	js, err := r.eng.JetStream()
 	if err != nil {
-		return fmt.Errorf("natsregistry: %w", err)
+		err = fmt.Errorf("natsregistry: %w", err)
+	} else {
+		r.js = js
+		err = r.openBucket(ctx)
 	}
-	r.js = js
-	if err := r.openBucket(ctx); err != nil {
-		return err
+	if err != nil {
+		if !noJetStream(err) {
+			return err
+		}
+		if r.optional {
+			r.logger.Warn("natsregistry: the NATS servers have no JetStream: the registry keeps this process's nodes only, and other processes do not find them; turn JetStream on, or set registry.kind to memory",
+				zap.Error(err))
+			r.local.Store(true)
+			r.cache.Replace(nil)
+			return nil
+		}
+		return fmt.Errorf("%w (the NATS servers have no JetStream, which the registry needs: turn it on, or set registry.kind to memory)", err)
 	}
 	synced := make(chan struct{})
 	r.wg.Add(2)
@@ -150,6 +172,12 @@ func (r *Registry) start(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("natsregistry: read the bucket %s: %w", Bucket, ctx.Err())
 	}
+}
+
+// noJetStream reports whether err says that the servers have no JetStream.
+func noJetStream(err error) bool {
+	return errors.Is(err, engine.ErrNoJetStream) || errors.Is(err, nats.ErrNoResponders) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount)
 }
 
 // openBucket binds the bucket, creating it when it does not exist.
@@ -214,6 +242,10 @@ func (r *Registry) Register(ctx context.Context, node registry.Node) error {
 	if r.closed {
 		return registry.ErrClosed
 	}
+	if r.local.Load() {
+		r.cache.Put(key, b)
+		return nil
+	}
 	if r.kv.Load() == nil {
 		return fmt.Errorf("natsregistry: register %s: the registry has not started", key)
 	}
@@ -240,6 +272,10 @@ func (r *Registry) Deregister(ctx context.Context, service, id string) error {
 		return registry.ErrClosed
 	}
 	delete(r.own, key)
+	if r.local.Load() {
+		r.cache.Delete(key)
+		return nil
+	}
 	kv := r.kv.Load()
 	if kv == nil {
 		return fmt.Errorf("natsregistry: deregister %s: the registry has not started", key)

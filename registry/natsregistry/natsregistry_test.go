@@ -14,10 +14,15 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/registry/natsregistry"
 	"github.com/wegomesh/wego/registry/registrytest"
+	httptransport "github.com/wegomesh/wego/transport/http"
+	_ "github.com/wegomesh/wego/transport/nats" // the engine
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -322,4 +327,85 @@ func freePort(t *testing.T) string {
 	defer ln.Close()
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	return port
+}
+
+// app starts an application with an HTTP server on a free port, from
+// configuration values, as a process would from its file.
+func app(t *testing.T, logger *zap.Logger, values map[string]any) *fw.App {
+	t.Helper()
+	values["http.addr"] = "127.0.0.1:0"
+	a, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(logger), fw.Transports(httptransport.NewServer()),
+		fw.ConfigOptions(config.Optional(), config.Overrides(values)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Stop(context.Background()) })
+	return a
+}
+
+// Applications with the NATS engine register in the NATS registry by
+// default, and one that stops is gone for the others at once.
+func TestApplications(t *testing.T) {
+	srv := server(t)
+	nats := map[string]any{"nats.urls": []string{srv.ClientURL()}, "registry.heartbeat": "200ms", "registry.ttl": "5s"}
+	with := func(name string) map[string]any {
+		v := map[string]any{"app.name": name}
+		for k, x := range nats {
+			v[k] = x
+		}
+		return v
+	}
+	inv := app(t, zap.NewNop(), with("inventory"))
+	orders := app(t, zap.NewNop(), with("orders"))
+	if _, ok := orders.Host().Registry.(*natsregistry.Registry); !ok {
+		t.Fatalf("the registry is %T, want the NATS one", orders.Host().Registry)
+	}
+	ch, err := orders.Host().Registry.Watch(t.Context(), "inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nodes []registry.Node
+	for deadline := time.After(registrytest.Slack); len(nodes) == 0; {
+		select {
+		case nodes = <-ch:
+		case <-deadline:
+			t.Fatal("inventory is not registered")
+		}
+	}
+	if u := nodes[0].Endpoints["http"]; !strings.HasPrefix(u, "http://127.0.0.1:") {
+		t.Fatalf("inventory's endpoint %q", u)
+	}
+	began := time.Now()
+	if err := inv.Stop(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ids(t, ch, registrytest.Slack, []string{}...)
+	if d := time.Since(began); d > time.Second {
+		t.Fatalf("a stopped application gone after %s; the TTL is 5s, a deregistration is at once", d)
+	}
+}
+
+// Without JetStream, an application that did not ask for the NATS
+// registry starts all the same, says why it is alone, and finds itself.
+func TestApplicationWithoutJetStream(t *testing.T) {
+	core, logs := observer.New(zapcore.WarnLevel)
+	a := app(t, zap.New(core), map[string]any{"app.name": "alone", "nats.server.listen": "127.0.0.1:-1", "nats.server.jetstream": false})
+	if logs.FilterMessageSnippet("no JetStream").Len() != 1 {
+		t.Fatalf("no warning: %v", logs.All())
+	}
+	if nodes, err := a.Host().Registry.Lookup("alone"); err != nil || len(nodes) != 1 {
+		t.Fatalf("Lookup of its own node = %v, %v", nodes, err)
+	}
+	// Asked for explicitly, the NATS registry fails the start, saying why.
+	b, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(zap.NewNop()), fw.ConfigOptions(config.Optional(), config.Overrides(
+		map[string]any{"nats.server.listen": "127.0.0.1:-1", "nats.server.jetstream": false, "registry.kind": "nats"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "set registry.kind to memory") {
+		t.Fatalf("Start = %v", err)
+	}
 }
