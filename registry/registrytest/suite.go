@@ -359,10 +359,9 @@ func testMalformedEntries(t *testing.T, h Harness) {
 	h.PutRaw(t, "inventory.good", []byte(`{"format":1,"service":"inventory","id":"good","future_field":true}`))
 	within(t, Slack, r, "inventory", good)
 
-	// A registered node whose entry turns bad is dropped.
-	n := node("inventory", "turns")
-	register(t, r, n)
-	within(t, Slack, r, "inventory", good, n)
+	// A node whose entry turns bad is dropped.
+	h.PutRaw(t, "inventory.turns", []byte(`{"format":1,"service":"inventory","id":"turns"}`))
+	within(t, Slack, r, "inventory", good, registry.Node{Service: "inventory", ID: "turns"})
 	h.PutRaw(t, "inventory.turns", []byte(other))
 	within(t, Slack, r, "inventory", good)
 }
