@@ -530,6 +530,10 @@ func (a *App) register(ctx context.Context) error {
 			continue
 		}
 		for name, u := range e.Endpoints() {
+			if err := (registry.Node{Service: "x", ID: "x", Endpoints: map[string]string{name: u}}).Validate(); err != nil {
+				a.logger.Warn("an endpoint of a transport is not registered", zap.String("transport", t.Name()), zap.Error(err))
+				continue
+			}
 			if prev, dup := endpoints[name]; dup {
 				a.logger.Warn("two transports have an endpoint of one name; the first is registered",
 					zap.String("endpoint", name), zap.String("registered", prev), zap.String("ignored", u))
@@ -547,7 +551,7 @@ func (a *App) register(ctx context.Context) error {
 		node.Metadata["host"] = host
 	}
 	if err := node.Validate(); err != nil {
-		a.logger.Warn("not registered in the registry: the application's name is no service name (app.name)", zap.Error(err))
+		a.logger.Warn("not registered in the registry: the application's name or host is not one a node can have (app.name)", zap.Error(err))
 		return nil
 	}
 	if err := a.reg.Register(ctx, node); err != nil {

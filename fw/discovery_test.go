@@ -49,7 +49,8 @@ func TestAppRegistersItsNode(t *testing.T) {
 	name := serviceName("inventory")
 	tr := &endpointTransport{name: "http", url: "http://10.0.0.5:8081"}
 	other := &endpointTransport{name: "grpc", url: "grpc://10.0.0.5:9090"}
-	a := newApp(t, fw.Name(name), fw.Transports(tr, other))
+	bad := &endpointTransport{name: "ws", url: "ws:// spaces"}
+	a := newApp(t, fw.Name(name), fw.Transports(tr, other, bad))
 	b := newApp(t, fw.Name(serviceName("orders"))) // another application of the process
 	ctx := context.Background()
 	for _, app := range []*fw.App{a, b} {
@@ -64,7 +65,7 @@ func TestAppRegistersItsNode(t *testing.T) {
 		t.Fatalf("Lookup(%s) = %v, %v; want the application's node", name, nodes, err)
 	}
 	n := nodes[0]
-	if n.Service != name || n.ID == "" || n.Endpoints["http"] != tr.url || n.Endpoints["grpc"] != other.url || n.Metadata["pid"] == "" {
+	if n.Service != name || n.ID == "" || n.Endpoints["http"] != tr.url || n.Endpoints["grpc"] != other.url || len(n.Endpoints) != 2 || n.Metadata["pid"] == "" {
 		t.Fatalf("node %+v", n)
 	}
 	if err := a.Stop(ctx); err != nil {

@@ -54,9 +54,11 @@ type Node struct {
 	// (printable, at most 64 bytes); empty when unknown.
 	Version string `json:"version,omitempty"`
 	// Endpoints are where the node is reached, by protocol: "http" maps
-	// to a URL such as "http://10.0.0.5:8081". At most 8; each name is
-	// 1 to 32 lowercase letters, digits, '_' and '-', each value an
-	// absolute URL (scheme and host) of at most 256 bytes.
+	// to a URL such as "http://10.0.0.5:8081", "nats" to the id of the
+	// node's NATS server instance. At most 8; each name is 1 to 32
+	// lowercase letters, digits, '_' and '-'; each value 1 to 256
+	// printable ASCII characters without spaces, an absolute URL
+	// (scheme://host...) when it has "://".
 	Endpoints map[string]string `json:"endpoints,omitempty"`
 	// Metadata is free information about the node, such as its zone or
 	// host: at most 16 entries, keys of 1 to 64 letters, digits, '_', '-'
@@ -101,7 +103,7 @@ func (n Node) Validate() error {
 		if !validName(name, maxEndpointName, isEndpointByte) {
 			return bad("endpoint name %.64q is not 1 to %d lowercase letters, digits, '_' and '-'", name, maxEndpointName)
 		}
-		if err := checkURL(n.Endpoints[name]); err != nil {
+		if err := checkAddress(n.Endpoints[name]); err != nil {
 			return bad("endpoint %s: %v", name, err)
 		}
 	}
@@ -134,15 +136,25 @@ func checkID(id string) error {
 	return nil
 }
 
-func checkURL(s string) error {
-	if len(s) > maxURLLen {
-		return fmt.Errorf("URL of %d bytes, at most %d", len(s), maxURLLen)
+// checkAddress checks the value of an endpoint: a URL, or an opaque
+// address such as a NATS instance's id.
+func checkAddress(s string) error {
+	if s == "" || len(s) > maxURLLen {
+		return fmt.Errorf("address of %d bytes, want 1 to %d", len(s), maxURLLen)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return fmt.Errorf("%.64q has a space, a control or a non-ASCII character", s)
+		}
+	}
+	if !strings.Contains(s, "://") {
+		return nil
 	}
 	u, err := url.Parse(s)
 	if err != nil {
 		return err
 	}
-	if u.Scheme == "" || u.Host == "" {
+	if u.Host == "" {
 		return fmt.Errorf("%.64q is not an absolute URL (scheme://host...)", s)
 	}
 	return nil

@@ -40,8 +40,9 @@ func TestEncodeNamesTheField(t *testing.T) {
 	}{
 		{registry.Node{Service: "a..b", ID: "x"}, `service "a..b"`},
 		{registry.Node{Service: "inventory", ID: "x/y"}, `node inventory: invalid node: id "x/y"`},
-		{registry.Node{Service: "inventory", ID: "x", Endpoints: map[string]string{"http": "/relative"}}, "endpoint http:"},
-		{registry.Node{Service: "inventory", ID: "x", Endpoints: map[string]string{"http": "http://h:1/" + strings.Repeat("a", 300)}}, "endpoint http: URL of"},
+		{registry.Node{Service: "inventory", ID: "x", Endpoints: map[string]string{"http": "http:///nohost"}}, "endpoint http:"},
+		{registry.Node{Service: "inventory", ID: "x", Endpoints: map[string]string{"nats": "an id"}}, "endpoint nats:"},
+		{registry.Node{Service: "inventory", ID: "x", Endpoints: map[string]string{"http": "http://h:1/" + strings.Repeat("a", 300)}}, "endpoint http: address of"},
 		{registry.Node{Service: "inventory", ID: "x", Metadata: map[string]string{"a b": "v"}}, `metadata key "a b"`},
 		{registry.Node{Service: strings.Repeat("s", 65), ID: "x"}, "1 to 64"},
 	} {

@@ -22,7 +22,7 @@ import (
 	"github.com/wegomesh/wego/registry/natsregistry"
 	"github.com/wegomesh/wego/registry/registrytest"
 	httptransport "github.com/wegomesh/wego/transport/http"
-	_ "github.com/wegomesh/wego/transport/nats" // the engine
+	natstransport "github.com/wegomesh/wego/transport/nats"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -329,12 +329,13 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// app starts an application with an HTTP server on a free port, from
+// app starts an application with an HTTP server on a free port and a NATS
+// server, from
 // configuration values, as a process would from its file.
 func app(t *testing.T, logger *zap.Logger, values map[string]any) *fw.App {
 	t.Helper()
 	values["http.addr"] = "127.0.0.1:0"
-	a, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(logger), fw.Transports(httptransport.NewServer()),
+	a, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(logger), fw.Transports(httptransport.NewServer(), natstransport.NewServer()),
 		fw.ConfigOptions(config.Optional(), config.Overrides(values)))
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +377,10 @@ func TestApplications(t *testing.T) {
 		}
 	}
 	if u := nodes[0].Endpoints["http"]; !strings.HasPrefix(u, "http://127.0.0.1:") {
-		t.Fatalf("inventory's endpoint %q", u)
+		t.Fatalf("inventory's HTTP endpoint %q", u)
+	}
+	if nodes[0].Endpoints["nats"] == "" {
+		t.Fatalf("inventory's NATS endpoint is missing: %v", nodes[0].Endpoints)
 	}
 	began := time.Now()
 	if err := inv.Stop(t.Context()); err != nil {

@@ -323,6 +323,7 @@ func testInvalid(t *testing.T, h Harness) {
 		{Service: "in ventory", ID: "x"},
 		{Service: ".inventory", ID: "x"},
 		{Service: "inventory", ID: "x", Endpoints: map[string]string{"http": "not a url"}},
+		{Service: "inventory", ID: "x", Endpoints: map[string]string{"http": "http://"}},
 		{Service: "inventory", ID: "x", Endpoints: map[string]string{"HTTP": "http://h:1"}},
 		{Service: "inventory", ID: "x", Metadata: map[string]string{"k": "line\nbreak"}},
 		{Service: "inventory", ID: "x", Metadata: map[string]string{"k": string(make([]byte, 300))}},
@@ -352,7 +353,7 @@ func testMalformedEntries(t *testing.T, h Harness) {
 	h.PutRaw(t, "inventory.v2", []byte(other))
 	h.PutRaw(t, "inventory.noformat", []byte(`{"service":"inventory","id":"noformat"}`))
 	h.PutRaw(t, "inventory.elsewhere", []byte(`{"format":1,"service":"inventory","id":"other"}`))
-	h.PutRaw(t, "inventory.badurl", []byte(`{"format":1,"service":"inventory","id":"badurl","endpoints":{"http":"::"}}`))
+	h.PutRaw(t, "inventory.badurl", []byte(`{"format":1,"service":"inventory","id":"badurl","endpoints":{"http":"http://[::"}}`))
 	h.PutRaw(t, "inventory.huge", []byte(`{"format":1,"service":"inventory","id":"huge","version":"`+string(make([]byte, registry.MaxEntrySize))+`"}`))
 	h.PutRaw(t, "nodot", []byte(`{}`))
 	good := registry.Node{Service: "inventory", ID: "good"}
