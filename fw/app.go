@@ -2,6 +2,7 @@ package fw
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +22,7 @@ import (
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -80,6 +84,11 @@ type App struct {
 
 	clients transport.Clients // of the routes: each App owns its own
 	engine  transport.Engine  // made from configuration, or nil
+	reg     registry.Registry // made from configuration
+	regKind string
+
+	node       registry.Node // the application's own node, once registered
+	registered bool
 
 	mu         sync.Mutex
 	state      state
@@ -90,7 +99,7 @@ type App struct {
 // KnownSections are the top-level configuration keys that fw reads itself,
 // besides one per transport (named after it) and those declared with
 // [Sections].
-var KnownSections = []string{"app", "log", "routes", "middleware", "http_client"}
+var KnownSections = []string{"app", "log", "routes", "middleware", "http_client", "registry"}
 
 // New builds an application from its options and configuration. It loads
 // and validates the configuration (an unknown top-level key, a wrong type
@@ -170,6 +179,9 @@ func New(opts ...Option) (*App, error) {
 	}
 
 	if err := a.makeEngine(); err != nil {
+		return nil, err
+	}
+	if err := a.makeRegistry(); err != nil {
 		return nil, err
 	}
 	if err := a.buildChains(); err != nil {
@@ -274,7 +286,7 @@ func (a *App) I18n() *i18n.Bundle { return a.bundle }
 // it stops, so that its routes use its http_client settings and share
 // connections with no other application.
 func (a *App) Host() transport.Host {
-	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients, Engine: a.engine}
+	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients, Engine: a.engine, Registry: a.reg}
 	for _, b := range a.built {
 		if x, ok := b.m.(HostExtender); ok {
 			x.ExtendHost(&h)
@@ -360,12 +372,20 @@ func (a *App) start(ctx context.Context) error {
 			return fmt.Errorf("fw: start the %s engine: %w", a.engine.Name(), err)
 		}
 	}
+	if s, ok := a.reg.(registry.Starter); ok {
+		if err := s.Start(ctx); err != nil {
+			return fmt.Errorf("fw: start the %s registry: %w", a.regKind, err)
+		}
+	}
 	host := a.Host()
 	for _, t := range a.opts.transports {
 		if err := t.Start(ctx, host); err != nil {
 			return fmt.Errorf("fw: start transport %s: %w", t.Name(), err)
 		}
 		a.started = append(a.started, t)
+	}
+	if err := a.register(ctx); err != nil {
+		return err
 	}
 	if a.cfg.File() != "" {
 		if err := a.cfg.Start(ctx); err != nil {
@@ -400,7 +420,9 @@ func (a *App) Stop(ctx context.Context) error {
 	a.state = stateStopping
 	a.mu.Unlock()
 
-	var errs []error
+	// First of all, so that callers stop picking this node while its
+	// transports still serve them.
+	errs := []error{a.deregister(ctx)}
 	for _, h := range a.opts.beforeStop {
 		if err := h(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("fw: before-stop hook: %w", err))
@@ -423,7 +445,7 @@ func (a *App) Stop(ctx context.Context) error {
 }
 
 func (a *App) stopTransports(ctx context.Context) error {
-	var errs []error
+	errs := []error{a.deregister(ctx)} // after a failed start; done already by Stop
 	for i := len(a.started) - 1; i >= 0; i-- {
 		t := a.started[i]
 		if err := t.Stop(ctx); err != nil {
@@ -431,6 +453,11 @@ func (a *App) stopTransports(ctx context.Context) error {
 		}
 	}
 	a.started = nil
+	// After the transports, whose routes may watch it; before the engine
+	// it needs.
+	if err := a.reg.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("fw: close the %s registry: %w", a.regKind, err))
+	}
 	if a.engine != nil {
 		// After the transports: their requests drain through it.
 		if err := a.engine.Close(ctx); err != nil {
@@ -459,6 +486,93 @@ func (a *App) makeEngine() error {
 		a.engine = e
 		return nil
 	}
+	return nil
+}
+
+// makeRegistry makes, without starting it, the registry of the registry
+// section: of its kind, or by default the NATS engine's when the
+// application has it, the process's memory otherwise.
+func (a *App) makeRegistry() error {
+	cfg, err := config.GetWithDefaults(a.cfg, "registry", registry.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	kind := cfg.Kind
+	if kind == "" {
+		kind = "memory"
+		if a.engine != nil {
+			kind = a.engine.Name()
+		}
+	}
+	f, ok := registry.FactoryOf(kind)
+	if !ok {
+		why := fmt.Errorf("no registry of kind %q is linked (linked: %s)", kind, strings.Join(registry.Kinds(), ", "))
+		if kind == "nats" {
+			why = errors.New(`the NATS registry is not linked: import github.com/wegomesh/wego/registry/natsregistry (the NATS transport does)`)
+		}
+		return &config.Error{Key: "registry.kind", File: a.cfg.File(), Err: why}
+	}
+	reg, err := f(cfg, a.engine, a.logger)
+	if err != nil {
+		return &config.Error{Key: "registry.kind", File: a.cfg.File(), Err: err}
+	}
+	a.reg, a.regKind = reg, kind
+	return nil
+}
+
+// register registers the application's node — its name as the service,
+// the endpoints of its started transports — when it has endpoints.
+func (a *App) register(ctx context.Context) error {
+	endpoints := map[string]string{}
+	for _, t := range a.started {
+		e, ok := t.(transport.Endpointer)
+		if !ok {
+			continue
+		}
+		for name, u := range e.Endpoints() {
+			if err := (registry.Node{Service: "x", ID: "x", Endpoints: map[string]string{name: u}}).Validate(); err != nil {
+				a.logger.Warn("an endpoint of a transport is not registered", zap.String("transport", t.Name()), zap.Error(err))
+				continue
+			}
+			if prev, dup := endpoints[name]; dup {
+				a.logger.Warn("two transports have an endpoint of one name; the first is registered",
+					zap.String("endpoint", name), zap.String("registered", prev), zap.String("ignored", u))
+				continue
+			}
+			endpoints[name] = u
+		}
+	}
+	if len(endpoints) == 0 {
+		return nil
+	}
+	node := registry.Node{Service: a.name, ID: strings.ToLower(rand.Text()), Endpoints: endpoints,
+		Metadata: map[string]string{"pid": strconv.Itoa(os.Getpid())}}
+	if host, err := os.Hostname(); err == nil {
+		node.Metadata["host"] = host
+	}
+	if err := node.Validate(); err != nil {
+		a.logger.Warn("not registered in the registry: the application's name or host is not one a node can have (app.name)", zap.Error(err))
+		return nil
+	}
+	if err := a.reg.Register(ctx, node); err != nil {
+		return fmt.Errorf("fw: register in the %s registry: %w", a.regKind, err)
+	}
+	a.node, a.registered = node, true
+	a.logger.Info("registered", zap.String("registry", a.regKind), zap.String("service", node.Service),
+		zap.String("id", node.ID), zap.Any("endpoints", endpoints))
+	return nil
+}
+
+// deregister removes the application's node from the registry, once.
+func (a *App) deregister(ctx context.Context) error {
+	if !a.registered {
+		return nil
+	}
+	a.registered = false
+	if err := a.reg.Deregister(ctx, a.node.Service, a.node.ID); err != nil {
+		return fmt.Errorf("fw: deregister from the %s registry (the node expires within registry.ttl): %w", a.regKind, err)
+	}
+	a.logger.Info("deregistered", zap.String("registry", a.regKind), zap.String("service", a.node.Service), zap.String("id", a.node.ID))
 	return nil
 }
 

@@ -21,9 +21,9 @@ type descriptor struct {
 	build   Factory // decodes the section and builds the middleware
 }
 
-// registry holds the middleware that every application of the process can
+// middlewares holds the middleware that every application of the process can
 // build by name: fw's built-in ones and those that packages register.
-var registry struct {
+var middlewares struct {
 	sync.RWMutex
 	byName map[string]*descriptor
 }
@@ -85,24 +85,24 @@ func register(name, site string, isBuiltin bool, f Factory) error {
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("fw: middleware registered at %s: %w", site, err)
 	}
-	registry.Lock()
-	defer registry.Unlock()
-	if prev, ok := registry.byName[name]; ok {
+	middlewares.Lock()
+	defer middlewares.Unlock()
+	if prev, ok := middlewares.byName[name]; ok {
 		return fmt.Errorf("fw: middleware %q registered twice: at %s and at %s", name, prev.site, site)
 	}
-	if registry.byName == nil {
-		registry.byName = map[string]*descriptor{}
+	if middlewares.byName == nil {
+		middlewares.byName = map[string]*descriptor{}
 	}
-	registry.byName[name] = &descriptor{name: name, site: site, builtin: isBuiltin, build: f}
+	middlewares.byName[name] = &descriptor{name: name, site: site, builtin: isBuiltin, build: f}
 	return nil
 }
 
-// registered returns a copy of the registry.
+// registered returns a copy of middlewares.
 func registered() map[string]*descriptor {
-	registry.RLock()
-	defer registry.RUnlock()
-	m := make(map[string]*descriptor, len(registry.byName))
-	for k, d := range registry.byName {
+	middlewares.RLock()
+	defer middlewares.RUnlock()
+	m := make(map[string]*descriptor, len(middlewares.byName))
+	for k, d := range middlewares.byName {
 		m[k] = d
 	}
 	return m

@@ -19,6 +19,7 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/i18n"
+	"github.com/wegomesh/wego/registry"
 )
 
 // Host is what an application hands a transport when it starts it, and a
@@ -56,6 +57,21 @@ type Host struct {
 	// the application starts it before its transports and closes it after
 	// them.
 	Engine Engine
+	// Registry is the application's service registry (package registry,
+	// from the registry section): the application registers its own node
+	// there with the [Endpointer] transports' endpoints, and routes find
+	// the nodes of other services there. Route factories get it before it
+	// is started (Lookup says so; Watch sends its first set once it is).
+	// Nil in a Host built by hand, as in tests.
+	Registry registry.Registry
+}
+
+// Endpointer is a [Transport] that other processes reach at addresses:
+// once it has started, the application registers its Endpoints, by
+// protocol ({"http": "http://10.0.0.5:8081"}), as its node's in the
+// registry (see [registry.Node]).
+type Endpointer interface {
+	Endpoints() map[string]string
 }
 
 // Engine is a connection to a messaging system that an application's

@@ -149,6 +149,15 @@ func (s *Server) URL() string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
+// Endpoints returns where the server is reached, {"http": URL()}, which
+// the application registers as its node's endpoint; nil before Start.
+func (s *Server) Endpoints() map[string]string {
+	if u := s.URL(); u != "" {
+		return map[string]string{"http": u}
+	}
+	return nil
+}
+
 // Handler returns the server's handler, to mount in another mux or test
 // with httptest. Before Start it answers /healthz with 200 and everything
 // else with a 503 WeGO error.
