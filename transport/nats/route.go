@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -20,7 +22,9 @@ import (
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/middleware/retry"
+	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/transport"
+	"github.com/wegomesh/wego/transport/balance"
 )
 
 // DefaultRequestTimeout bounds a call over NATS whose context has no
@@ -40,6 +44,15 @@ type Route struct {
 	node    string // for Call.Node and errors: the target's host, such as the service's name
 	props   []transport.Propagator
 	attempt time.Duration
+
+	// Balancing on the caller's side (Balance): the nodes of the service
+	// node from reg, picked by picker, reached on their instance subjects.
+	reg    registry.Registry
+	picker *balance.Picker
+	bcfg   balance.Config
+	mu     sync.Mutex
+	seen   atomic.Pointer[registry.Node] // the first node of the set picker has
+	seenN  atomic.Int64                  // and its length
 }
 
 // DefaultAttemptTimeout is how long a call of an idempotent command waits
@@ -58,9 +71,22 @@ type RouteOption func(*Route)
 // default [DefaultAttemptTimeout].
 func AttemptTimeout(d time.Duration) RouteOption { return func(r *Route) { r.attempt = max(d, 0) } }
 
+// Balance makes the route choose the replica of each call itself, with
+// the policy and ejection of cfg, among the nodes of its service that reg
+// knows: each call goes to the chosen node's own subject
+// ([InstanceSubject]) instead of the service's queue group, so that a
+// replica that slows down, collects calls or fails gets fewer of them —
+// what NATS's random pick cannot see. While reg knows no node of the
+// service, calls go to the queue group. The route's node names the
+// service.
+func Balance(reg registry.Registry, cfg balance.Config) RouteOption {
+	return func(r *Route) { r.reg, r.bcfg = reg, cfg }
+}
+
 // NewRoute returns a route over the connection of eng. node names where
 // calls go, for Call.Node and error texts (a service's name); it may be
-// empty.
+// empty, except with [Balance]. It panics on a [Balance] configuration
+// that [balance.Config.Validate] rejects.
 func NewRoute(eng *engine.Engine, node string, opts ...RouteOption) *Route {
 	r := &Route{eng: eng, node: node, attempt: DefaultAttemptTimeout}
 	for _, o := range opts {
@@ -68,7 +94,54 @@ func NewRoute(eng *engine.Engine, node string, opts ...RouteOption) *Route {
 			o(r)
 		}
 	}
+	if r.reg != nil {
+		p, err := balance.New(r.bcfg)
+		if err != nil {
+			panic(fmt.Sprintf("natstransport: %v", err))
+		}
+		r.picker = p
+	}
 	return r
+}
+
+// pick returns the node of a call and its subject for command, or nil and
+// the command's own subject (its queue group) when the route does not
+// balance or knows no node of its service.
+func (r *Route) pick(command string) (*balance.Node, string) {
+	if r.picker == nil {
+		return nil, command
+	}
+	nodes, err := r.reg.Lookup(r.node)
+	if err != nil || len(nodes) == 0 {
+		return nil, command
+	}
+	if &nodes[0] != r.seen.Load() || int64(len(nodes)) != r.seenN.Load() {
+		r.sync(nodes)
+	}
+	n := r.picker.Pick()
+	if n == nil {
+		return nil, command
+	}
+	return n, InstanceSubject(n.ID(), command)
+}
+
+// sync gives the picker the instance ids of nodes, a new set from the
+// registry.
+func (r *Route) sync(nodes []registry.Node) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if &nodes[0] == r.seen.Load() && int64(len(nodes)) == r.seenN.Load() {
+		return
+	}
+	ids := make([]string, 0, len(nodes))
+	for i := range nodes {
+		if id := nodes[i].Endpoints["nats"]; id != "" {
+			ids = append(ids, id)
+		}
+	}
+	r.picker.Update(ids)
+	r.seen.Store(&nodes[0])
+	r.seenN.Store(int64(len(nodes)))
 }
 
 var _ catalog.Balancer = (*Route)(nil)
@@ -99,7 +172,7 @@ type binding struct {
 
 var contentJSON = []string{transport.ContentTypeJSON}
 
-func (b *binding) call(ctx context.Context, c *middleware.Call) error {
+func (b *binding) call(ctx context.Context, c *middleware.Call) (outcome error) {
 	if err := ctx.Err(); err != nil {
 		return transport.ContextError(err, err)
 	}
@@ -107,19 +180,40 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) error {
 	if nc == nil || !b.r.eng.Ready() {
 		return transport.ErrUnavailable.Wrap(fmt.Errorf("natstransport: %s: not connected to NATS", b.subject))
 	}
+	n, subject := b.r.pick(b.subject)
 	c.Node = b.r.node
+	if n != nil {
+		c.Node = n.ID()
+	}
 	data, err := b.encode(c.Request)
 	if err != nil {
 		return errs.Internal().WithCause(fmt.Errorf("natstransport: encoding the request of %s: %w", b.subject, err))
 	}
-	msg := &nats.Msg{Subject: b.subject, Data: data, Header: nats.Header{}}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
 	if err := transport.Outgoing(ctx, transport.MD(msg.Header), b.r.props); err != nil {
 		return err
 	}
 	msg.Header[transport.HeaderContentType] = contentJSON
+	var began time.Time
+	if n != nil {
+		b.r.picker.Start(n)
+		began = time.Now()
+	}
 	resp, err := b.request(ctx, nc, msg)
+	if n != nil && errors.Is(err, nats.ErrNoResponders) {
+		// The node is gone and the registry does not know yet: no one
+		// got the request, so the queue group may have it.
+		b.r.picker.Done(n, transport.ErrUnavailable.New(), time.Since(began))
+		n = nil
+		msg.Subject = b.subject
+		resp, err = b.request(ctx, nc, msg)
+	}
+	if n != nil {
+		defer func() { b.r.picker.Done(n, outcome, time.Since(began)) }()
+	}
 	if err != nil {
-		return b.requestError(ctx, err)
+		outcome = b.requestError(ctx, err)
+		return outcome
 	}
 	if code := resp.Header.Get(micro.ErrorCodeHeader); code != "" {
 		status, _ := strconv.Atoi(code)
@@ -233,7 +327,10 @@ func init() {
 }
 
 // newRoute builds the route of a "nats://service" target: the host names
-// the service, for Call.Node and errors; NATS finds who serves it.
+// the service, for Call.Node and errors; NATS finds who serves it. The
+// query may ask for balancing on the caller's side over the service's
+// nodes in the application's registry, "?balance=p2c_inflight" (or
+// p2c_ewma, round_robin, random), with balance's default ejection.
 func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
 	if len(targets) != 1 {
 		return nil, errors.New("natstransport: a NATS route has one target, nats://<service>: whoever serves the subject answers")
@@ -243,10 +340,28 @@ func newRoute(host transport.Host, targets []string) (catalog.Route, error) {
 		return nil, errors.New("natstransport: a nats:// route needs the NATS engine: add a nats section to the configuration")
 	}
 	u, err := url.Parse(targets[0])
-	if err != nil || u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+	if err != nil || u.Path != "" && u.Path != "/" || u.User != nil || u.Host == "" {
 		return nil, fmt.Errorf("natstransport: route target %q is not nats://<service>", targets[0])
 	}
-	r := NewRoute(eng, u.Host)
+	var opts []RouteOption
+	q := u.Query()
+	for k := range q {
+		if k != "balance" {
+			return nil, fmt.Errorf("natstransport: route target %q: unknown parameter %q (want balance)", targets[0], k)
+		}
+	}
+	if policy := q.Get("balance"); policy != "" {
+		if host.Registry == nil {
+			return nil, fmt.Errorf("natstransport: route target %q balances over the registry's nodes, and the application has no registry", targets[0])
+		}
+		cfg := balance.DefaultConfig()
+		cfg.Policy = balance.Policy(policy)
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("natstransport: route target %q: %w", targets[0], err)
+		}
+		opts = append(opts, Balance(host.Registry, cfg))
+	}
+	r := NewRoute(eng, u.Host, opts...)
 	r.props = host.Propagators
 	return r, nil
 }
