@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/wegomesh/wego/catalog"
-	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/engine"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/transport/balance"
 	natstransport "github.com/wegomesh/wego/transport/nats"
