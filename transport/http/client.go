@@ -23,6 +23,7 @@ import (
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/middleware/retry"
+	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/transport"
 	"github.com/wegomesh/wego/transport/balance"
 )
@@ -254,8 +255,53 @@ type remoteRoute struct {
 	retry  retry.Config // which commands are idempotent
 	err    error
 
-	mu  sync.Mutex // serializes Update
-	set atomic.Pointer[nodeSet]
+	mu   sync.Mutex // serializes Update
+	set  atomic.Pointer[nodeSet]
+	disc *discovery // nodes from a registry (discover://), or nil
+}
+
+// discovery keeps a route's nodes those of its service in a registry.
+type discovery struct {
+	reg     registry.Registry
+	service string
+	seen    atomic.Pointer[registry.Node] // the first node of the set the route has
+	seenN   atomic.Int64                  // and its length; -1 before the first
+}
+
+// sync gives r the nodes of the service when the registry's set changed
+// since the last call: the http endpoints of its nodes. Lookup reads the
+// registry's local copy, without I/O or allocation.
+func (d *discovery) sync(r *remoteRoute) {
+	nodes, err := d.reg.Lookup(d.service)
+	if err != nil {
+		return
+	}
+	var first *registry.Node
+	if len(nodes) > 0 {
+		first = &nodes[0]
+	}
+	if first == d.seen.Load() && int64(len(nodes)) == d.seenN.Load() {
+		return
+	}
+	r.mu.Lock()
+	changed := first != d.seen.Load() || int64(len(nodes)) != d.seenN.Load()
+	r.mu.Unlock()
+	if !changed {
+		return
+	}
+	urls := make([]string, 0, len(nodes))
+	hosts := make(map[string]bool, len(nodes))
+	for i := range nodes {
+		// A node without an http endpoint, or with one that is no base
+		// URL or names the host of another, is left out.
+		if u, err := parseBase(nodes[i].Endpoints["http"]); err == nil && !hosts[u.Host] {
+			hosts[u.Host] = true
+			urls = append(urls, nodes[i].Endpoints["http"])
+		}
+	}
+	_ = r.Update(urls) // cannot fail: every URL is checked
+	d.seen.Store(first)
+	d.seenN.Store(int64(len(nodes)))
 }
 
 // Update replaces the route's base URLs (see [RouteUpdater]).
@@ -263,10 +309,9 @@ func (r *remoteRoute) Update(baseURLs []string) error {
 	set := &nodeSet{bases: make([]base, 0, len(baseURLs)), byHost: make(map[string]int, len(baseURLs))}
 	hosts := make([]string, 0, len(baseURLs))
 	for _, s := range baseURLs {
-		u, err := url.Parse(s)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return fmt.Errorf("base URL %q is not an absolute http or https URL without query", s)
+		u, err := parseBase(s)
+		if err != nil {
+			return err
 		}
 		if i, dup := set.byHost[u.Host]; dup {
 			return fmt.Errorf("base URLs %q and %q name the same host", set.bases[i].prefix, s)
@@ -285,11 +330,25 @@ func (r *remoteRoute) Update(baseURLs []string) error {
 	return nil
 }
 
+// parseBase parses a base URL: an absolute http or https URL without
+// query, fragment or user.
+func parseBase(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return nil, fmt.Errorf("base URL %q is not an absolute http or https URL without query", s)
+	}
+	return u, nil
+}
+
 // Pick chooses the node of the next call (see package balance); the
 // catalog calls it before the client chain so that client middleware (a
 // breaker per node, monitoring) see Call.Node. It makes remoteRoute a
 // [catalog.Balancer].
 func (r *remoteRoute) Pick() string {
+	if r.disc != nil {
+		r.disc.sync(r)
+	}
 	if n := r.picker.Pick(); n != nil {
 		return n.ID()
 	}
@@ -709,6 +768,40 @@ func decodeError(status int, body []byte) *errs.Error {
 func init() {
 	transport.RegisterRouteFactory("http", newRoute)
 	transport.RegisterRouteFactory("https", newRoute)
+	transport.RegisterRouteFactory("discover", newDiscoverRoute)
+}
+
+// newDiscoverRoute builds the route of a "discover://service" target: an
+// HTTP route whose nodes are the http endpoints of the service's nodes in
+// the application's registry, kept current as nodes come and go.
+func newDiscoverRoute(host transport.Host, targets []string) (catalog.Route, error) {
+	if len(targets) != 1 {
+		return nil, errors.New("httptransport: a discover:// route has one target, discover://<service>")
+	}
+	u, err := url.Parse(targets[0])
+	if err != nil || u.Host == "" || u.Path != "" && u.Path != "/" || u.RawQuery != "" || u.User != nil {
+		return nil, fmt.Errorf("httptransport: route target %q is not discover://<service>", targets[0])
+	}
+	if host.Registry == nil {
+		return nil, fmt.Errorf("httptransport: route target %q needs the application's registry (section registry)", targets[0])
+	}
+	if err := checkRouteBudgets(host.Config); err != nil {
+		return nil, err
+	}
+	c, err := hostClient(host)
+	if err != nil {
+		return nil, err
+	}
+	r := c.route()
+	r.props = host.Propagators
+	r.disc = &discovery{reg: host.Registry, service: u.Host}
+	r.disc.seenN.Store(-1)
+	if host.Config != nil {
+		if r.retry, err = config.GetWithDefaults(host.Config, retry.Section, retry.DefaultConfig()); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
 }
 
 // clientsKey is the key of this package's client in a transport.Clients.
