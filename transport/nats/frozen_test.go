@@ -1,12 +1,9 @@
 package natstransport_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -57,25 +54,7 @@ func TestFrozenReplica(t *testing.T) {
 	e := embedded(t)
 	serve(t, e, fixture(t, "parent", nil, nil))
 
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), "WEGO_NATSTEST_REPLICA="+e.ClientURL())
-	out, err := child.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	child.Stderr = os.Stderr
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = child.Process.Signal(syscall.SIGCONT)
-		_ = child.Process.Kill()
-		_ = child.Wait()
-	})
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil || strings.TrimSpace(line) != "ready" {
-		t.Fatalf("the child replica did not start: %q, %v", line, err)
-	}
+	child := startReplica(t, e.ClientURL())
 
 	cmd := reserve(t, natstransport.NewRoute(client(t, e), "inventory"))
 	call := func() (string, error) {
