@@ -355,3 +355,18 @@ func (s *Scanner) fail(last string, r reason) *errs.Error {
 	}
 	return r.Invalid(b.String())
 }
+
+// maxKeptElems bounds the elements of each buffer a Scanner keeps across
+// [Scanner.Reset]: a scan of a large document grows them, and a pool
+// should not keep that memory.
+const maxKeptElems = 1024
+
+// Reset drops what the last scan left in s — the document it scanned, so
+// that a pooled Scanner keeps no request's bytes alive — and reports
+// whether s is worth keeping: false when a large document grew its
+// buffers, which the caller should then leave to the garbage collector.
+func (s *Scanner) Reset() bool {
+	s.data, s.pos = nil, 0
+	s.keys, s.path, s.vals = s.keys[:0], s.path[:0], s.vals[:0]
+	return cap(s.keys) <= maxKeptElems && cap(s.path) <= maxKeptElems && cap(s.vals) <= maxKeptElems
+}

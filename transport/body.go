@@ -80,8 +80,8 @@ var scratches = sync.Pool{New: func() any {
 }}
 
 func putScratch(s *scratch) {
-	if s.out.Cap() > MaxPooledBuffer {
-		return
+	if !s.sc.Reset() || s.out.Cap() > MaxPooledBuffer {
+		return // no request's bytes stay alive in the pool, nor large buffers
 	}
 	s.out.Reset()
 	scratches.Put(s)
