@@ -97,3 +97,54 @@ func TestKilledReplica(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d calls, %d failed, one of three replicas killed", calls.Load(), failed.Load())
 }
+
+// A replica that stops (drains) under a steady load of calls: it leaves
+// its queue group, answers what NATS had sent it, and no caller sees a
+// failure.
+func TestReplicaDrainsUnderLoad(t *testing.T) {
+	e := embedded(t)
+	serve(t, e, fixture(t, "a", nil, nil))
+	leaving := serve(t, e, fixture(t, "b", nil, nil))
+	cmd := reserve(t, natstransport.NewRoute(client(t, e), "inventory", natstransport.AttemptTimeout(0)))
+
+	var calls, failed, byB atomic.Int64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				r, err := cmd.Call(ctx, ReserveRequest{SKU: "apple"})
+				cancel()
+				calls.Add(1)
+				if err != nil {
+					failed.Add(1)
+					t.Errorf("call failed: %v", err)
+				} else if r.Server == "b" {
+					byB.Add(1)
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := leaving.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	afterStop := byB.Load()
+	time.Sleep(500 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if byB.Load() != afterStop {
+		t.Errorf("the stopped replica answered %d calls after its Stop returned", byB.Load()-afterStop)
+	}
+	t.Logf("%d calls, %d failed, one of two replicas drained and stopped under load", calls.Load(), failed.Load())
+}
