@@ -283,12 +283,8 @@ func (d *discovery) sync(r *remoteRoute) {
 	if first == d.seen.Load() && int64(len(nodes)) == d.seenN.Load() {
 		return
 	}
-	r.mu.Lock()
-	changed := first != d.seen.Load() || int64(len(nodes)) != d.seenN.Load()
-	r.mu.Unlock()
-	if !changed {
-		return
-	}
+	// Two calls that see the change at once both update the route, to
+	// the same nodes: Update serializes them.
 	urls := make([]string, 0, len(nodes))
 	hosts := make(map[string]bool, len(nodes))
 	for i := range nodes {
