@@ -147,13 +147,16 @@ type Server struct {
 	sem      chan struct{}
 	inflight sync.WaitGroup
 	// monitorDone is closed when the health monitor has returned.
-	monitorDone    chan struct{}
-	last           atomic.Int64    // UnixNano of the last request dispatched
-	base           context.Context // ends when the server stops
-	cancel         context.CancelFunc
-	reqs           context.Context // of the requests: ends when a stop runs out of time
-	cancelRequests context.CancelFunc
-	log            *zap.Logger
+	monitorDone chan struct{}
+	last        atomic.Int64 // UnixNano of the last request dispatched
+	// refused counts the requests refused over max_concurrent since
+	// lastRefusal (UnixNano), when the last line about them was logged.
+	refused, lastRefusal atomic.Int64
+	base                 context.Context // ends when the server stops
+	cancel               context.CancelFunc
+	reqs                 context.Context // of the requests: ends when a stop runs out of time
+	cancelRequests       context.CancelFunc
+	log                  *zap.Logger
 }
 
 // NewServer returns a NATS server configured by the section
@@ -460,8 +463,15 @@ var _ transport.Exchange = (*exchange)(nil)
 func (x *exchange) Metadata() transport.Metadata { return x.md }
 
 // Admit refuses a request that came when max_concurrent were in flight.
+// The refusal is logged once a second at most, with the count since.
 func (x *exchange) Admit() error {
 	if !x.admitted {
+		x.s.refused.Add(1)
+		now, last := time.Now().UnixNano(), x.s.lastRefusal.Load()
+		if now-last >= int64(time.Second) && x.s.lastRefusal.CompareAndSwap(last, now) {
+			x.s.log.Warn("nats: requests refused over max_concurrent",
+				zap.Int64("refused", x.s.refused.Swap(0)), zap.Int("max_concurrent", x.s.cfg.MaxConcurrent))
+		}
 		return transport.ErrOverloaded.New()
 	}
 	return nil
