@@ -137,7 +137,7 @@ func (c *Core) Command(e catalog.Entry) *Command {
 	spec := e.Spec()
 	cmd := &Command{
 		core: c, entry: e, spec: spec, name: spec.Name,
-		noContent: spec.Response == nil || isEmpty(spec.Response),
+		noContent: spec.Response == nil || EmptyType(spec.Response),
 		codec:     newJSONCodec(spec.Request, spec.Response),
 	}
 	cmd.reqs.New = func() any { return e.NewRequest() }
@@ -152,10 +152,11 @@ func (cmd *Command) Spec() *middleware.Spec { return cmd.spec }
 // type is struct{}): Reply then gets a nil body.
 func (cmd *Command) NoContent() bool { return cmd.noContent }
 
-// isEmpty reports whether values of t encode to nothing worth sending: a
-// struct without fields (struct{}).
-func isEmpty(t reflect.Type) bool {
-	return t.Kind() == reflect.Struct && t.NumField() == 0
+// EmptyType reports whether values of t encode to nothing worth sending,
+// a struct without fields (struct{}): a command whose response is one
+// answers without a body (HTTP's 204).
+func EmptyType(t reflect.Type) bool {
+	return t != nil && t.Kind() == reflect.Struct && t.NumField() == 0
 }
 
 // zero sets the value p points to to its zero value, so that it can be

@@ -207,10 +207,15 @@ func (s *Server) statsOverhead() (uint64, error) {
 }
 
 // Stop ends the child process.
-func (s *Server) Stop() error {
-	_ = s.stdin.Close()
+func (s *Server) Stop() error { return StopChild(s.cmd, s.stdin) }
+
+// StopChild ends a child process of the suites: it closes its standard
+// input, which tells it to exit, and kills it if it has not exited within
+// five seconds. An exit with a status is not an error.
+func StopChild(cmd *exec.Cmd, stdin io.Closer) error {
+	_ = stdin.Close()
 	done := make(chan error, 1)
-	go func() { done <- s.cmd.Wait() }()
+	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		var ee *exec.ExitError
@@ -219,7 +224,7 @@ func (s *Server) Stop() error {
 		}
 		return err
 	case <-time.After(5 * time.Second):
-		_ = s.cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 		return <-done
 	}
 }

@@ -94,22 +94,26 @@ func ServeWeGO(ctx context.Context, url string) (stop func(), err error) {
 // ErrorHeader carries the bare responder's error, if any.
 const ErrorHeader = "Error"
 
-// bareHandler is what a hand-written nats.go responder does with
+// bareReserve is what a hand-written nats.go responder does with
 // encoding/json: strict decoding, the function, the response encoded.
-func bareHandler(m *nats.Msg) {
+func bareReserve(m *nats.Msg) ([]byte, error) {
 	var req fixture.Req
 	dec := json.NewDecoder(bytes.NewReader(m.Data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		_ = m.RespondMsg(&nats.Msg{Header: nats.Header{ErrorHeader: {err.Error()}}})
-		return
+		return nil, err
 	}
 	resp, err := fixture.Reserve(context.Background(), req)
 	if err != nil {
-		_ = m.RespondMsg(&nats.Msg{Header: nats.Header{ErrorHeader: {err.Error()}}})
-		return
+		return nil, err
 	}
-	data, err := json.Marshal(resp)
+	return json.Marshal(resp)
+}
+
+// bareHandler answers with bareReserve's response, or its error in the
+// Error header.
+func bareHandler(m *nats.Msg) {
+	data, err := bareReserve(m)
 	if err != nil {
 		_ = m.RespondMsg(&nats.Msg{Header: nats.Header{ErrorHeader: {err.Error()}}})
 		return
@@ -121,15 +125,11 @@ func bareHandler(m *nats.Msg) {
 // natstransport.Server answers with: the request's X-Request-Id and the
 // content type.
 func bareHeadersHandler(m *nats.Msg) {
-	var req fixture.Req
-	dec := json.NewDecoder(bytes.NewReader(m.Data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	data, err := bareReserve(m)
+	if err != nil {
 		_ = m.RespondMsg(&nats.Msg{Header: nats.Header{ErrorHeader: {err.Error()}}})
 		return
 	}
-	resp, _ := fixture.Reserve(context.Background(), req)
-	data, _ := json.Marshal(resp)
 	_ = m.RespondMsg(&nats.Msg{Data: data, Header: nats.Header{
 		transport.HeaderRequestID: m.Header[transport.HeaderRequestID], transport.HeaderContentType: {transport.ContentTypeJSON}}})
 }

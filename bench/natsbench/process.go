@@ -216,19 +216,4 @@ func (p *Process) Since(mallocs uint64) (uint64, error) {
 
 // Stop ends the process: it closes its standard input, and kills it if it
 // has not exited within five seconds.
-func (p *Process) Stop() error {
-	_ = p.stdin.Close()
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return nil
-		}
-		return err
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		return <-done
-	}
-}
+func (p *Process) Stop() error { return httpbench.StopChild(p.cmd, p.stdin) }

@@ -314,12 +314,10 @@ func (h *handler) allowed(r *http.Request) []string {
 // echoes it: the request's own value, or the new id's text in one
 // allocation.
 func requestID(r *http.Request) (log.RequestID, []string) {
-	if v := r.Header[canonRequestID]; len(v) > 0 {
-		if id, err := log.ParseRequestID(v[0]); err == nil {
-			return id, v[:1:1]
-		}
+	id, given := transport.RequestIDOf(transport.MD(r.Header))
+	if given {
+		return id, r.Header[canonRequestID][:1:1]
 	}
-	id := log.NewRequestID()
 	h := new(idHeader)
 	b := id.AppendTo(h.text[:0])
 	h.value[0] = unsafe.String(unsafe.SliceData(b), len(b))
@@ -398,7 +396,7 @@ func checkRoute(spec *middleware.Spec, r Endpoint) (*shape, int, error) {
 			return fail("success status %d is not in 200-299", s)
 		}
 		status = s
-	} else if isEmpty(spec.Response) {
+	} else if transport.EmptyType(spec.Response) {
 		status = http.StatusNoContent
 	}
 	sh, err := shapeOf(spec.Request)
@@ -423,11 +421,6 @@ func checkRoute(spec *middleware.Spec, r Endpoint) (*shape, int, error) {
 	return sh, status, nil
 }
 
-// isEmpty reports whether values of t encode to nothing worth sending: a
-// struct without fields (struct{}).
-func isEmpty(t reflect.Type) bool {
-	return t != nil && t.Kind() == reflect.Struct && t.NumField() == 0
-}
 
 func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 	spec := e.Spec()

@@ -97,25 +97,30 @@ type health struct {
 
 func newHealth(cfg HealthConfig) *health { return &health{cfg: cfg, trip: make(chan struct{}, 1)} }
 
+// timed reports whether record wants the time requests take: only when
+// a latency limit is set.
+func (h *health) timed() bool { return h.cfg.Latency > 0 }
+
 // record counts one request's outcome: err is what the caller was
-// answered, nil after a success.
+// answered, nil after a success; d is the time it took, when timed.
 func (h *health) record(err error, d time.Duration) {
 	switch errs.KindOf(err) {
 	case errs.KindCanceled, errs.KindDeadlineExceeded:
 		return // the caller's time, not the server's health
 	case errs.KindInternal, errs.KindUnavailable:
-		if err != nil {
-			h.failed.Add(1)
-			if h.probation.Load() {
-				select {
-				case h.trip <- struct{}{}:
-				default:
-				}
+		h.failed.Add(1)
+		if h.probation.Load() {
+			select {
+			case h.trip <- struct{}{}:
+			default:
 			}
 		}
 	}
 	if n := h.total.Add(1); n >= int64(h.cfg.MinRequests) && h.probation.Load() && h.failed.Load() == 0 {
 		h.probation.Store(false)
+	}
+	if !h.timed() {
+		return
 	}
 	for {
 		old := h.ewma.Load()

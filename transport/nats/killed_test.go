@@ -64,38 +64,14 @@ func TestKilledReplica(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var calls, failed atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				_, err := cmd.Call(ctx, ReserveRequest{SKU: "apple"})
-				cancel()
-				calls.Add(1)
-				if err != nil {
-					failed.Add(1)
-					t.Errorf("call failed: %v", err)
-				}
-			}
-		}()
-	}
+	l := steadyLoad(t, cmd)
 	time.Sleep(time.Second)
 	if err := victim.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(2 * time.Second)
-	close(stop)
-	wg.Wait()
-	t.Logf("%d calls, %d failed, one of three replicas killed", calls.Load(), failed.Load())
+	l.stop()
+	t.Logf("%d calls, %d failed, one of three replicas killed", l.calls.Load(), l.failed.Load())
 }
 
 // A replica that stops (drains) under a steady load of calls: it leaves
@@ -107,44 +83,71 @@ func TestReplicaDrainsUnderLoad(t *testing.T) {
 	leaving := serve(t, e, fixture(t, "b", nil, nil))
 	cmd := reserve(t, natstransport.NewRoute(client(t, e), "inventory", natstransport.AttemptTimeout(0)))
 
-	var calls, failed, byB atomic.Int64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				r, err := cmd.Call(ctx, ReserveRequest{SKU: "apple"})
-				cancel()
-				calls.Add(1)
-				if err != nil {
-					failed.Add(1)
-					t.Errorf("call failed: %v", err)
-				} else if r.Server == "b" {
-					byB.Add(1)
-				}
-			}
-		}()
-	}
+	l := steadyLoad(t, cmd)
 	time.Sleep(500 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := leaving.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	afterStop := byB.Load()
+	afterStop := l.answered("b")
 	time.Sleep(500 * time.Millisecond)
-	close(stop)
-	wg.Wait()
-	if byB.Load() != afterStop {
-		t.Errorf("the stopped replica answered %d calls after its Stop returned", byB.Load()-afterStop)
+	l.stop()
+	if n := l.answered("b"); n != afterStop {
+		t.Errorf("the stopped replica answered %d calls after its Stop returned", n-afterStop)
 	}
-	t.Logf("%d calls, %d failed, one of two replicas drained and stopped under load", calls.Load(), failed.Load())
+	t.Logf("%d calls, %d failed, one of two replicas drained and stopped under load", l.calls.Load(), l.failed.Load())
+}
+
+// steady is a steady load of calls from 4 goroutines, each with a 5 s
+// deadline; a failed call fails the test.
+type steady struct {
+	calls, failed atomic.Int64
+	mu            sync.Mutex
+	by            map[string]int // answers per replica
+	done          chan struct{}
+	wg            sync.WaitGroup
+}
+
+func steadyLoad(t *testing.T, cmd *catalog.Command[ReserveRequest, ReserveResponse]) *steady {
+	l := &steady{by: map[string]int{}, done: make(chan struct{})}
+	for range 4 {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				r, err := cmd.Call(ctx, ReserveRequest{SKU: "apple"})
+				cancel()
+				l.calls.Add(1)
+				if err != nil {
+					l.failed.Add(1)
+					t.Errorf("call failed: %v", err)
+					continue
+				}
+				l.mu.Lock()
+				l.by[r.Server]++
+				l.mu.Unlock()
+			}
+		}()
+	}
+	return l
+}
+
+// answered returns how many calls server has answered so far.
+func (l *steady) answered(server string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.by[server]
+}
+
+// stop ends the load and waits for the calls in flight.
+func (l *steady) stop() {
+	close(l.done)
+	l.wg.Wait()
 }

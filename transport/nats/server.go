@@ -148,7 +148,7 @@ type Server struct {
 	inflight sync.WaitGroup
 	// monitorDone is closed when the health monitor has returned.
 	monitorDone chan struct{}
-	last        atomic.Int64 // UnixNano of the last request dispatched
+	dispatched  atomic.Int64 // requests dispatched so far, for Stop to see when they end
 	// refused counts the requests refused over max_concurrent since
 	// lastRefusal (UnixNano), when the last line about them was logged.
 	refused, lastRefusal atomic.Int64
@@ -315,7 +315,7 @@ func sanitize(s string) string {
 // its messages one at a time), or, when max_concurrent requests are in
 // flight already, answers it overloaded at once.
 func (s *Server) dispatch(cmd *transport.Command, r micro.Request) {
-	s.last.Store(time.Now().UnixNano())
+	s.dispatched.Add(1)
 	select {
 	case s.sem <- struct{}{}:
 	default:
@@ -337,7 +337,11 @@ func (s *Server) serve(cmd *transport.Command, r micro.Request, admitted bool) {
 		// The answer carries the caller's own id: its header value as is.
 		x.idValue = md[transport.HeaderRequestID][:1:1]
 	}
-	began := time.Now()
+	if !s.health.timed() {
+		s.health.record(cmd.Serve(s.reqs, id, x), 0)
+		return
+	}
+	began := time.Now() // only for the latency limit: a clock read costs
 	err := cmd.Serve(s.reqs, id, x)
 	s.health.record(err, time.Since(began))
 }
@@ -379,14 +383,12 @@ func (s *Server) Stop(ctx context.Context) error {
 	go func() {
 		defer close(done)
 		for {
+			n := s.dispatched.Load()
 			s.inflight.Wait()
-			if time.Since(time.Unix(0, s.last.Load())) >= quiet && len(s.sem) == 0 {
+			time.Sleep(quiet)
+			if s.dispatched.Load() == n && len(s.sem) == 0 || ctx.Err() != nil {
 				return
 			}
-			if ctx.Err() != nil {
-				return
-			}
-			time.Sleep(quiet / 4)
 		}
 	}()
 	select {
