@@ -421,7 +421,6 @@ func checkRoute(spec *middleware.Spec, r Endpoint) (*shape, int, error) {
 	return sh, status, nil
 }
 
-
 func newEndpoint(h *handler, e catalog.Entry, r Endpoint) (*endpoint, error) {
 	spec := e.Spec()
 	sh, status, err := checkRoute(spec, r)
