@@ -462,6 +462,7 @@ type exchange struct {
 
 var _ transport.Exchange = (*exchange)(nil)
 
+// Metadata returns the request's headers, in canonical form.
 func (x *exchange) Metadata() transport.Metadata { return x.md }
 
 // Admit refuses a request that came when max_concurrent were in flight.
@@ -539,6 +540,7 @@ type msgRequest struct{ m *nats.Msg }
 
 var _ micro.Request = msgRequest{}
 
+// Respond answers with data and the headers of opts.
 func (r msgRequest) Respond(data []byte, opts ...micro.RespondOpt) error {
 	resp := &nats.Msg{Data: data, Header: nats.Header{}}
 	for _, o := range opts {
@@ -547,6 +549,7 @@ func (r msgRequest) Respond(data []byte, opts ...micro.RespondOpt) error {
 	return r.m.RespondMsg(resp)
 }
 
+// RespondJSON answers with v in JSON.
 func (r msgRequest) RespondJSON(v any, opts ...micro.RespondOpt) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -555,6 +558,7 @@ func (r msgRequest) RespondJSON(v any, opts ...micro.RespondOpt) error {
 	return r.Respond(data, opts...)
 }
 
+// Error answers with the service-error headers, data and opts's headers.
 func (r msgRequest) Error(code, description string, data []byte, opts ...micro.RespondOpt) error {
 	resp := &nats.Msg{Data: data, Header: nats.Header{micro.ErrorHeader: {description}, micro.ErrorCodeHeader: {code}}}
 	for _, o := range opts {
@@ -563,7 +567,14 @@ func (r msgRequest) Error(code, description string, data []byte, opts ...micro.R
 	return r.m.RespondMsg(resp)
 }
 
-func (r msgRequest) Data() []byte           { return r.m.Data }
+// Data returns the request's payload.
+func (r msgRequest) Data() []byte { return r.m.Data }
+
+// Headers returns the request's headers.
 func (r msgRequest) Headers() micro.Headers { return micro.Headers(r.m.Header) }
-func (r msgRequest) Subject() string        { return r.m.Subject }
-func (r msgRequest) Reply() string          { return r.m.Reply }
+
+// Subject returns the subject the request came on.
+func (r msgRequest) Subject() string { return r.m.Subject }
+
+// Reply returns the subject the answer goes to.
+func (r msgRequest) Reply() string { return r.m.Reply }
