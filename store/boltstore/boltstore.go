@@ -99,6 +99,8 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	checksum byte // of Open's reads, which the compiler must not drop
+
 	poke      chan struct{} // wakes the sweeper
 	nextSweep atomic.Int64  // the sweeper's next run (Unix ns); 0 while it sweeps
 }
@@ -153,7 +155,7 @@ func (s *Store) List(ctx context.Context, prefix string, opts store.ListOptions)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkList(opts); err != nil {
+	if err := store.CheckList(opts); err != nil {
 		return nil, err
 	}
 	var recs []store.Record
@@ -177,7 +179,7 @@ func (s *Store) Keys(ctx context.Context, prefix string, opts store.ListOptions)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if err := checkList(opts); err != nil {
+	if err := store.CheckList(opts); err != nil {
 		return nil, err
 	}
 	var keys []string
@@ -203,13 +205,6 @@ func (s *Store) Keys(ctx context.Context, prefix string, opts store.ListOptions)
 		return nil, s.dbError(err)
 	}
 	return keys, nil
-}
-
-func checkList(opts store.ListOptions) error {
-	if opts.Limit < 0 {
-		return store.ErrInvalid.New(errs.P("field", "limit"), errs.P("reason", fmt.Sprintf("must not be negative, got %d", opts.Limit)))
-	}
-	return nil
 }
 
 // scan appends to dst the live records under prefix, as opts says.
@@ -293,17 +288,8 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if !store.ValidKey(key) {
-		return 0, store.CheckKey(key)
-	}
-	if len(value) > s.opts.MaxValue {
-		return 0, invalid("value", fmt.Sprintf("is %d bytes, more than the limit of %d", len(value), s.opts.MaxValue))
-	}
-	if opts.TTL < 0 {
-		return 0, invalid("ttl", fmt.Sprintf("must not be negative, got %v", opts.TTL))
-	}
-	if opts.Create && opts.IfRevision != 0 {
-		return 0, invalid("if_revision", "cannot be combined with create")
+	if err := store.CheckPut(key, value, opts, s.opts.MaxValue); err != nil {
+		return 0, err
 	}
 	mdLen := 0
 	if len(opts.Metadata) > 0 {

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -57,7 +58,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout < 0 {
 		timeout = time.Nanosecond // one try
 	}
-	db, err := openFile(path, &bolt.Options{
+	db, file, err := openFile(path, &bolt.Options{
 		Timeout:      timeout,
 		NoSync:       opts.NoSync,
 		FreelistType: bolt.FreelistMapType,
@@ -86,7 +87,7 @@ func Open(path string, opts Options) (*Store, error) {
 		s.features.Durability = store.DurabilityOS
 	}
 	if err := guard(path, func() error { return s.prepare() }); err != nil {
-		closeQuietly(db)
+		closeQuietly(db, file)
 		return nil, err
 	}
 	s.wg.Add(1)
@@ -141,26 +142,40 @@ func validBucket(s string) bool {
 
 // openFile opens the database, turning bbolt's errors (and panics) about
 // a file that is not a database into errors that name the file.
-func openFile(path string, bo *bolt.Options, mode uint32) (*bolt.DB, error) {
-	var db *bolt.DB
+func openFile(path string, bo *bolt.Options, mode uint32) (*bolt.DB, *os.File, error) {
+	var (
+		db   *bolt.DB
+		file *os.File
+	)
+	bo.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
 	err := guard(path, func() error {
 		var err error
 		db, err = bolt.Open(path, os.FileMode(mode), bo)
 		return err
 	})
+	if err != nil && db == nil && file != nil {
+		// bbolt panicked before it could close the file and release its
+		// lock, which its memory map keeps: release both here.
+		unlock(file)
+		_ = file.Close()
+	}
 	switch {
 	case err == nil:
-		return db, nil
+		return db, file, nil
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("boltstore: open %s: another process holds the file (waited %v): stop it, or give this one another store.path: %w", path, bo.Timeout, err)
+		return nil, nil, fmt.Errorf("boltstore: open %s: another process holds the file (waited %v): stop it, or give this one another store.path: %w", path, bo.Timeout, err)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum),
 		errors.Is(err, berrors.ErrVersionMismatch), strings.Contains(err.Error(), "file size too small"):
-		return nil, fmt.Errorf("boltstore: open %s: the file is not a bbolt database, or it is damaged: %w", path, err)
+		return nil, nil, fmt.Errorf("boltstore: open %s: the file is not a bbolt database, or it is damaged: %w", path, err)
 	}
 	if strings.HasPrefix(err.Error(), "boltstore:") {
-		return nil, err
+		return nil, nil, err
 	}
-	return nil, fmt.Errorf("boltstore: open %s: %w", path, err)
+	return nil, nil, fmt.Errorf("boltstore: open %s: %w", path, err)
 }
 
 // guard runs fn and turns a panic, including a fault on the file's
@@ -191,6 +206,13 @@ func (s *Store) prepare() error {
 		}
 		if s.opts.NoCheck {
 			return nil
+		}
+		// Read every page first, in this goroutine, where guard turns a
+		// fault on a page outside the file into an error: bbolt's Check
+		// reads pages in a goroutine of its own, where a fault would end
+		// the process. Once every page has been read safely, it cannot.
+		if err := s.readAll(tx); err != nil {
+			return err
 		}
 		var problems []error
 		for err := range tx.Check() { // drained to the end: it is a goroutine's
@@ -232,9 +254,48 @@ func (s *Store) prepare() error {
 	})
 }
 
-// closeQuietly closes a database that failed to open; a damaged one may
-// panic.
-func closeQuietly(db *bolt.DB) {
-	defer func() { _ = recover() }()
+// readAll reads every key and value of every bucket of the file, and
+// decodes the records of the store's bucket.
+func (s *Store) readAll(tx *bolt.Tx) error {
+	var sum byte // keeps the reads
+	var walk func(name []byte, b *bolt.Bucket) error
+	walk = func(name []byte, b *bolt.Bucket) error {
+		ours := bytes.Equal(name, s.name)
+		c := b.Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			if v == nil {
+				if child := b.Bucket(k); child != nil {
+					if err := walk(k, child); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			for i := 0; i < len(v); i += 1024 {
+				sum += v[i]
+			}
+			if ours {
+				if _, _, err := decodeRecord(string(k), v); err != nil {
+					return fmt.Errorf("boltstore: open %s: the file is damaged: record %q of bucket %s: %w", s.path, k, name, err)
+				}
+			}
+		}
+		return nil
+	}
+	err := tx.ForEach(walk)
+	s.checksum = sum
+	return err
+}
+
+// closeQuietly closes a database that failed its checks. bbolt may panic
+// closing a damaged one: the file is then closed directly, which releases
+// its lock.
+func closeQuietly(db *bolt.DB, file *os.File) {
+	defer func() {
+		if recover() != nil {
+			unlock(file)
+			_ = file.Close()
+		}
+	}()
 	_ = db.Close()
 }
