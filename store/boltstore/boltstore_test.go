@@ -279,3 +279,55 @@ func TestCloseEndsWatches(t *testing.T) {
 		t.Fatalf("Watch after Close: %v, want store.ErrClosed", err)
 	}
 }
+
+// TestGroupCommitStress writes from many goroutines at once, some with
+// deadlines that end while they wait, and checks that every write that
+// returned a revision is stored with it, and no other.
+func TestGroupCommitStress(t *testing.T) {
+	s := open(t, filepath.Join(t.TempDir(), "stress.db"), boltstore.Options{})
+	const writers, each = 64, 50
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		revs = map[string]uint64{}
+	)
+	for g := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				key := fmt.Sprintf("s/%02d/%02d", g, i)
+				ctx, cancel := context.WithCancel(context.Background())
+				if i%5 == 4 {
+					ctx, cancel = context.WithTimeout(context.Background(), time.Duration(i%3)*500*time.Microsecond)
+				}
+				rev, err := s.Put(ctx, key, []byte(key), store.PutOptions{})
+				cancel()
+				switch {
+				case err == nil:
+					mu.Lock()
+					revs[key] = rev
+					mu.Unlock()
+				case !errors.Is(err, context.DeadlineExceeded):
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	recs, err := s.List(t.Context(), "s/", store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(revs) {
+		t.Fatalf("%d records stored, %d writes succeeded", len(recs), len(revs))
+	}
+	seen := map[uint64]bool{}
+	for _, r := range recs {
+		if revs[r.Key] != r.Revision || string(r.Value) != r.Key || seen[r.Revision] {
+			t.Fatalf("record %s at revision %d (value %q), its write returned %d", r.Key, r.Revision, r.Value, revs[r.Key])
+		}
+		seen[r.Revision] = true
+	}
+	t.Logf("%d of %d writes succeeded", len(revs), writers*each)
+}

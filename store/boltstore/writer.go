@@ -65,7 +65,7 @@ type op struct {
 	buf   []byte // the encoded record, which bbolt reads until the commit
 	state atomic.Int32
 	done  chan bool // true: lead the batch in batch
-	batch []*op
+	batch []*op     // the batch handed over with done (the writer's array)
 }
 
 // maxPooledBuf is the largest record buffer an op keeps for reuse.
@@ -87,20 +87,25 @@ func putOp(o *op) {
 	if cap(buf) > maxPooledBuf {
 		buf = nil
 	}
-	events := o.events[:0]
 	clear(o.events)
-	done := o.done
+	events, done := o.events[:0], o.done
 	*o = op{buf: buf, events: events, done: done} //nolint:govet // state is zero: no one else holds o
 	opPool.Put(o)
 }
 
-// writer is the group commit's queue.
+// writer is the group commit's queue. Two arrays of ops take turns: the
+// queue, and the batch that the leader commits; the writer owns both
+// (an op only borrows the batch it is handed), and keeps the batch's in
+// idle while no leader runs.
 type writer struct {
 	mu    sync.Mutex
 	busy  bool  // a leader is running
 	queue []*op // waiting for the next leader
-	key   []byte
-	ikey  []byte
+
+	// The leader's own.
+	idle []*op
+	key  []byte
+	ikey []byte
 }
 
 // write runs o through the group commit and returns nil with o's result
@@ -113,8 +118,7 @@ func (s *Store) write(ctx context.Context, o *op) error {
 		w.busy = true
 		w.mu.Unlock()
 		o.state.Store(opTaken)
-		o.batch = append(o.batch[:0], o)
-		s.lead(o.batch)
+		s.lead(append(w.idle[:0], o))
 		return nil
 	}
 	w.queue = append(w.queue, o)
@@ -129,7 +133,9 @@ func (s *Store) write(ctx context.Context, o *op) error {
 		lead = <-o.done // a leader took o first: the write goes on
 	}
 	if lead {
-		s.lead(o.batch)
+		batch := o.batch
+		o.batch = nil
+		s.lead(batch)
 	}
 	return nil
 }
@@ -147,7 +153,7 @@ func (s *Store) lead(batch []*op) {
 		w.mu.Lock()
 		next := w.queue
 		if len(next) == 0 {
-			w.busy = false
+			w.busy, w.idle = false, batch[:0]
 			w.mu.Unlock()
 			return
 		}
@@ -177,16 +183,17 @@ func (s *Store) commit(batch []*op) {
 	for {
 		failed := false
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			b, idx := tx.Bucket(s.name), tx.Bucket(s.idxName)
-			if b == nil || idx == nil {
+			b := tx.Bucket(s.name)
+			if b == nil {
 				return errNoBucket
 			}
+			idx := index{tx: tx, name: s.idxName}
 			now := time.Now().UnixNano()
 			for _, o := range batch {
 				if o.fatal {
 					continue
 				}
-				if err := s.apply(b, idx, o, now); err != nil {
+				if err := s.apply(b, &idx, o, now); err != nil {
 					o.fatal, o.err, failed = true, s.dbError(err), true
 					return err
 				}
@@ -212,10 +219,51 @@ func (s *Store) commit(batch []*op) {
 
 var errNoBucket = errors.New("the store's bucket is missing")
 
+// index is the expiry index of a write transaction, opened when a write
+// first needs it: most writes have no expiry.
+type index struct {
+	tx   *bolt.Tx
+	name []byte
+	b    *bolt.Bucket
+}
+
+func (x *index) bucket() (*bolt.Bucket, error) {
+	if x.b == nil {
+		if x.b = x.tx.Bucket(x.name); x.b == nil {
+			return nil, errNoBucket
+		}
+	}
+	return x.b, nil
+}
+
+func (x *index) Put(key, value []byte) error {
+	b, err := x.bucket()
+	if err != nil {
+		return err
+	}
+	return b.Put(key, value)
+}
+
+func (x *index) Delete(key []byte) error {
+	b, err := x.bucket()
+	if err != nil {
+		return err
+	}
+	return b.Delete(key)
+}
+
+func (x *index) Cursor() (*bolt.Cursor, error) {
+	b, err := x.bucket()
+	if err != nil {
+		return nil, err
+	}
+	return b.Cursor(), nil
+}
+
 // apply runs o in a write transaction. A failed condition is o's error
 // and writes nothing; the error returned is bbolt's, after which the
 // transaction must not commit.
-func (s *Store) apply(b, idx *bolt.Bucket, o *op, now int64) error {
+func (s *Store) apply(b *bolt.Bucket, idx *index, o *op, now int64) error {
 	o.rev, o.err = 0, nil
 	switch o.kind {
 	case opPut:
@@ -228,7 +276,7 @@ func (s *Store) apply(b, idx *bolt.Bucket, o *op, now int64) error {
 	return nil
 }
 
-func (s *Store) applyPut(b, idx *bolt.Bucket, o *op, now int64) error {
+func (s *Store) applyPut(b *bolt.Bucket, idx *index, o *op, now int64) error {
 	w := &s.w
 	w.key = append(w.key[:0], o.key...)
 	var old header
@@ -302,7 +350,7 @@ func (s *Store) ikey(keyLen int) []byte {
 	return w.ikey[:8+keyLen]
 }
 
-func (s *Store) applyDelete(b, idx *bolt.Bucket, o *op, now int64) error {
+func (s *Store) applyDelete(b *bolt.Bucket, idx *index, o *op, now int64) error {
 	w := &s.w
 	w.key = append(w.key[:0], o.key...)
 	data := b.Get(w.key)
@@ -332,7 +380,7 @@ func (s *Store) applyDelete(b, idx *bolt.Bucket, o *op, now int64) error {
 
 // remove deletes key (whose record expires at expires) from the bucket
 // and the expiry index, and sets *rev to the revision of the delete.
-func (s *Store) remove(b, idx *bolt.Bucket, key string, expires int64, rev *uint64) error {
+func (s *Store) remove(b *bolt.Bucket, idx *index, key string, expires int64, rev *uint64) error {
 	w := &s.w
 	w.key = append(w.key[:0], key...)
 	if err := b.Delete(w.key); err != nil {
@@ -356,14 +404,17 @@ const sweepLimit = 1000
 
 // applySweep removes the records that have expired at now, up to
 // sweepLimit of them, and records their deletes as events.
-func (s *Store) applySweep(b, idx *bolt.Bucket, o *op, now int64) error {
+func (s *Store) applySweep(b *bolt.Bucket, idx *index, o *op, now int64) error {
 	o.events, o.next = o.events[:0], 0
 	type expired struct {
 		key     string
 		expires int64
 	}
 	var due []expired
-	c := idx.Cursor()
+	c, err := idx.Cursor()
+	if err != nil {
+		return err
+	}
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		if len(k) < 8 {
 			continue
