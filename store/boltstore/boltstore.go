@@ -117,9 +117,8 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Record{}, err
 	}
-	if !store.ValidKey(key) {
-		return store.Record{}, store.CheckKey(key)
-	}
+	// The key is checked on a miss only: a key that is found was valid
+	// when it was written.
 	var (
 		rec   store.Record
 		h     header
@@ -145,6 +144,9 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	case derr != nil:
 		return store.Record{}, s.corrupt(key, derr)
 	case !found || h.expires != 0 && h.expired(time.Now().UnixNano()):
+		if !store.ValidKey(key) {
+			return store.Record{}, store.CheckKey(key)
+		}
 		return store.Record{}, store.ErrNotFound.New(errs.P("key", key))
 	}
 	return rec, nil

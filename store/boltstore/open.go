@@ -20,11 +20,13 @@ import (
 )
 
 // The kind "bbolt" of store.kind: a file on this host, at store.path,
-// with the records in the bucket store.name.
+// with the records in the bucket store.name. Its errors about the section
+// have keys relative to it, as the Factory's contract says ("path"; the
+// application puts them under "store").
 func init() {
 	store.RegisterKind("bbolt", func(cfg store.Config, _ any, logger *zap.Logger) (store.Store, error) {
 		if cfg.Path == "" {
-			return nil, config.Errorf("store.path", "store.kind bbolt needs the path of its file, such as data/wego.db")
+			return nil, config.Errorf("path", "store.kind bbolt needs the path of its file, such as data/wego.db")
 		}
 		s, err := Open(cfg.Path, Options{Bucket: cfg.Name, Logger: logger})
 		if err != nil {

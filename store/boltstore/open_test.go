@@ -274,8 +274,13 @@ func TestFactory(t *testing.T) {
 	cfg.Kind = "bbolt"
 	_, err := f(cfg, nil, zap.NewNop())
 	var ce *config.Error
-	if !errors.As(err, &ce) || ce.Key != "store.path" {
-		t.Fatalf("factory without a path: %v, want a config error about store.path", err)
+	if !errors.As(err, &ce) || ce.Key != "path" {
+		t.Fatalf("factory without a path: %v, want a config error about path (relative to the section)", err)
+	}
+	// As the application reports it.
+	const want = "config: store.path: store.kind bbolt needs the path of its file"
+	if got := config.Under("store", err).Error(); !strings.HasPrefix(got, want) {
+		t.Fatalf("under the section: %q, want it to start with %q", got, want)
 	}
 	cfg.Path = filepath.Join(t.TempDir(), "data", "wego.db")
 	s, err := f(cfg, nil, zap.NewNop())
