@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,7 +49,7 @@ type Options struct {
 	// Open still checks the file's header pages and size.
 	NoCheck bool
 	// Mode is the permission of a file that Open creates. Default 0600.
-	Mode uint32
+	Mode os.FileMode
 	// Logger receives the sweeper's and the watches' errors. Default: none.
 	Logger *zap.Logger
 }
@@ -79,7 +80,8 @@ var (
 // Each write is one bbolt transaction, fsynced before it returns
 // (unless [Options.NoSync]); concurrent writes share transactions (a
 // group commit), so that their throughput grows with their number. The
-// store's revision is the bucket's sequence. Reads never block writes.
+// store's revision is the bucket's sequence. Reads are bbolt read
+// transactions, which do not wait for writes to commit.
 type Store struct {
 	db       *bolt.DB
 	path     string

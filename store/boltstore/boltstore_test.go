@@ -96,7 +96,7 @@ func TestGroupCommitConditions(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rev, err := s.Put(ctx, "once", []byte(fmt.Sprint(i)), store.PutOptions{Create: true})
+			_, err := s.Put(ctx, "once", []byte(fmt.Sprint(i)), store.PutOptions{Create: true})
 			if err == nil {
 				mu.Lock()
 				created++
@@ -104,7 +104,7 @@ func TestGroupCommitConditions(t *testing.T) {
 			} else if !errors.Is(err, store.ErrConflict) {
 				t.Error(err)
 			}
-			rev, err = s.Put(ctx, fmt.Sprintf("many/%02d", i), nil, store.PutOptions{})
+			rev, err := s.Put(ctx, fmt.Sprintf("many/%02d", i), nil, store.PutOptions{})
 			if err != nil {
 				t.Error(err)
 				return

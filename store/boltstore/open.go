@@ -144,7 +144,7 @@ func validBucket(s string) bool {
 
 // openFile opens the database, turning bbolt's errors (and panics) about
 // a file that is not a database into errors that name the file.
-func openFile(path string, bo *bolt.Options, mode uint32) (*bolt.DB, *os.File, error) {
+func openFile(path string, bo *bolt.Options, mode os.FileMode) (*bolt.DB, *os.File, error) {
 	var (
 		db   *bolt.DB
 		file *os.File
@@ -156,7 +156,7 @@ func openFile(path string, bo *bolt.Options, mode uint32) (*bolt.DB, *os.File, e
 	}
 	err := guard(path, func() error {
 		var err error
-		db, err = bolt.Open(path, os.FileMode(mode), bo)
+		db, err = bolt.Open(path, mode, bo)
 		return err
 	})
 	if err != nil && db == nil && file != nil {
