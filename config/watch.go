@@ -36,7 +36,7 @@ type subscription struct {
 //
 // Calls of fn, for all subscriptions of a Config, happen one at a time, in
 // the order of the versions they deliver. fn may read the Config, but it must
-// not call Watch, Reload or Close, which wait for fn to return.
+// not call Watch, Reload, Attach or Close, which wait for fn to return.
 func Watch[T any](c *Config, key string, defaults T, fn func(T)) (stop func(), err error) {
 	if fn == nil {
 		return nil, &Error{Key: normalizeKey(key), Err: errors.New("Watch needs a function")}
@@ -82,17 +82,48 @@ func Watch[T any](c *Config, key string, defaults T, fn func(T)) (stop func(), e
 // whose section changed. Otherwise it keeps the previous configuration, logs
 // each problem at error level, naming the key and the file, and returns the
 // problems. The file watcher calls Reload; call it yourself to reload on a
-// signal such as SIGHUP.
+// signal such as SIGHUP. The values of an attached [Source] stay as they
+// are: Reload reads the files, the source reports its own changes.
 func (c *Config) Reload() error {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
 
+	s, err := c.build()
+	out := outcome{ok: msgReloaded, rejected: msgReloadRejected}
+	if err == nil {
+		cur := c.snap.Load()
+		s.dynName, s.dyn, s.dynLeaves = cur.dynName, cur.dyn, cur.dynLeaves
+		out.okFields = []zap.Field{zap.String("env", c.env), zap.String("file", s.label)}
+	}
+	return c.commit(s, err, out)
+}
+
+// Messages of the log lines of reloads.
+const (
+	msgReloaded       = "config: reloaded"
+	msgReloadRejected = "config: reload rejected; keeping the previous configuration"
+)
+
+// outcome says what commit logs: ok and okFields when the new version is
+// made current, or, for each problem, rejected with the problem's key, file
+// and source and rejectedFields.
+type outcome struct {
+	ok, rejected   string
+	okFields       []zap.Field
+	rejectedFields []zap.Field
+}
+
+// commit makes s the configuration when err is nil, the top-level keys are
+// known and every watched section decodes and validates in s, and then
+// calls the subscribers whose section changed. Otherwise it keeps the
+// previous configuration, logs each problem at error level and returns the
+// problems. c.reloadMu must be held.
+func (c *Config) commit(s *snapshot, err error, out outcome) error {
 	c.mu.Lock()
 	subs := slices.Clone(c.subs)
 	known := c.known
 	c.mu.Unlock()
 
-	s, err := c.build()
 	values := make([]any, len(subs))
 	if err == nil {
 		var errs []error
@@ -115,13 +146,13 @@ func (c *Config) Reload() error {
 					fields = append(fields, zap.String("source", ce.Source))
 				}
 			}
-			c.o.logger.Error("config: reload rejected; keeping the previous configuration", fields...)
+			c.o.logger.Error(out.rejected, append(fields, out.rejectedFields...)...)
 		}
 		return err
 	}
 
 	c.snap.Store(s)
-	c.o.logger.Info("config: reloaded", zap.String("env", c.env), zap.String("file", s.label))
+	c.o.logger.Info(out.ok, out.okFields...)
 	for i, sub := range subs {
 		if sub.stopped.Load() || reflect.DeepEqual(sub.last, values[i]) {
 			continue
@@ -219,17 +250,25 @@ func (c *Config) watch(ctx context.Context, cancel func(), w *fsnotify.Watcher, 
 	}
 }
 
-// Close stops the file watcher started by [Config.Start] and waits for it to
-// end, so that no goroutine is left behind. The Config stays readable.
-// Close may be called more than once and without Start.
+// Close stops the file watcher started by [Config.Start] and the
+// following of the [Source] attached with [Config.Attach], and waits for
+// them to end, so that no goroutine is left behind. The Config stays
+// readable, with the source's last values. Close may be called more than
+// once and without Start or Attach.
 func (c *Config) Close() error {
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
 	c.cancel, c.done = nil, nil
+	f := c.follower
+	c.follower = nil
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if f != nil {
+		f.cancel()
+		<-f.done
 	}
 	return nil
 }
