@@ -443,4 +443,3 @@ func (l *rateLimits) Validate() error {
 	}
 	return nil
 }
-
