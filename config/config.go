@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+	"go.uber.org/zap"
 )
 
 // extensions are the file formats that Load looks for, in this order.
@@ -28,6 +29,7 @@ type Config struct {
 	o    *options
 	env  string
 	snap atomic.Pointer[snapshot]
+	log  atomic.Pointer[zap.Logger] // reports reloads and changes
 
 	// reloadMu serializes Reload and Watch, and is held while subscribers
 	// are called, so that each subscriber sees versions in order.
@@ -90,6 +92,7 @@ func Load(opts ...Option) (*Config, error) {
 		o.optional = true
 	}
 	c := &Config{o: o, env: env}
+	c.log.Store(o.logger)
 	s, err := c.build()
 	if err != nil {
 		return nil, err
@@ -264,6 +267,19 @@ func oneOf(found []*file) (*file, error) {
 	return nil, &Error{File: found[0].label, Source: SourceFile,
 		Err: fmt.Errorf("several files for one environment: %s; keep one", strings.Join(labels, ", "))}
 }
+
+// SetLogger replaces the logger that reports reloads and the changes of an
+// attached [Source], and, at error level, those it rejects (see [Logger]).
+// An application that builds its logger from the configuration sets it
+// once the logger is built. A nil logger is ignored.
+func (c *Config) SetLogger(l *zap.Logger) {
+	if l != nil {
+		c.log.Store(l)
+	}
+}
+
+// logger returns the logger that reports reloads and changes.
+func (c *Config) logger() *zap.Logger { return c.log.Load() }
 
 // Env returns the name of the environment, as chosen by [Env], WEGO_ENV or
 // the default "dev".

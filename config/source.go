@@ -118,7 +118,7 @@ func (c *Config) Attach(ctx context.Context, src Source) error {
 	wg.Go(func() { f.apply(ctx) })
 	wg.Go(func() {
 		if err := src.Watch(ctx, f.push); err != nil && ctx.Err() == nil {
-			c.o.logger.Error("config: the source stopped; its last values stay", zap.String("source", name), zap.Error(err))
+			c.logger().Error("config: the source stopped; its last values stay", zap.String("source", name), zap.Error(err))
 		}
 	})
 	go func() {

@@ -146,13 +146,13 @@ func (c *Config) commit(s *snapshot, err error, out outcome) error {
 					fields = append(fields, zap.String("source", ce.Source))
 				}
 			}
-			c.o.logger.Error(out.rejected, append(fields, out.rejectedFields...)...)
+			c.logger().Error(out.rejected, append(fields, out.rejectedFields...)...)
 		}
 		return err
 	}
 
 	c.snap.Store(s)
-	c.o.logger.Info(out.ok, out.okFields...)
+	c.logger().Info(out.ok, out.okFields...)
 	for i, sub := range subs {
 		if sub.stopped.Load() || reflect.DeepEqual(sub.last, values[i]) {
 			continue
@@ -192,7 +192,7 @@ func (c *Config) Start(ctx context.Context) error {
 		}
 	}
 	if len(dirs) == 0 {
-		c.o.logger.Debug("config: no configuration directory to watch", zap.Strings("dirs", c.o.dirs))
+		c.logger().Debug("config: no configuration directory to watch", zap.Strings("dirs", c.o.dirs))
 		return nil
 	}
 	w, err := fsnotify.NewWatcher()
@@ -237,13 +237,13 @@ func (c *Config) watch(ctx context.Context, cancel func(), w *fsnotify.Watcher, 
 			if ev.Op == fsnotify.Chmod || !names[filepath.Base(ev.Name)] {
 				continue
 			}
-			c.o.logger.Debug("config: file changed", zap.String("file", ev.Name), zap.Stringer("op", ev.Op))
+			c.logger().Debug("config: file changed", zap.String("file", ev.Name), zap.Stringer("op", ev.Op))
 			timer.Reset(c.o.debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
 				return
 			}
-			c.o.logger.Warn("config: file watcher", zap.Error(err))
+			c.logger().Warn("config: file watcher", zap.Error(err))
 		case <-timer.C:
 			_ = c.Reload() // Reload logs what it rejects.
 		}
