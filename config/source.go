@@ -59,8 +59,9 @@ type Change struct {
 
 // Messages of the log lines of a source's changes.
 const (
-	msgChanged = "config: changed"
-	msgRefused = "config: change refused; keeping the previous value"
+	msgChanged   = "config: changed"
+	msgRefused   = "config: change refused; keeping the previous value"
+	msgUnwatched = "config: no subscriber watches the key: code that reads it from now on sees the change, what was built from it at start-up does not"
 )
 
 // Attach lays src over the files and the environment variables of c (the
@@ -253,7 +254,22 @@ func (c *Config) change(name, key string, value []byte) {
 	}
 	next := *cur
 	next.dynName, next.dyn, next.dynLeaves = name, dyn, dynamicLeaves(dyn)
-	_ = c.commit(&next, nil, out) // commit logs a refusal
+	if c.commit(&next, nil, out) == nil && !c.watched(normalizeKey(key)) {
+		c.logger().Warn(msgUnwatched, okFields...)
+	}
+}
+
+// watched reports whether a subscription's section holds key, or is held
+// by it.
+func (c *Config) watched(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, sub := range c.subs {
+		if sub.key == key || isUnder(key, sub.key) || isUnder(sub.key, key) {
+			return true
+		}
+	}
+	return false
 }
 
 // parseValue decodes the text of a source's value, a YAML or JSON scalar or

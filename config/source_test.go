@@ -56,8 +56,9 @@ func (m *memSource) put(key, value string) {
 func (m *memSource) del(key string) { m.changes <- config.Change{Key: key} }
 
 const (
-	msgChanged = "config: changed"
-	msgRefused = "config: change refused; keeping the previous value"
+	msgChanged   = "config: changed"
+	msgRefused   = "config: change refused; keeping the previous value"
+	msgUnwatched = "config: no subscriber watches the key: code that reads it from now on sees the change, what was built from it at start-up does not"
 )
 
 // attached is a Config on a file, with src attached, a subscriber on the
@@ -187,6 +188,9 @@ func TestSourceChangeReachesSubscriber(t *testing.T) {
 	// A change of another section calls no subscriber of http.
 	a.src.put("log.level", "debug")
 	a.waitLog(t, msgChanged, 5)
+	if e := a.waitLog(t, msgUnwatched, 1)[0]; e.Level != zapcore.WarnLevel || e.ContextMap()["source_key"] != "log.level" {
+		t.Errorf("unwatched key: %v %v", e.Level, e.ContextMap())
+	}
 	a.quiet(t, 50*time.Millisecond)
 	if a.c.String("log.level") != "debug" {
 		t.Error("log.level not changed")

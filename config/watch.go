@@ -17,6 +17,7 @@ import (
 
 // subscription is one call of Watch.
 type subscription struct {
+	key     string                       // the section, normalized
 	decode  func(*snapshot) (any, error) // returns a *T
 	deliver func(any)                    // takes a *T
 	last    any                          // last *T delivered; guarded by Config.reloadMu
@@ -44,6 +45,7 @@ func Watch[T any](c *Config, key string, defaults T, fn func(T)) (stop func(), e
 	// Keep a private copy, safe from later changes by the caller.
 	d := *clone(reflect.ValueOf(&defaults).Elem()).Addr().Interface().(*T)
 	sub := &subscription{
+		key: normalizeKey(key),
 		decode: func(s *snapshot) (any, error) {
 			t, err := getWithDefaults(c, s, key, d)
 			if err != nil {

@@ -194,9 +194,7 @@ func New(opts ...Option) (*App, error) {
 		}
 	}
 	a.logger = a.logger.With(zap.String("app", a.name))
-	if o.cfg == nil {
-		a.cfg.SetLogger(a.logger) // reloads, and the changes it refuses, show
-	}
+	a.cfg.SetLogger(a.logger) // its reloads, and the changes it refuses, show
 
 	a.bundle = o.bundle
 	if a.bundle == nil {
