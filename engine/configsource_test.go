@@ -204,7 +204,8 @@ func TestConfigSourceResetsAfterAGap(t *testing.T) {
 	if err := js.DeleteKeyValue(t.Context(), "cfg"); err != nil {
 		t.Fatal(err)
 	}
-	kv, err = js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: "cfg"})
+	// The source may make it again first, as it does when it finds it gone.
+	kv, err = js.CreateOrUpdateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: "cfg", History: configHistory})
 	if err != nil {
 		t.Fatal(err)
 	}
