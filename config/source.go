@@ -88,7 +88,7 @@ func (c *Config) Attach(ctx context.Context, src Source) error {
 	}
 	name := src.Name()
 	ctx, cancel := context.WithCancel(ctx)
-	f := &follower{c: c, src: src, name: name, cancel: cancel, done: make(chan struct{}),
+	f := &follower{c: c, name: name, cancel: cancel, done: make(chan struct{}),
 		changes: map[string][]byte{}, wake: make(chan struct{}, 1)}
 
 	c.mu.Lock()
@@ -133,7 +133,6 @@ func (c *Config) Attach(ctx context.Context, src Source) error {
 // changes, which pile up by key, and the follower's applies them.
 type follower struct {
 	c      *Config
-	src    Source
 	name   string
 	cancel func()
 	done   chan struct{} // closed when the source is no longer followed

@@ -25,15 +25,16 @@ type subscription struct {
 }
 
 // Watch decodes the section at key as [GetWithDefaults] does, calls fn with
-// it, and then calls fn again with the new value after each reload that
-// changes the section (see [Config.Start] and [Config.Reload]). stop ends the
+// it, and then calls fn again with the new value after each reload, or
+// change of an attached [Source], that changes the section (see
+// [Config.Start], [Config.Reload] and [Config.Attach]). stop ends the
 // subscription; it may be called more than once and from fn, and a call of
 // fn already under way when stop is called may still complete.
 //
 // If the section does not decode or validate now, Watch returns the error
-// and does not call fn. A reload in which this section (or any other
-// watched section) is invalid is rejected as a whole: fn is not called and
-// readers keep the previous values.
+// and does not call fn. A reload or a change in which this section (or any
+// other watched section) is invalid is rejected as a whole: fn is not
+// called and readers keep the previous values.
 //
 // Calls of fn, for all subscriptions of a Config, happen one at a time, in
 // the order of the versions they deliver. fn may read the Config, but it must
