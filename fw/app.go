@@ -23,6 +23,7 @@ import (
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/transport"
@@ -118,6 +119,13 @@ type App struct {
 	started    []transport.Transport
 	undoLogger func()
 	stopLevel  func() // ends the logger's watch of log.level; nil with a Logger option
+
+	// The chains as they run: the middleware sections are followed while
+	// the application runs (swapMiddleware), under chainMu.
+	chainMu                sync.Mutex
+	liveServer, liveClient []middleware.Middleware
+	retired                []built  // replaced by a change of settings; closed at stop
+	watches                []func() // stop the watches of the middleware sections
 }
 
 // KnownSections are the top-level configuration keys that fw reads itself,
@@ -370,6 +378,8 @@ func (a *App) I18n() *i18n.Bundle { return a.bundle }
 // connections with no other application.
 func (a *App) Host() transport.Host {
 	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients, Engine: a.engine, Registry: a.reg}
+	a.chainMu.Lock()
+	defer a.chainMu.Unlock()
 	for _, b := range a.built {
 		if x, ok := b.m.(HostExtender); ok {
 			x.ExtendHost(&h)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/transport"
 )
@@ -197,5 +198,65 @@ func TestDynamicLogLevel(t *testing.T) {
 	app.Logger().Debug("shown")
 	if s := logged(); strings.Contains(s, "hidden") || !strings.Contains(s, "shown") {
 		t.Errorf("log:\n%s", s)
+	}
+}
+
+// TestDynamicRateLimit changes the rate limit in the bucket while the
+// application runs: the server chain follows with no restart; a change
+// that does not validate is refused, naming the key, and the limit stays.
+func TestDynamicRateLimit(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "app.log")
+	cat := catalog.New()
+	catalog.RegisterIn(cat, "limits.Ping", func(context.Context, struct{}) (struct{}, error) { return struct{}{}, nil })
+	app, err := fw.New(fw.Catalog(cat), fw.Name("limits"),
+		fw.ConfigOptions(config.Defaults(map[string]any{"registry.kind": "memory", "config.kv": "wego-config",
+			"log.output": []string{out}, "middleware.ratelimit.rate": 1, "middleware.ratelimit.burst": 1})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engines.Lock()
+	e := engines.last
+	engines.Unlock()
+	if err := app.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer app.Stop(context.Background())
+	// admitted counts which of n calls in a row the limiter lets through.
+	admitted := func(n int) int {
+		ok := 0
+		for range n {
+			var resp struct{}
+			if err := cat.Call(t.Context(), "limits.Ping", &struct{}{}, &resp); err == nil {
+				ok++
+			} else if errs.KindOf(err) != errs.KindResourceExhausted {
+				t.Fatalf("call: %v", err)
+			}
+		}
+		return ok
+	}
+	if got := admitted(10); got != 1 {
+		t.Fatalf("burst 1: %d of 10 calls admitted", got)
+	}
+	waitFor := func(what string) {
+		t.Helper()
+		for end := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			b, _ := os.ReadFile(out)
+			if strings.Contains(string(b), what) {
+				return
+			}
+			if time.Now().After(end) {
+				t.Fatalf("no %s in the log:\n%s", what, b)
+			}
+		}
+	}
+	e.src.changes <- config.Change{Key: "middleware.ratelimit.burst", Value: []byte("-5")}
+	waitFor(`"key":"middleware.ratelimit.burst"`)
+	if got := admitted(10); got > 1 {
+		t.Fatalf("after a refused change: %d of 10 calls admitted, want the old limit", got)
+	}
+	e.src.changes <- config.Change{Key: "middleware.ratelimit.burst", Value: []byte("100")}
+	waitFor(`"msg":"middleware settings changed","app":"limits","middleware":"ratelimit"`)
+	if got := admitted(10); got != 10 {
+		t.Fatalf("burst 100: %d of 10 calls admitted", got)
 	}
 }
