@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -276,4 +277,87 @@ func wantKinds(t *testing.T, ch <-chan store.Event, kinds ...store.EventKind) []
 		}
 	}
 	return evs
+}
+
+// TestWatchesStartDuringWrites starts watches while a writer changes and
+// deletes keys: each watch's current records name each key once, and the
+// watch, applying the changes after them, ends with the store's records.
+func TestWatchesStartDuringWrites(t *testing.T) {
+	s := open(t, shared, "busy")
+	ctx := t.Context()
+	const writes = 1500
+	done := make(chan error, 1)
+	go func() {
+		for i := range writes {
+			key := fmt.Sprintf("s.%02d", i%20)
+			var err error
+			if i%5 == 4 {
+				err = s.Delete(ctx, key, store.DeleteOptions{})
+			} else {
+				_, err = s.Put(ctx, key, fmt.Appendf(nil, "v%d", i), store.PutOptions{})
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var chans []<-chan store.Event
+	for range 10 {
+		ch, err := s.Watch(ctx, "s.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	endRev, err := s.Put(ctx, "s.zz-end", []byte("end"), store.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.List(ctx, "s.", store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range chans {
+		model := map[string]store.Record{}
+		inSync := false
+		for !inSync || model["s.zz-end"].Revision != endRev {
+			var ev store.Event
+			select {
+			case ev = <-ch:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("watch %d: no event in 10s", i)
+			}
+			switch ev.Kind {
+			case store.EventPut:
+				if _, dup := model[ev.Record.Key]; dup && !inSync {
+					t.Fatalf("watch %d: %q twice among the current records", i, ev.Record.Key)
+				}
+				model[ev.Record.Key] = ev.Record
+			case store.EventDelete:
+				if !inSync {
+					t.Fatalf("watch %d: a delete among the current records", i)
+				}
+				delete(model, ev.Record.Key)
+			case store.EventSynced:
+				inSync = true
+			case store.EventReset:
+				clear(model)
+				inSync = false
+			}
+		}
+		if len(model) != len(want) {
+			t.Fatalf("watch %d ended with %d records, the store has %d", i, len(model), len(want))
+		}
+		for _, r := range want {
+			if m := model[r.Key]; m.Revision != r.Revision || string(m.Value) != string(r.Value) {
+				t.Fatalf("watch %d ended with %q = %q (revision %d), the store has %q (revision %d)", i, r.Key, m.Value, m.Revision, r.Value, r.Revision)
+			}
+		}
+	}
 }

@@ -3,6 +3,8 @@ package natsstore
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,14 +49,15 @@ type watch struct {
 
 	mu       sync.Mutex
 	queue    []store.Event
-	changes  int       // changes in queue
-	feed     *feed     // the current feed; the others' messages are dropped
-	seen     uint64    // the last stream sequence handled
-	safe     time.Time // every message after seen was stored after this time
-	snap     bool      // the feed is sending the current records
-	received uint64    // messages of the current records received
-	initial  uint64    // messages of the current records, once known
-	created  time.Time // when the bucket's stream was made, as the last snapshot saw it
+	changes  int                     // changes in queue
+	feed     *feed                   // the current feed; the others' messages are dropped
+	seen     uint64                  // the last stream sequence handled
+	safe     time.Time               // every message after seen was stored after this time
+	snap     bool                    // the feed is sending the current records
+	current  map[string]store.Record // the current records received, while snap
+	received uint64                  // messages of the current records received
+	initial  uint64                  // messages of the current records, once known
+	created  time.Time               // when the bucket's stream was made, as the last snapshot saw it
 }
 
 // Watch reports the changes of the keys that start with prefix: the
@@ -124,6 +127,10 @@ func (w *watch) start(ctx context.Context, resume bool) error {
 		setup: func(f *feed) {
 			w.mu.Lock()
 			w.feed, w.snap, w.received, w.initial = f, !resume, 0, ^uint64(0)
+			w.current = nil
+			if !resume {
+				w.current = map[string]store.Record{}
+			}
 			w.mu.Unlock()
 		},
 		msg:  w.handle,
@@ -160,11 +167,17 @@ func (w *watch) handle(f *feed, m *nats.Msg, d delivery) {
 	key, ok := w.c.keyOf(m.Subject, w.prefix)
 	var now time.Time
 	if w.snap {
+		// The records are kept by key until the end of the current ones,
+		// so that a change that comes before the end (the consumer
+		// counts its messages only once it is made) replaces the record
+		// instead of following it.
 		w.received++
 		if ok {
 			r := raw{seq: d.sseq, hdr: m.Header, data: m.Data, tm: time.Unix(0, d.ts)}
 			if rec, live := record(key, &r, &now); live {
-				w.push(store.Event{Kind: store.EventPut, Record: rec})
+				w.current[key] = rec
+			} else {
+				delete(w.current, key)
 			}
 		}
 		if d.pending == 0 || w.received >= w.initial {
@@ -198,9 +211,13 @@ func (w *watch) idle(f *feed) {
 	w.mu.Unlock()
 }
 
-// synced ends the current records. w.mu is held.
+// synced queues the current records, in key order, and an EventSynced.
+// w.mu is held.
 func (w *watch) synced() {
-	w.snap = false
+	for _, k := range slices.Sorted(maps.Keys(w.current)) {
+		w.queue = append(w.queue, store.Event{Kind: store.EventPut, Record: w.current[k]})
+	}
+	w.snap, w.current = false, nil
 	w.push(store.Event{Kind: store.EventSynced})
 }
 
