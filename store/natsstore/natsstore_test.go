@@ -128,6 +128,15 @@ func TestStartErrors(t *testing.T) {
 		t.Fatalf("Start without JetStream: %v", err)
 	}
 
+	idle, err := engine.New(engine.DefaultConfig(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ = natsstore.New(idle, store.Config{}, zap.NewNop())
+	if err := s.Start(ctx); err == nil || !strings.Contains(err.Error(), "has not started") {
+		t.Fatalf("Start before the engine's: %v", err)
+	}
+
 	if _, err := natsstore.New(shared, store.Config{Name: "no spaces"}, nil); err == nil {
 		t.Fatal("New accepted a bucket name with a space")
 	}
