@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
@@ -43,6 +44,14 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = shared.Close(context.Background())
 	_ = os.RemoveAll(dir)
+	if code == 0 {
+		// Every store, watch and engine the tests made is closed: none
+		// may leave a goroutine behind.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left after the tests:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
