@@ -379,3 +379,51 @@ func TestWatchesStartDuringWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestStalledWatchHoldsNoConsumer leaves a watch unread while more changes
+// than it holds are written: once it has fallen behind, it holds no
+// consumer on the server until its receiver reads again, and then gets an
+// EventReset and the current records.
+func TestStalledWatchHoldsNoConsumer(t *testing.T) {
+	s := open(t, shared, "stalled")
+	ctx := t.Context()
+	ch, err := s.Watch(ctx, "b.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKinds(t, ch, store.EventSynced)
+	for i := range 2000 {
+		if _, err := s.Put(ctx, fmt.Sprintf("b.%d", i%10), []byte("v"), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js, _ := shared.JetStream()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := js.Stream(ctx, "KV_stalled")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := st.CachedInfo().State.Consumers; n == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d consumers on the bucket while its only watch is stalled", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The receiver reads: the changes it had, then a reset and the current
+	// records.
+	for timeout := time.After(10 * time.Second); ; {
+		select {
+		case ev := <-ch:
+			if ev.Kind != store.EventReset {
+				continue
+			}
+		case <-timeout:
+			t.Fatal("no EventReset in 10s")
+		}
+		break
+	}
+	kinds := slices.Repeat([]store.EventKind{store.EventPut}, 10)
+	wantKinds(t, ch, append(kinds, store.EventSynced)...)
+}

@@ -45,6 +45,7 @@ type watch struct {
 	out    chan store.Event
 	wake   chan struct{} // the queue has events
 	done   chan struct{} // closed when the watch ends
+	reset1 chan struct{} // the deliverer handed an EventReset to the receiver
 	gen    atomic.Uint64 // counts resets: the deliverer drops events it holds from before one
 
 	mu       sync.Mutex
@@ -83,7 +84,7 @@ func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, e
 		return nil, err
 	}
 	w := &watch{c: c, ctx: ctx, prefix: prefix, out: make(chan store.Event, watchBuffer),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), reset1: make(chan struct{}, 1)}
 	octx, cancel := withTimeout(ctx)
 	if cancel != nil {
 		defer cancel()
@@ -238,6 +239,10 @@ func (w *watch) reset() {
 	clear(w.queue)
 	w.queue = w.queue[:0]
 	w.changes = 0
+	select {
+	case <-w.reset1: // an earlier reset's
+	default:
+	}
 	w.push(store.Event{Kind: store.EventReset})
 	w.mu.Unlock()
 }
@@ -352,11 +357,28 @@ func (w *watch) restart(resetDue *bool) error {
 		w.reset()
 		*resetDue = true
 	}
+	if !w.resetDelivered() {
+		return nil // the watch ends
+	}
 	if err := w.start(ctx, false); err != nil {
 		return err
 	}
 	*resetDue = false
 	return nil
+}
+
+// resetDelivered waits until the receiver has the EventReset that reset
+// queued, so that a receiver that does not read costs no snapshot until it
+// does, and reports false when the watch ends first.
+func (w *watch) resetDelivered() bool {
+	select {
+	case <-w.reset1:
+		w.reset1 <- struct{}{} // for the next attempt, if this one fails
+		return true
+	case <-w.ctx.Done():
+	case <-w.c.s.closing:
+	}
+	return false
 }
 
 // resumable reports whether a feed that starts after the last revision
@@ -402,6 +424,12 @@ func (w *watch) deliver() {
 			case w.out <- ev:
 			case <-w.done:
 				return
+			}
+			if ev.Kind == store.EventReset {
+				select {
+				case w.reset1 <- struct{}{}:
+				default:
+				}
 			}
 			batch[i] = store.Event{}
 		}
