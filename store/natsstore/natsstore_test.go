@@ -430,3 +430,46 @@ func TestStalledWatchHoldsNoConsumer(t *testing.T) {
 	kinds := slices.Repeat([]store.EventKind{store.EventPut}, 10)
 	wantKinds(t, ch, append(kinds, store.EventSynced)...)
 }
+
+// TestFenceKeptByEveryUnfencedWrite writes a fenced key without a token in
+// each way a write can: every one keeps the token, until a delete forgets
+// it.
+func TestFenceKeptByEveryUnfencedWrite(t *testing.T) {
+	s := open(t, shared, "fencekept")
+	ctx := t.Context()
+	rev, err := s.Put(ctx, "k", []byte("fenced"), store.PutOptions{Fence: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		opts func(rev uint64) store.PutOptions
+	}{
+		{"unconditional", func(uint64) store.PutOptions { return store.PutOptions{} }},
+		{"compare-and-set", func(rev uint64) store.PutOptions { return store.PutOptions{IfRevision: rev} }},
+		{"with a TTL", func(uint64) store.PutOptions { return store.PutOptions{TTL: time.Hour} }},
+		{"with metadata", func(uint64) store.PutOptions { return store.PutOptions{Metadata: map[string]string{"a": "b"}} }},
+	} {
+		if rev, err = s.Put(ctx, "k", []byte("unfenced"), c.opts(rev)); err != nil {
+			t.Fatalf("Put %s: %v", c.name, err)
+		}
+		if r, err := s.Get(ctx, "k"); err != nil || r.Fence != 4 || r.Revision != rev {
+			t.Fatalf("after a Put %s: fence %d revision %d (%v), want fence 4 revision %d", c.name, r.Fence, r.Revision, err, rev)
+		}
+	}
+	if _, err := s.Put(ctx, "k", []byte("late"), store.PutOptions{Fence: 3}); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("Put with an older token after unfenced writes: %v, want ErrFenced", err)
+	}
+	if err := s.Delete(ctx, "k", store.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if rev, err = s.Put(ctx, "k", []byte("new"), store.PutOptions{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Get(ctx, "k"); err != nil || r.Fence != 0 || r.Revision != rev {
+		t.Fatalf("after a delete and a create: fence %d (%v), want 0", r.Fence, err)
+	}
+	if _, err := s.Put(ctx, "k", []byte("any"), store.PutOptions{Fence: 1}); err != nil {
+		t.Fatalf("Put with token 1 after the delete: %v", err)
+	}
+}
