@@ -73,7 +73,6 @@ func newNATSPair(tb testing.TB) *natsPair {
 var (
 	value   = []byte(`{"sku":"apple-123","qty":3,"price":"1.20"}`)
 	sinkRec store.Record
-	sinkRev uint64
 	sinkKV  jetstream.KeyValueEntry
 )
 
