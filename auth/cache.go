@@ -44,13 +44,20 @@ func newTokenCache(size int) *tokenCache {
 	return c
 }
 
-// get returns the account of tok if it was verified with the key set of
-// generation gen and is still valid at now.
-func (c *tokenCache) get(tok string, now int64, gen uint64) (*Account, bool) {
+// hash returns the key of tok, for get and put.
+func (c *tokenCache) hash(tok string) uint64 {
+	if c == nil {
+		return 0
+	}
+	return maphash.String(c.seed, tok)
+}
+
+// get returns the account of tok, whose hash is h, if it was verified with
+// the key set of generation gen and is still valid at now.
+func (c *tokenCache) get(h uint64, tok string, now int64, gen uint64) (*Account, bool) {
 	if c == nil {
 		return nil, false
 	}
-	h := maphash.String(c.seed, tok)
 	s := &c.shards[h%cacheShards]
 	s.mu.RLock()
 	e, ok := s.m[h]
@@ -61,14 +68,13 @@ func (c *tokenCache) get(tok string, now int64, gen uint64) (*Account, bool) {
 	return e.acct, true
 }
 
-// put stores the account of tok until until. A full shard first drops the
+// put stores the account of tok, whose hash is h, until until. A full shard first drops the
 // expired entries it finds among a few, else one entry at random (the map's
 // iteration order).
-func (c *tokenCache) put(tok string, a *Account, until int64, gen uint64, now int64) {
+func (c *tokenCache) put(h uint64, tok string, a *Account, until int64, gen uint64, now int64) {
 	if c == nil || until <= now {
 		return
 	}
-	h := maphash.String(c.seed, tok)
 	e := cacheEntry{check: maphash.String(c.check, tok), until: until, gen: gen, acct: a}
 	s := &c.shards[h%cacheShards]
 	s.mu.Lock()

@@ -197,10 +197,11 @@ func (j *JWT) Authenticate(ctx context.Context, cred Credential) (*Account, erro
 	}
 	now := j.now()
 	gen := j.keys.Load().gen
-	if a, ok := j.cache.get(tok, now.UnixNano(), gen); ok {
+	h := j.cache.hash(tok)
+	if a, ok := j.cache.get(h, tok, now.UnixNano(), gen); ok {
 		return a, nil
 	}
-	return j.verify(ctx, tok, now)
+	return j.verify(ctx, tok, h, now)
 }
 
 // Purge empties the cache of verified tokens, so that every token is
@@ -240,7 +241,7 @@ var (
 	errNoKeyVerifies = errors.New("no key of the algorithm verifies")
 )
 
-func (j *JWT) verify(ctx context.Context, tok string, now time.Time) (*Account, error) {
+func (j *JWT) verify(ctx context.Context, tok string, h uint64, now time.Time) (*Account, error) {
 	nowNano := now.UnixNano()
 	ks := j.keys.Load()
 	var used *key
@@ -260,7 +261,7 @@ func (j *JWT) verify(ctx context.Context, tok string, now time.Time) (*Account, 
 	if err != nil {
 		return nil, err
 	}
-	j.cache.put(tok, a, until, ks.gen, nowNano)
+	j.cache.put(h, tok, a, until, ks.gen, nowNano)
 	j.jwks.maybeRefresh(nowNano)
 	return a, nil
 }
