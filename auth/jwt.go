@@ -222,8 +222,9 @@ func (j *JWT) Refresh(ctx context.Context) error {
 // Keys returns the ids of the keys in use, configured and fetched, in
 // order; keys without id are left out. It is meant for start-up logs.
 func (j *JWT) Keys() []string {
-	ids := make([]string, 0, len(j.keys.Load().byID))
-	for id := range j.keys.Load().byID {
+	ks := j.keys.Load()
+	ids := make([]string, 0, len(ks.byID))
+	for id := range ks.byID {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
