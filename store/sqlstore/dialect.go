@@ -50,6 +50,7 @@ type queries struct {
 	upsert   string // Put without IfRevision
 	update   string // Put with IfRevision
 	delete   string
+	expire   string // delete an expired record if its revision is still $2
 	current  string // the revision, fence and liveness of a key, to explain a failed condition
 	expired  string
 	changes  string
@@ -112,6 +113,7 @@ func buildQueries(d Dialect, name string) queries {
 			" WHERE key = $1 AND revision = $6 AND " + live + " AND ($5 = 0 OR fence <= $5) RETURNING revision"
 		q.delete = "DELETE FROM " + t + " WHERE key = $1 AND ($2 = 0 OR (revision = $2 AND " + live + "))" +
 			" AND ($3 = 0 OR fence <= $3 OR NOT " + live + ") RETURNING 1"
+		q.expire = "DELETE FROM " + t + " WHERE key = $1 AND revision = $2 AND NOT " + live + " RETURNING 1"
 		q.trim = []string{
 			"DELETE FROM " + changesTable + " WHERE name = " + lit + " AND revision <= $1",
 			"UPDATE " + tablesTable + " SET trimmed = max(trimmed, $1) WHERE name = " + lit,
@@ -141,13 +143,17 @@ func buildQueries(d Dialect, name string) queries {
 			" AND ($3::bigint = 0 OR t.fence <= $3::bigint OR " + pgExpired("t", now) + ") RETURNING t.key, r.revision)," +
 			" l AS (INSERT INTO " + changesTable + " (name, revision, key, deleted) SELECT " + lit + ", revision, key, true FROM d)" +
 			" SELECT count(*) FROM d"
+		q.expire = next + "d AS (DELETE FROM " + t + " AS t USING r WHERE t.key = $1 AND t.revision = $2::bigint AND " + pgExpired("t", now) +
+			" RETURNING t.key, r.revision)," +
+			" l AS (INSERT INTO " + changesTable + " (name, revision, key, deleted) SELECT " + lit + ", revision, key, true FROM d)" +
+			" SELECT count(*) FROM d"
 		q.trim = []string{
 			"DELETE FROM " + changesTable + " WHERE name = " + lit + " AND revision <= $1",
 			"UPDATE " + tablesTable + " SET trimmed = GREATEST(trimmed, $1) WHERE name = " + lit,
 		}
 	}
 	if d == SQLite {
-		for _, p := range []*string{&q.get, &q.list[0], &q.list[1], &q.keys[0], &q.keys[1], &q.upsert, &q.update, &q.delete,
+		for _, p := range []*string{&q.get, &q.list[0], &q.list[1], &q.keys[0], &q.keys[1], &q.upsert, &q.update, &q.delete, &q.expire,
 			&q.current, &q.expired, &q.changes, &q.horizon, &q.snapshot[0], &q.snapshot[1], &q.trim[0], &q.trim[1]} {
 			*p = numbered.ReplaceAllString(*p, "?$1")
 		}

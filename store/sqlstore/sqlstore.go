@@ -266,7 +266,7 @@ func (s *Store) start(ctx context.Context) error {
 	}
 	if x, ok := s.x.(*sqlExec); ok {
 		q := &s.q
-		if err := x.prepare(ctx, q.get, q.list[0], q.list[1], q.keys[0], q.keys[1], q.upsert, q.update, q.delete, q.current, q.expired, q.changes, q.horizon); err != nil {
+		if err := x.prepare(ctx, q.get, q.list[0], q.list[1], q.keys[0], q.keys[1], q.upsert, q.update, q.delete, q.expire, q.current, q.expired, q.changes, q.horizon); err != nil {
 			return store.ErrUnavailable.Wrap(fmt.Errorf("sqlstore: prepare the statements of %q: %w", s.name, err))
 		}
 	}
@@ -398,8 +398,8 @@ func (s *Store) Keys(ctx context.Context, prefix string, opts store.ListOptions)
 // list runs the listing of prefix and calls each with its rows, the keys
 // only when keysOnly.
 func (s *Store) list(ctx context.Context, prefix string, opts store.ListOptions, keysOnly bool, each func(*scanned) error) error {
-	if opts.Limit < 0 {
-		return invalid("limit", fmt.Sprintf("is negative (%d)", opts.Limit))
+	if err := store.CheckList(opts); err != nil {
+		return err
 	}
 	if err := s.ready(); err != nil {
 		return err
@@ -533,17 +533,11 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 	return uint64(rev), nil
 }
 
-// checkPut checks what Put accepts, as every store does.
+// checkPut checks what Put accepts, as every store does, and a fencing
+// token that a BIGINT column can hold.
 func checkPut(key string, value []byte, opts store.PutOptions) error {
-	switch {
-	case !store.ValidKey(key):
-		return store.CheckKey(key)
-	case len(value) > MaxValue:
-		return invalid("value", fmt.Sprintf("is %d bytes, more than the store's limit of %d", len(value), MaxValue))
-	case opts.TTL < 0:
-		return invalid("ttl", "is negative ("+opts.TTL.String()+")")
-	case opts.Create && opts.IfRevision != 0:
-		return invalid("if_revision", "cannot be combined with create")
+	if err := store.CheckPut(key, value, opts, MaxValue); err != nil {
+		return err
 	}
 	if opts.Fence > math.MaxInt64 {
 		return invalid("fence", "is above 2^63-1, the largest the database keeps")
@@ -619,12 +613,18 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 // delete deletes key if the conditions hold (0: none) and returns how
 // many records it deleted.
 func (s *Store) delete(ctx context.Context, key string, ifRevision, fence int64) (int64, error) {
+	return s.deleteWith(ctx, s.q.delete, key, ifRevision, fence)
+}
+
+// deleteWith runs a delete statement and returns how many records it
+// deleted.
+func (s *Store) deleteWith(ctx context.Context, query string, args ...any) (int64, error) {
 	if s.dialect == SQLite {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
 	var n int64
-	err := s.x.queryRow(ctx, s.q.delete, key, ifRevision, fence).Scan(&n)
+	err := s.x.queryRow(ctx, query, args...).Scan(&n)
 	if err != nil && s.x.isNoRows(err) {
 		return 0, nil
 	}

@@ -73,7 +73,7 @@ func (s *Store) sweep() error {
 	for _, e := range found {
 		// Only if it is still the expired record: a write may have
 		// renewed it since.
-		n, err := s.delete(ctx, e.key, e.revision, 0)
+		n, err := s.deleteWith(ctx, s.q.expire, e.key, e.revision)
 		if err != nil {
 			return err
 		}
