@@ -342,5 +342,3 @@ func nextEvent(t *testing.T, ch <-chan store.Event) store.Event {
 	}
 	return store.Event{}
 }
-
-
