@@ -13,7 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
-	_ "modernc.org/sqlite" // the "sqlite" driver of database/sql
+	"modernc.org/sqlite" // and the "sqlite" driver of database/sql
+	sqlite3 "modernc.org/sqlite/lib"
 
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/store"
@@ -71,10 +72,11 @@ const (
 //
 // A Store is safe for concurrent use, by any number of Stores in any
 // number of processes on the same table: SQLite serializes their writes
-// with its write lock (and a Store's own writes with a mutex, so that
-// they do not wait in SQLite's busy loop), PostgreSQL with the lock of
-// the table's counter row, which makes writes commit one at a time in
-// revision order.
+// with its write lock (a Store hands it its own writes one at a time, so
+// that they do not wait in SQLite's busy loop, and a call waits for the
+// lock as long as its context allows, up to a minute), PostgreSQL with
+// the lock of the table's counter row; either way writes commit one at a
+// time, in revision order.
 type Store struct {
 	dialect Dialect
 	name    string
@@ -92,7 +94,7 @@ type Store struct {
 	started   bool
 	startErr  error
 
-	wmu sync.Mutex // SQLite: a Store's writes, one at a time
+	writing chan struct{} // SQLite: holds a token while a write runs, so that a Store's writes go one at a time
 
 	hubMu sync.Mutex
 	hub   atomic.Pointer[hub]
@@ -108,8 +110,8 @@ var (
 )
 
 // Open opens the store of dialect: for [SQLite], dsn is the path of the
-// database file, created with its directory's permissions when missing;
-// for [Postgres], a connection string such as
+// database file, created when missing (not its directory); for
+// [Postgres], a connection string such as
 // "postgres://user@127.0.0.1:5432/db?sslmode=disable". It creates the
 // store's tables when they do not exist, and fails when the database
 // cannot be reached or its tables have a schema version this package
@@ -180,6 +182,9 @@ func newStore(dialect Dialect, dsn string, db *sql.DB, opts Options) (*Store, er
 	s := &Store{dialect: dialect, name: opts.Name, dsn: dsn, db: db, opts: opts, log: log.With(zap.String("store", string(dialect)+":"+opts.Name))}
 	s.q = buildQueries(dialect, opts.Name)
 	s.bg, s.stop = context.WithCancel(context.Background())
+	if dialect == SQLite {
+		s.writing = make(chan struct{}, 1)
+	}
 	return s, nil
 }
 
@@ -250,7 +255,15 @@ func (s *Store) start(ctx context.Context) error {
 		}
 		s.x = &pgxExec{pool: pool, owned: true}
 	}
-	if err := s.migrate(ctx); err != nil {
+	var err error
+	var busy time.Time
+	for {
+		err = s.migrate(ctx)
+		if !s.retryBusy(ctx, err, &busy) {
+			break
+		}
+	}
+	if err != nil {
 		var se *schemaError
 		if errors.As(err, &se) {
 			return se
@@ -349,7 +362,14 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 		return store.Record{}, err
 	}
 	sc := &scanned{key: key}
-	err := s.x.queryRow(ctx, s.q.get, key).Scan(&sc.value, &sc.metadata, &sc.revision, &sc.expires, &sc.fence)
+	var err error
+	var busy time.Time
+	for {
+		err = s.x.queryRow(ctx, s.q.get, key).Scan(&sc.value, &sc.metadata, &sc.revision, &sc.expires, &sc.fence)
+		if !s.retryBusy(ctx, err, &busy) {
+			break
+		}
+	}
 	if err != nil {
 		if s.x.isNoRows(err) {
 			return store.Record{}, store.ErrNotFound.New(errs.P("key", key))
@@ -424,7 +444,15 @@ func (s *Store) list(ctx context.Context, prefix string, opts store.ListOptions,
 	if keysOnly {
 		query = s.q.keys[dir]
 	}
-	rs, err := s.x.query(ctx, query, lo, hi, after, limit)
+	var rs rows
+	var err error
+	var busy time.Time
+	for {
+		rs, err = s.x.query(ctx, query, lo, hi, after, limit)
+		if !s.retryBusy(ctx, err, &busy) {
+			break
+		}
+	}
 	if err != nil {
 		return s.dbError(err)
 	}
@@ -510,19 +538,23 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 	if value == nil {
 		value = []byte{}
 	}
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, err
+	}
 	var rev int64
 	var err error
-	if s.dialect == SQLite {
-		s.wmu.Lock()
+	var busy time.Time
+	for {
+		if opts.IfRevision != 0 {
+			err = s.x.queryRow(ctx, s.q.update, key, value, md, ttlMicros(opts.TTL), int64(opts.Fence), int64(opts.IfRevision)).Scan(&rev)
+		} else {
+			err = s.x.queryRow(ctx, s.q.upsert, key, value, md, ttlMicros(opts.TTL), int64(opts.Fence), s.dialect.boolArg(opts.Create)).Scan(&rev)
+		}
+		if !s.retryBusy(ctx, err, &busy) {
+			break
+		}
 	}
-	if opts.IfRevision != 0 {
-		err = s.x.queryRow(ctx, s.q.update, key, value, md, ttlMicros(opts.TTL), int64(opts.Fence), int64(opts.IfRevision)).Scan(&rev)
-	} else {
-		err = s.x.queryRow(ctx, s.q.upsert, key, value, md, ttlMicros(opts.TTL), int64(opts.Fence), s.dialect.boolArg(opts.Create)).Scan(&rev)
-	}
-	if s.dialect == SQLite {
-		s.wmu.Unlock()
-	}
+	s.unlockWrite()
 	if err != nil {
 		if s.x.isNoRows(err) {
 			return 0, s.refused(ctx, key, opts.Fence, opts.Create || opts.IfRevision != 0)
@@ -619,16 +651,79 @@ func (s *Store) delete(ctx context.Context, key string, ifRevision, fence int64)
 // deleteWith runs a delete statement and returns how many records it
 // deleted.
 func (s *Store) deleteWith(ctx context.Context, query string, args ...any) (int64, error) {
-	if s.dialect == SQLite {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+	if err := s.lockWrite(ctx); err != nil {
+		return 0, err
 	}
+	defer s.unlockWrite()
 	var n int64
-	err := s.x.queryRow(ctx, query, args...).Scan(&n)
+	var err error
+	var busy time.Time
+	for {
+		err = s.x.queryRow(ctx, query, args...).Scan(&n)
+		if !s.retryBusy(ctx, err, &busy) {
+			break
+		}
+	}
 	if err != nil && s.x.isNoRows(err) {
 		return 0, nil
 	}
 	return n, err
+}
+
+// maxBusy is how long, in all, a SQLite call waits for the lock that
+// other connections hold (other processes writing the file), before it
+// fails as unavailable.
+const maxBusy = time.Minute
+
+// retryBusy reports whether a call that failed with err is to be made
+// again: SQLite's lock was still busy after busy_timeout (its waiters are
+// not served in turn, so a writer among many can be passed over), and
+// neither ctx has ended nor has the call waited maxBusy since busy was
+// first set. A call that fails so has written nothing.
+func (s *Store) retryBusy(ctx context.Context, err error, busy *time.Time) bool {
+	if err == nil || s.dialect != SQLite || !isBusy(err) || ctx.Err() != nil {
+		return false
+	}
+	if busy.IsZero() {
+		*busy = time.Now()
+	}
+	return time.Since(*busy) < maxBusy
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY or SQLITE_LOCKED.
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	code := e.Code() & 0xff
+	return code == sqlite3.SQLITE_BUSY || code == sqlite3.SQLITE_LOCKED
+}
+
+// lockWrite waits for the Store's turn to write, on SQLite, or for ctx
+// to end.
+func (s *Store) lockWrite(ctx context.Context) error {
+	if s.writing == nil {
+		return nil
+	}
+	select {
+	case s.writing <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case s.writing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return s.dbError(ctx.Err())
+	}
+}
+
+// unlockWrite ends the write that lockWrite let start.
+func (s *Store) unlockWrite() {
+	if s.writing != nil {
+		<-s.writing
+	}
 }
 
 // changed tells the watches of this process that the store has changed,

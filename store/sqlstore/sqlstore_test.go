@@ -1,7 +1,6 @@
 package sqlstore_test
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -12,28 +11,6 @@ import (
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// openSQLite opens a store in a new file of t.
-func openSQLite(t testing.TB, opts sqlstore.Options) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), sqlstore.SQLite, filepath.Join(t.TempDir(), "store.db"), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-// openPostgres opens a store in a new schema of the test server.
-func openPostgres(t testing.TB, opts sqlstore.Options) *sqlstore.Store {
-	t.Helper()
-	s, err := sqlstore.Open(context.Background(), sqlstore.Postgres, pgtest.DSN(t), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 // pgName is storetest.Name cut to PostgreSQL's 63 bytes (its start, which
 // makes it unique, is kept).

@@ -113,18 +113,25 @@ func (s *Store) trim(samples []sample, trimmed int64) ([]sample, int64, error) {
 	if rev <= max(trimmed, horizon) {
 		return samples, max(trimmed, horizon), nil
 	}
-	if s.dialect == SQLite {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
+	if err := s.lockWrite(ctx); err != nil {
+		return samples, trimmed, err
 	}
-	err := s.x.tx(ctx, false, func(q querier) error {
-		for _, stmt := range s.q.trim {
-			if err := q.exec(ctx, stmt, rev); err != nil {
-				return err
+	defer s.unlockWrite()
+	var err error
+	var busy time.Time
+	for {
+		err = s.x.tx(ctx, false, func(q querier) error {
+			for _, stmt := range s.q.trim {
+				if err := q.exec(ctx, stmt, rev); err != nil {
+					return err
+				}
 			}
+			return nil
+		})
+		if !s.retryBusy(ctx, err, &busy) {
+			break
 		}
-		return nil
-	})
+	}
 	if err != nil {
 		return samples, trimmed, err
 	}
