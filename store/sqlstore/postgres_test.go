@@ -253,3 +253,42 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 		}
 	}
 }
+
+// TestPostgresTrimWithoutGap: a watch that has read everything is not
+// reset when the history is trimmed, even past revisions that failed
+// conditional writes took without leaving a change.
+func TestPostgresTrimWithoutGap(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s, err := sqlstore.Open(ctx, sqlstore.Postgres, pgtest.DSN(t), sqlstore.Options{History: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	rev, err := s.Put(ctx, "k", []byte("v"), store.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []store.EventKind{store.EventPut, store.EventSynced} {
+		if ev := nextEvent(t, ch); ev.Kind != want {
+			t.Fatalf("event %v, want %v", ev.Kind, want)
+		}
+	}
+	for range 3 { // failed conditions: revisions taken, no change
+		if _, err := s.Put(ctx, "k", []byte("x"), store.PutOptions{IfRevision: rev + 100}); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("Put with a stale revision: %v", err)
+		}
+	}
+	time.Sleep(2 * time.Second) // the sweeper trims everything older than 100 ms
+	next, err := s.Put(ctx, "k", []byte("w"), store.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, ch); ev.Kind != store.EventPut || ev.Record.Revision != next {
+		t.Fatalf("after an idle trim, event %v %q revision %d, want put k revision %d", ev.Kind, ev.Record.Key, ev.Record.Revision, next)
+	}
+}

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -270,11 +269,20 @@ func (h *hub) snapshot(ctx context.Context, w *watcher) error {
 // catchUp reads the changes after h.last and queues them for the
 // watchers of their keys; then, if the history has been trimmed past a
 // watcher's position meanwhile, resets that watcher.
+//
+// The hub's position is the store's revision counter as it read it
+// first: every write up to that revision has committed (they commit in
+// revision order), including the conditional writes that failed, which
+// took a revision and left no change.
 func (h *hub) catchUp(ctx context.Context) error {
 	s := h.s
 	before := h.last
-	for {
-		rs, err := s.x.query(ctx, s.q.changes, h.last, int64(math.MaxInt64), int64(fetchBatch))
+	var upTo, trimmed int64
+	if err := s.x.queryRow(ctx, s.q.horizon).Scan(&upTo, &trimmed); err != nil {
+		return err
+	}
+	for pos := before; pos < upTo; {
+		rs, err := s.x.query(ctx, s.q.changes, pos, upTo, int64(fetchBatch))
 		if err != nil {
 			return err
 		}
@@ -313,11 +321,12 @@ func (h *hub) catchUp(ctx context.Context) error {
 		if len(evs) < fetchBatch {
 			break
 		}
+		pos = int64(evs[len(evs)-1].Record.Revision)
 	}
-	var counter, trimmed int64
-	if err := s.x.queryRow(ctx, s.q.horizon).Scan(&counter, &trimmed); err != nil {
+	if err := s.x.queryRow(ctx, s.q.horizon).Scan(new(int64), &trimmed); err != nil {
 		return err
 	}
+	h.last = upTo
 	if trimmed > before {
 		// Changes after a watcher's position may have been trimmed
 		// before the hub read them.
@@ -336,12 +345,11 @@ func (h *hub) catchUp(ctx context.Context) error {
 }
 
 // deliver queues evs, in revision order, for the live watchers of their
-// keys, and moves h.last past them.
+// keys.
 func (h *hub) deliver(evs []store.Event) {
 	if len(evs) == 0 {
 		return
 	}
-	h.last = int64(evs[len(evs)-1].Record.Revision)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for w := range h.watchers {
