@@ -123,10 +123,10 @@ func TestPostgresOverhead(t *testing.T) {
 	}
 	ctx := context.Background()
 	s, pool := pgSides(t)
-	sqlOverhead(t, "PostgreSQL Get", 200,
+	sqlOverhead(t, "PostgreSQL Get", 50,
 		func() { sqlSinkBytes, sqlSinkErr = barePgGet(ctx, pool) },
 		func() { sqlSinkRecord, sqlSinkErr = s.Get(ctx, sqlKey) })
-	sqlOverhead(t, "PostgreSQL Put", 100,
+	sqlOverhead(t, "PostgreSQL Put", 40,
 		func() { sqlSinkErr = barePgPut(ctx, pool) },
 		func() { sqlSinkRev, sqlSinkErr = s.Put(ctx, sqlKey, sqlValue, store.PutOptions{}) })
 }
