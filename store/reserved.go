@@ -1,0 +1,32 @@
+package store
+
+import "context"
+
+// reservedKeys is the context key of [WithReservedKeys].
+type reservedKeys struct{}
+
+// WithReservedKeys returns a copy of ctx under which a store accepts keys
+// that start with "_", which [ValidKey] reserves for WeGO's own records,
+// so that they never collide with an application's. It is meant for
+// WeGO's packages (package lock keeps its locks under "_lock." and its
+// elections under "_leader."), not for applications.
+func WithReservedKeys(ctx context.Context) context.Context {
+	return context.WithValue(ctx, reservedKeys{}, true)
+}
+
+// CheckKeyContext is [CheckKey] for an operation under ctx: under a
+// context from [WithReservedKeys] it also accepts a key that starts with
+// "_" and is otherwise valid, such as "_lock.orders". A backend checks
+// every key it is given with it. A valid key costs no look-up in ctx.
+func CheckKeyContext(ctx context.Context, key string) error {
+	if ValidKey(key) || ReservedKey(ctx, key) {
+		return nil
+	}
+	return CheckKey(key)
+}
+
+// ReservedKey reports whether key is a reserved key (one that starts with
+// "_" and is otherwise valid) and ctx comes from [WithReservedKeys].
+func ReservedKey(ctx context.Context, key string) bool {
+	return len(key) > 1 && len(key) <= MaxKeyLen && key[0] == '_' && ValidKey(key[1:]) && ctx.Value(reservedKeys{}) != nil
+}
