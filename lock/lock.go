@@ -207,7 +207,9 @@ func newLease(l *Locker, name, key string, value []byte, ttl time.Duration, rev 
 	if key[1] == leaderPrefix[1] {
 		ls.meta = map[string]string{tokenMeta: strconv.FormatUint(rev, 10)}
 	}
+	ls.mu.Lock()
 	ls.timer = time.AfterFunc(time.Until(ls.deadline), ls.expire)
+	ls.mu.Unlock()
 	return ls
 }
 

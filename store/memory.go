@@ -95,8 +95,8 @@ func live(r *Record, now *time.Time) bool {
 }
 
 // Get returns the record of key.
-func (m *Memory) Get(_ context.Context, key string) (Record, error) {
-	if !ValidKey(key) {
+func (m *Memory) Get(ctx context.Context, key string) (Record, error) {
+	if !ValidKey(key) && !ReservedKey(ctx, key) {
 		return Record{}, CheckKey(key)
 	}
 	m.mu.RLock()
@@ -172,8 +172,8 @@ func (m *Memory) list(prefix string, opts ListOptions) ([]*Record, error) {
 }
 
 // Put writes value under key if the conditions of opts hold.
-func (m *Memory) Put(_ context.Context, key string, value []byte, opts PutOptions) (uint64, error) {
-	if err := CheckPut(key, value, opts, MemoryMaxValue); err != nil {
+func (m *Memory) Put(ctx context.Context, key string, value []byte, opts PutOptions) (uint64, error) {
+	if err := CheckPutContext(ctx, key, value, opts, MemoryMaxValue); err != nil {
 		return 0, err
 	}
 	r := &Record{Key: key, Value: bytes.Clone(value), Fence: opts.Fence}
@@ -212,8 +212,8 @@ func (m *Memory) Put(_ context.Context, key string, value []byte, opts PutOption
 }
 
 // Delete removes key if the conditions of opts hold.
-func (m *Memory) Delete(_ context.Context, key string, opts DeleteOptions) error {
-	if !ValidKey(key) {
+func (m *Memory) Delete(ctx context.Context, key string, opts DeleteOptions) error {
+	if !ValidKey(key) && !ReservedKey(ctx, key) {
 		return CheckKey(key)
 	}
 	m.mu.Lock()

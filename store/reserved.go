@@ -17,7 +17,7 @@ func WithReservedKeys(ctx context.Context) context.Context {
 // CheckKeyContext is [CheckKey] for an operation under ctx: under a
 // context from [WithReservedKeys] it also accepts a key that starts with
 // "_" and is otherwise valid, such as "_lock.orders". A backend checks
-// every key it is given with it. A valid key costs no look-up in ctx.
+// every key it is given with it (and a Put with [CheckPutContext]). A valid key costs no look-up in ctx.
 func CheckKeyContext(ctx context.Context, key string) error {
 	if ValidKey(key) || ReservedKey(ctx, key) {
 		return nil
@@ -29,4 +29,13 @@ func CheckKeyContext(ctx context.Context, key string) error {
 // "_" and is otherwise valid) and ctx comes from [WithReservedKeys].
 func ReservedKey(ctx context.Context, key string) bool {
 	return len(key) > 1 && len(key) <= MaxKeyLen && key[0] == '_' && ValidKey(key[1:]) && ctx.Value(reservedKeys{}) != nil
+}
+
+// CheckPutContext is [CheckPut] for a Put under ctx: it checks the key
+// with [CheckKeyContext].
+func CheckPutContext(ctx context.Context, key string, value []byte, opts PutOptions, maxValue int) error {
+	if err := CheckKeyContext(ctx, key); err != nil {
+		return err
+	}
+	return checkPut(value, opts, maxValue)
 }

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -133,6 +134,11 @@ func wantErr(t *testing.T, what string, err, target error, kind errs.Kind) {
 
 // closed reports whether ch is closed within d.
 func closed(ch <-chan struct{}, d time.Duration) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+	}
 	select {
 	case <-ch:
 		return true
@@ -409,7 +415,9 @@ func testPausedHolder(t *testing.T, s store.Store, _ options) {
 	if rec := must(s.Get(ctx, "res"))(t); string(rec.Value) != "b" || rec.Fence != b.Token() {
 		t.Fatalf("res = %q with fence %d, want %q with fence %d", rec.Value, rec.Fence, "b", b.Token())
 	}
-	if !closed(a.Lost(), 0) {
+	// a's lease ended on its host before its record expired in the store:
+	// its timer has fired, or is about to.
+	if !closed(a.Lost(), 100*time.Millisecond) {
 		t.Error("the paused holder's Lost is not closed")
 	}
 	wantErr(t, "the paused holder's Refresh", a.Refresh(ctx), lock.ErrLost, errs.KindConflict)
@@ -496,6 +504,7 @@ func testNoOverlap(t *testing.T, s store.Store, o options) {
 		inside  atomic.Int32
 		mu      sync.Mutex
 		tokens  []uint64
+		holders []int // the contender of each token
 		overlap atomic.Int32
 		wg      sync.WaitGroup
 	)
@@ -504,7 +513,7 @@ func testNoOverlap(t *testing.T, s store.Store, o options) {
 		wg.Go(func() {
 			l := lock.New(s, lock.WithOwner("contender-"+strconv.Itoa(c)))
 			for range o.acquisitions {
-				if err := hold(ctx, s, l, &inside, &overlap, &mu, &tokens); err != nil {
+				if err := hold(ctx, s, l, c, &inside, &overlap, &mu, &tokens, &holders); err != nil {
 					t.Error(err)
 					return
 				}
@@ -518,15 +527,19 @@ func testNoOverlap(t *testing.T, s store.Store, o options) {
 	if len(tokens) != 2*o.acquisitions && !t.Failed() {
 		t.Errorf("%d acquisitions, want %d", len(tokens), 2*o.acquisitions)
 	}
+	handovers := 0
 	for i := 1; i < len(tokens); i++ {
 		if tokens[i] <= tokens[i-1] {
 			t.Fatalf("acquisition %d has token %d after %d: tokens must grow", i, tokens[i], tokens[i-1])
 		}
+		if holders[i] != holders[i-1] {
+			handovers++
+		}
 	}
-	t.Logf("2 contenders x %d acquisitions in %v, 0 overlaps", o.acquisitions, time.Since(start).Round(time.Millisecond))
+	t.Logf("2 contenders x %d acquisitions in %v, 0 overlaps, %d handovers between them", o.acquisitions, time.Since(start).Round(time.Millisecond), handovers)
 }
 
-func hold(ctx context.Context, s store.Store, l *lock.Locker, inside, overlap *atomic.Int32, mu *sync.Mutex, tokens *[]uint64) error {
+func hold(ctx context.Context, s store.Store, l *lock.Locker, c int, inside, overlap *atomic.Int32, mu *sync.Mutex, tokens *[]uint64, holders *[]int) error {
 	ls, err := l.Acquire(ctx, "counter", 30*time.Second)
 	if err != nil {
 		return err
@@ -536,6 +549,7 @@ func hold(ctx context.Context, s store.Store, l *lock.Locker, inside, overlap *a
 	}
 	mu.Lock()
 	*tokens = append(*tokens, ls.Token())
+	*holders = append(*holders, c)
 	mu.Unlock()
 	v := strconv.FormatUint(ls.Token(), 10)
 	if err := fencedPut(ctx, s, v, ls.Token()); err != nil {
@@ -551,7 +565,13 @@ func hold(ctx context.Context, s store.Store, l *lock.Locker, inside, overlap *a
 		return fmt.Errorf("holder with token %d reads res = %q, written by another holder", ls.Token(), rec.Value)
 	}
 	inside.Add(-1)
-	return ls.Release(ctx)
+	if err := ls.Release(ctx); err != nil {
+		return err
+	}
+	// Work outside the lock for a moment, so that the other contender's
+	// turn comes often instead of this one taking the lock again at once.
+	time.Sleep(time.Duration(rand.N(500)) * time.Microsecond)
+	return nil
 }
 
 // leader waits for the next leader on ch that satisfies ok, failing after
@@ -670,7 +690,7 @@ func testFailover(t *testing.T, s store.Store, _ options) {
 	case <-time.After(TTL + Slack):
 		t.Fatalf("no new leader %v after the leader died", TTL+Slack)
 	}
-	if !closed(n1.Lost(), 0) {
+	if !closed(n1.Lost(), 100*time.Millisecond) {
 		t.Error("the dead leader's Lost is not closed")
 	}
 	leader(t, obs, Slack, func(ld lock.Leader) bool { return ld == lock.Leader{ID: "n2", Token: n2.Token()} })
