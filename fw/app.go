@@ -23,6 +23,7 @@ import (
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/registry"
+	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -87,6 +88,9 @@ type App struct {
 	reg     registry.Registry // made from configuration
 	regKind string
 
+	store     store.Store // made from configuration (see store.go)
+	storeKind string
+
 	node       registry.Node // the application's own node, once registered
 	registered bool
 
@@ -99,7 +103,7 @@ type App struct {
 // KnownSections are the top-level configuration keys that fw reads itself,
 // besides one per transport (named after it) and those declared with
 // [Sections].
-var KnownSections = []string{"app", "log", "routes", "middleware", "http_client", "registry"}
+var KnownSections = []string{"app", "log", "routes", "middleware", "http_client", "registry", "store"}
 
 // New builds an application from its options and configuration. It loads
 // and validates the configuration (an unknown top-level key, a wrong type
@@ -193,6 +197,11 @@ func New(opts ...Option) (*App, error) {
 	}
 	if err := a.applyRoutes(); err != nil {
 		_ = a.clients.Close() // idle connections only: nothing to report
+		a.closeMiddleware()
+		return nil, err
+	}
+	if err := a.makeStore(); err != nil { // last: nothing after it fails
+		_ = a.clients.Close()
 		a.closeMiddleware()
 		return nil, err
 	}
@@ -377,6 +386,9 @@ func (a *App) start(ctx context.Context) error {
 			return fmt.Errorf("fw: start the %s registry: %w", a.regKind, err)
 		}
 	}
+	if err := a.startStore(ctx); err != nil {
+		return err
+	}
 	host := a.Host()
 	for _, t := range a.opts.transports {
 		if err := t.Start(ctx, host); err != nil {
@@ -458,6 +470,9 @@ func (a *App) stopTransports(ctx context.Context) error {
 	if err := a.reg.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("fw: close the %s registry: %w", a.regKind, err))
 	}
+	// After the transports, whose commands use it; before the engine it
+	// may need.
+	errs = append(errs, a.closeStore())
 	if a.engine != nil {
 		// After the transports: their requests drain through it.
 		if err := a.engine.Close(ctx); err != nil {

@@ -36,10 +36,10 @@
 // # Configuration
 //
 // The sections fw reads itself are app (name, shutdown_timeout), log (see
-// package log), routes (remote routes, see below) and middleware; each
-// transport reads the section named after it (http). Any other top-level
-// key fails start-up, so that a typo is not silently ignored; declare the
-// application's own sections with [Sections].
+// package log), routes (remote routes, see below), middleware, registry
+// and store; each transport reads the section named after it (http). Any
+// other top-level key fails start-up, so that a typo is not silently
+// ignored; declare the application's own sections with [Sections].
 //
 // # Middleware
 //
@@ -70,6 +70,16 @@
 // and the default chains' newrelic entries then build it. Without the
 // import the chains skip newrelic, and a configuration that turns New Relic
 // on fails [New] with [ErrNotLinked], naming the import.
+//
+// # Store
+//
+// [New] opens the application's store from the store section (see
+// package store: kind memory by default; bbolt, sqlite, postgres and nats
+// need their package imported, or New fails with [ErrStoreNotLinked],
+// naming it). Start starts it after the engine, before the transports;
+// Stop closes it after the transports. Code reaches it with [App.Store],
+// and commands with the dependency [StoreDep], which tests replace with
+// package catalogtest.
 //
 // # Routes
 //

@@ -7,12 +7,12 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store {
-//			s, err := boltstore.Open(filepath.Join(t.TempDir(), "db"), storetest.Name(t))
+//			s, err := mystore.Open(sharedServer, storetest.Name(t))
 //			if err != nil {
 //				t.Fatal(err)
 //			}
 //			return s
-//		})
+//		}, storetest.ShortIncrements(100))
 //	}
 //
 // The suite tests each feature the backend claims in its [store.Features]
