@@ -255,6 +255,8 @@ var autoImports = map[string]string{
 	"recovery":      "github.com/wegomesh/wego/middleware/recovery",
 	"requestid":     "github.com/wegomesh/wego/middleware/requestid",
 	"retry":         "github.com/wegomesh/wego/middleware/retry",
+	"store":         "github.com/wegomesh/wego/store",
+	"storetest":     "github.com/wegomesh/wego/store/storetest",
 	"templates":     "github.com/wegomesh/wego/templates",
 	"timeout":       "github.com/wegomesh/wego/middleware/timeout",
 	"transport":     "github.com/wegomesh/wego/transport",
