@@ -12,7 +12,7 @@ import (
 
 // observePoll is how often Observe reads the leader of a store without
 // watches.
-const observePoll = time.Second
+const observePoll = 250 * time.Millisecond
 
 // Leader is who leads an election: the id its leader campaigned with, and
 // the fencing token of its term. The zero Leader means that no one leads.
@@ -89,7 +89,8 @@ func (l *Locker) Leader(ctx context.Context, name string) (Leader, error) {
 // zero Leader when no one leads) and then each change, until ctx ends,
 // when the channel closes. A receiver that falls behind gets the latest
 // leader, not every one in between. Observe follows the store's watch of
-// the election, or reads it every second when the store has no watches.
+// the election, or reads it four times a second when the store has no
+// watches.
 func (l *Locker) Observe(ctx context.Context, name string) (<-chan Leader, error) {
 	if err := checkArgs(name, 1); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -204,7 +205,7 @@ func newLease(l *Locker, name, key string, value []byte, ttl time.Duration, rev 
 		l: l, name: name, key: key, value: value, ttl: ttl, token: rev,
 		rev: rev, deadline: start.Add(ttl), lost: make(chan struct{}),
 	}
-	if key[1] == leaderPrefix[1] {
+	if strings.HasPrefix(key, leaderPrefix) {
 		ls.meta = map[string]string{tokenMeta: strconv.FormatUint(rev, 10)}
 	}
 	ls.mu.Lock()

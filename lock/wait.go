@@ -48,14 +48,17 @@ func (l *Locker) wait(ctx context.Context, name, key string, value []byte, ttl t
 	}
 	arm()
 	for {
+		if ctx.Err() != nil {
+			return nil, ctxErr(ctx, err, present, name)
+		}
 		try := false
 		select {
 		case <-ctx.Done():
-			return nil, ctxErr(ctx, err, name)
+			continue
 		case <-timer.C:
 			try = true
 		case ev, ok := <-events:
-			if !ok { // the watch ended (the store closed): poll; a try will say why
+			if !ok { // the watch ended (ctx, or the store closed): poll; a try will say why
 				events = nil
 				try = true
 				break
@@ -102,9 +105,10 @@ func (l *Locker) wait(ctx context.Context, name, key string, value []byte, ttl t
 }
 
 // ctxErr is Acquire's error when ctx ends while it waits, after the store
-// answered last with err.
-func ctxErr(ctx context.Context, err error, name string) error {
-	if errors.Is(err, store.ErrConflict) {
+// answered last with err, and the lock's record was present or not by the
+// watch.
+func ctxErr(ctx context.Context, err error, present bool, name string) error {
+	if present || errors.Is(err, store.ErrConflict) {
 		return ErrHeld.Wrap(ctx.Err(), errs.P("name", name))
 	}
 	return err
