@@ -1,0 +1,279 @@
+package natsstore_test
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/store"
+	"github.com/wegomesh/wego/store/natsstore"
+	"github.com/wegomesh/wego/store/storetest"
+)
+
+// shared is the engine of the tests that need no server of their own.
+var shared *engine.Engine
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childDir) != "" { // the child of TestKillLosesNoAcknowledgedWrite
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "natsstore-test-")
+	if err != nil {
+		panic(err)
+	}
+	cfg := engine.DefaultConfig()
+	cfg.Server.Listen = "127.0.0.1:-1"
+	cfg.Server.StoreDir = dir
+	shared, err = engine.Start(context.Background(), cfg, zap.NewNop())
+	if err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	_ = shared.Close(context.Background())
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// open starts a store of bucket name on eng that the test closes.
+func open(t testing.TB, eng natsstore.Engine, name string) *natsstore.Store {
+	t.Helper()
+	s, err := natsstore.New(eng, store.Config{Name: name}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, shared, storetest.Name(t)) })
+}
+
+func TestKind(t *testing.T) {
+	f, ok := store.FactoryOf("nats")
+	if !ok {
+		t.Fatal("kind nats is not registered")
+	}
+	if _, err := f(store.DefaultConfig(), nil, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "nats section") {
+		t.Fatalf("kind nats without an engine: %v, want an error that asks for the nats section", err)
+	}
+	cfg := store.DefaultConfig()
+	cfg.Kind, cfg.Name = "nats", "kind"
+	s, err := f(cfg, shared, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Get(t.Context(), "k"); !errors.Is(err, store.ErrUnavailable) {
+		t.Fatalf("Get before Start: %v, want an error matching store.ErrUnavailable", err)
+	}
+	st, ok := s.(store.Starter)
+	if !ok {
+		t.Fatal("the nats store is not a store.Starter")
+	}
+	if err := st.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(t.Context(), "k", []byte("v"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := s.Features().Durability; d != store.DurabilitySynced {
+		t.Fatalf("Durability on the embedded server = %d, want synced", d)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	js, _ := shared.JetStream()
+	ctx := t.Context()
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "plain"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := natsstore.New(shared, store.Config{Name: "plain"}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Start(ctx)
+	if err == nil || !strings.Contains(err.Error(), "bucket plain") || !strings.Contains(err.Error(), "per-message TTLs") {
+		t.Fatalf("Start on a bucket without per-message TTLs: %v, want an error naming the bucket and why", err)
+	}
+	if err2 := s.Start(ctx); err2 != err {
+		t.Fatalf("a second Start returned %v, want the first's error", err2)
+	}
+
+	cfg := engine.DefaultConfig()
+	cfg.Server.Listen = "127.0.0.1:-1"
+	cfg.Server.JetStream = false
+	eng, err := engine.Start(ctx, cfg, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(context.Background())
+	s, _ = natsstore.New(eng, store.Config{}, zap.NewNop())
+	if err := s.Start(ctx); err == nil || !strings.Contains(err.Error(), "JetStream") {
+		t.Fatalf("Start without JetStream: %v", err)
+	}
+
+	if _, err := natsstore.New(shared, store.Config{Name: "no spaces"}, nil); err == nil {
+		t.Fatal("New accepted a bucket name with a space")
+	}
+}
+
+// TestFenceRace has writers with fencing tokens 1 to 8 and writers without
+// one write the same key at once: the successful fenced writes, in
+// revision order, never go back to an older token, and the record ends
+// with the largest token, which the unfenced writes kept.
+func TestFenceRace(t *testing.T) {
+	s := open(t, shared, "fencerace")
+	ctx := t.Context()
+	type win struct{ rev, fence uint64 }
+	var mu sync.Mutex
+	var wins []win
+	var wg sync.WaitGroup
+	for token := uint64(1); token <= 8; token++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for range 30 {
+				rev, err := s.Put(ctx, "k", []byte("fenced"), store.PutOptions{Fence: token})
+				switch {
+				case err == nil:
+					mu.Lock()
+					wins = append(wins, win{rev, token})
+					mu.Unlock()
+				case errors.Is(err, store.ErrFenced):
+				default:
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for range 30 {
+				if _, err := s.Put(ctx, "k", []byte("unfenced"), store.PutOptions{}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(wins, func(a, b win) int { return cmp.Compare(a.rev, b.rev) })
+	var top uint64
+	for _, w := range wins {
+		if w.fence < top {
+			t.Fatalf("a write with fence %d succeeded at revision %d, after one with fence %d", w.fence, w.rev, top)
+		}
+		top = w.fence
+	}
+	r, err := s.Get(ctx, "k")
+	if err != nil || r.Fence != top {
+		t.Fatalf("the record's fence is %d (%v), want %d, the last fenced write's", r.Fence, err, top)
+	}
+}
+
+func TestMetadataEncoding(t *testing.T) {
+	s := open(t, shared, "metadata")
+	md := map[string]string{"a=b": "c&d", "é": "line\nbreak\r", "": "empty key", "sp ace": "", "%": "+"}
+	rev, err := s.Put(t.Context(), "m", []byte("v"), store.PutOptions{Metadata: md})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Get(t.Context(), "m")
+	if err != nil || r.Revision != rev || !maps.Equal(r.Metadata, md) {
+		t.Fatalf("Get = %v, %v; want metadata %v", r.Metadata, err, md)
+	}
+}
+
+// TestWatchResetsWhenTheBucketIsRemade deletes the bucket under a watch:
+// the next write makes it again, and the watch, which cannot resume in a
+// new bucket, resets.
+func TestWatchResetsWhenTheBucketIsRemade(t *testing.T) {
+	s := open(t, shared, "remade")
+	ctx := t.Context()
+	if _, err := s.Put(ctx, "old", []byte("v"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := s.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKinds(t, ch, store.EventPut, store.EventSynced)
+	js, _ := shared.JetStream()
+	if err := js.DeleteKeyValue(ctx, "remade"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "new", []byte("v"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	evs := wantKinds(t, ch, store.EventReset, store.EventPut, store.EventSynced)
+	if evs[1].Record.Key != "new" {
+		t.Fatalf("after the reset, %q; want the record of the new bucket", evs[1].Record.Key)
+	}
+}
+
+// TestWatchResetsAfterMarkersExpire uses a bucket that keeps delete markers
+// for a second: a watch cut off by a server restart cannot know it missed
+// no delete, so it resets, and reports the delete made while it was away
+// by leaving the key out of the records that follow.
+func TestWatchResetsAfterMarkersExpire(t *testing.T) {
+	srv := newServer(t)
+	eng := client(t, srv.url())
+	js, _ := eng.JetStream()
+	ctx := t.Context()
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "short", LimitMarkerTTL: time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, eng, "short")
+	for _, k := range []string{"a", "b"} {
+		if _, err := s.Put(ctx, k, []byte("v"), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ch, err := s.Watch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKinds(t, ch, store.EventPut, store.EventPut, store.EventSynced)
+	srv.stop()
+	srv.start()
+	evs := wantKinds(t, ch, store.EventReset, store.EventPut, store.EventPut, store.EventSynced)
+	if evs[1].Record.Key != "a" && evs[2].Record.Key != "b" {
+		t.Fatalf("after the reset: %v", evs)
+	}
+}
+
+// wantKinds reads events of the kinds given, in order.
+func wantKinds(t *testing.T, ch <-chan store.Event, kinds ...store.EventKind) []store.Event {
+	t.Helper()
+	var evs []store.Event
+	for _, k := range kinds {
+		select {
+		case ev, ok := <-ch:
+			if !ok {
+				t.Fatal("the watch closed")
+			}
+			if ev.Kind != k {
+				t.Fatalf("event %d (%q), want kind %d; before it: %v", ev.Kind, ev.Record.Key, k, evs)
+			}
+			evs = append(evs, ev)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no event of kind %d in 20s; before: %v", k, evs)
+		}
+	}
+	return evs
+}
