@@ -3,6 +3,7 @@ package lock_test
 import (
 	"context"
 	"errors"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,7 +15,12 @@ import (
 	"github.com/wegomesh/wego/store"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(childEnv); spec != "" {
+		os.Exit(holder(spec)) // a holder process of TestNATSStoppedHolderIsFenced
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func memory(t *testing.T) store.Store {
 	s := store.NewMemory()

@@ -7,7 +7,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -151,7 +150,7 @@ func (m *Memory) list(prefix string, opts ListOptions) ([]*Record, error) {
 		return nil, ErrClosed.New()
 	}
 	for k, r := range m.records {
-		if !strings.HasPrefix(k, prefix) || !live(r, &now) {
+		if !Under(k, prefix) || !live(r, &now) {
 			continue
 		}
 		if opts.After != "" && (!opts.Reverse && k <= opts.After || opts.Reverse && k >= opts.After) {
@@ -381,7 +380,7 @@ func (w *watcher) push(ev Event) {
 // notify queues ev for every watch of its key. m.mu is held for writing.
 func (m *Memory) notify(ev Event) {
 	for w := range m.watchers {
-		if strings.HasPrefix(ev.Record.Key, w.prefix) {
+		if Under(ev.Record.Key, w.prefix) {
 			w.push(ev)
 		}
 	}
@@ -469,7 +468,7 @@ func (m *Memory) snapshot(w *watcher) []*Record {
 	defer m.mu.RUnlock()
 	var rs []*Record
 	for k, r := range m.records {
-		if strings.HasPrefix(k, w.prefix) && live(r, &now) {
+		if Under(k, w.prefix) && live(r, &now) {
 			rs = append(rs, r)
 		}
 	}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // reservedKeys is the context key of [WithReservedKeys].
 type reservedKeys struct{}
@@ -38,4 +41,12 @@ func CheckPutContext(ctx context.Context, key string, value []byte, opts PutOpti
 		return err
 	}
 	return checkPut(value, opts, maxValue)
+}
+
+// Under reports whether List, Keys and Watch of prefix include key: key
+// starts with prefix and, if it is a reserved key (it starts with "_"),
+// so does prefix. An application's listing of every record (prefix "")
+// never returns WeGO's own records.
+func Under(key, prefix string) bool {
+	return strings.HasPrefix(key, prefix) && (key == "" || key[0] != '_' || prefix != "")
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/wegomesh/wego/store"
@@ -30,7 +31,23 @@ func (s *suite) reservedKeys(t *testing.T) {
 	if rev, err = st.Put(ctx, key, []byte("v2"), store.PutOptions{IfRevision: rev}); err != nil {
 		t.Fatalf("Put(%q, IfRevision) under WithReservedKeys: %v", key, err)
 	}
+	for _, prefix := range []string{"", "_wego."} {
+		keys, err := st.Keys(ctx, prefix, store.ListOptions{})
+		if err != nil {
+			t.Fatalf("Keys(%q): %v", prefix, err)
+		}
+		if listed := slices.Contains(keys, key); listed != (prefix != "") {
+			t.Fatalf("Keys(%q) = %q: a reserved key must be listed under a prefix that starts with _ only", prefix, keys)
+		}
+	}
 	if st.Features().Watch {
+		all, err := st.Watch(ctx, "")
+		if err != nil {
+			t.Fatalf("Watch(%q): %v", "", err)
+		}
+		if got := synced(t, all); len(got) != 0 {
+			t.Fatalf("Watch(%q) reported %v: a reserved key must be watched under a prefix that starts with _ only", "", got)
+		}
 		ch, err := st.Watch(ctx, "_wego.")
 		if err != nil {
 			t.Fatalf("Watch(%q) under WithReservedKeys: %v", "_wego.", err)
