@@ -107,6 +107,21 @@ func TestNATSRoundTrips(t *testing.T) {
 	}
 	out, in = cycle()
 	t.Logf("a lock released before (its delete marker in the bucket): acquire + release = %d requests, %d replies", out, in)
+
+	ls, err := l.TryAcquire(ctx, "refreshed", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc := cl.Conn()
+	before := nc.Stats()
+	if err := ls.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after := nc.Stats()
+	t.Logf("a refresh = %d requests, %d replies", after.OutMsgs-before.OutMsgs, after.InMsgs-before.InMsgs)
+	if err := ls.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // childEnv names the server and bucket of a holder process that the
