@@ -19,7 +19,11 @@
 // fence and time-to-live are headers of the message (Wego-Meta,
 // Wego-Fence and NATS's own Nats-TTL). Conditions are the server's: a
 // compare-and-set publishes with Nats-Expected-Last-Subject-Sequence, so
-// two writers never both win. A time-to-live is per write, rounded up to
+// two writers never both win. A write without a fencing token keeps the
+// key's token: keys once written with one are marked by a hidden record,
+// _fence.<key>, and a write to a marked key reads its record first and
+// carries the token over in a compare-and-set; other unconditional writes
+// are one message. A time-to-live is per write, rounded up to
 // whole seconds, and the server removes the record when it ends, leaving
 // a marker that watches report as a delete; reads never return an expired
 // record, even before the server has removed it.
@@ -41,6 +45,6 @@
 // starts a new consumer at the revision after the last one it handled, so
 // that it misses and repeats nothing. When it cannot know that (it was
 // away for longer than the bucket keeps delete markers, 15 minutes, or
-// the bucket was made again), it sends an [store.EventReset] and the
+// the bucket was made again), it sends a [store.EventReset] and the
 // current records instead.
 package natsstore

@@ -162,6 +162,9 @@ func (s *Store) start(ctx context.Context) error {
 	if closed {
 		return store.ErrClosed.New()
 	}
+	if e, ok := s.eng.(interface{ Conn() *nats.Conn }); ok && e.Conn() == nil {
+		return fmt.Errorf("natsstore: bucket %s: the NATS engine has not started", s.cfg.Name)
+	}
 	js, err := s.eng.JetStream()
 	if err != nil {
 		return fmt.Errorf("natsstore: bucket %s: %w", s.cfg.Name, err)

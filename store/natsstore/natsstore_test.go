@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"os"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
@@ -42,6 +44,14 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	_ = shared.Close(context.Background())
 	_ = os.RemoveAll(dir)
+	if code == 0 {
+		// Every store, watch and engine the tests made is closed: none
+		// may leave a goroutine behind.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left after the tests:", err)
+			code = 1
+		}
+	}
 	os.Exit(code)
 }
 
@@ -60,7 +70,10 @@ func open(t testing.TB, eng natsstore.Engine, name string) *natsstore.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, shared, storetest.Name(t)) })
+	// Each write is synced to disk: with -short, the compare-and-set
+	// counter does 100 increments per goroutine instead of 1,000.
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, shared, storetest.Name(t)) },
+		storetest.ShortIncrements(100))
 }
 
 func TestKind(t *testing.T) {
@@ -125,6 +138,15 @@ func TestStartErrors(t *testing.T) {
 	s, _ = natsstore.New(eng, store.Config{}, zap.NewNop())
 	if err := s.Start(ctx); err == nil || !strings.Contains(err.Error(), "JetStream") {
 		t.Fatalf("Start without JetStream: %v", err)
+	}
+
+	idle, err := engine.New(engine.DefaultConfig(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ = natsstore.New(idle, store.Config{}, zap.NewNop())
+	if err := s.Start(ctx); err == nil || !strings.Contains(err.Error(), "has not started") {
+		t.Fatalf("Start before the engine's: %v", err)
 	}
 
 	if _, err := natsstore.New(shared, store.Config{Name: "no spaces"}, nil); err == nil {
@@ -276,4 +298,135 @@ func wantKinds(t *testing.T, ch <-chan store.Event, kinds ...store.EventKind) []
 		}
 	}
 	return evs
+}
+
+// TestWatchesStartDuringWrites starts watches while a writer changes and
+// deletes keys: each watch's current records name each key once, and the
+// watch, applying the changes after them, ends with the store's records.
+func TestWatchesStartDuringWrites(t *testing.T) {
+	s := open(t, shared, "busy")
+	ctx := t.Context()
+	const writes = 1500
+	done := make(chan error, 1)
+	go func() {
+		for i := range writes {
+			key := fmt.Sprintf("s.%02d", i%20)
+			var err error
+			if i%5 == 4 {
+				err = s.Delete(ctx, key, store.DeleteOptions{})
+			} else {
+				_, err = s.Put(ctx, key, fmt.Appendf(nil, "v%d", i), store.PutOptions{})
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	var chans []<-chan store.Event
+	for range 10 {
+		ch, err := s.Watch(ctx, "s.")
+		if err != nil {
+			t.Fatal(err)
+		}
+		chans = append(chans, ch)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	endRev, err := s.Put(ctx, "s.zz-end", []byte("end"), store.PutOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.List(ctx, "s.", store.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range chans {
+		model := map[string]store.Record{}
+		inSync := false
+		for !inSync || model["s.zz-end"].Revision != endRev {
+			var ev store.Event
+			select {
+			case ev = <-ch:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("watch %d: no event in 10s", i)
+			}
+			switch ev.Kind {
+			case store.EventPut:
+				if _, dup := model[ev.Record.Key]; dup && !inSync {
+					t.Fatalf("watch %d: %q twice among the current records", i, ev.Record.Key)
+				}
+				model[ev.Record.Key] = ev.Record
+			case store.EventDelete:
+				if !inSync {
+					t.Fatalf("watch %d: a delete among the current records", i)
+				}
+				delete(model, ev.Record.Key)
+			case store.EventSynced:
+				inSync = true
+			case store.EventReset:
+				clear(model)
+				inSync = false
+			}
+		}
+		if len(model) != len(want) {
+			t.Fatalf("watch %d ended with %d records, the store has %d", i, len(model), len(want))
+		}
+		for _, r := range want {
+			if m := model[r.Key]; m.Revision != r.Revision || string(m.Value) != string(r.Value) {
+				t.Fatalf("watch %d ended with %q = %q (revision %d), the store has %q (revision %d)", i, r.Key, m.Value, m.Revision, r.Value, r.Revision)
+			}
+		}
+	}
+}
+
+// TestStalledWatchHoldsNoConsumer leaves a watch unread while more changes
+// than it holds are written: once it has fallen behind, it holds no
+// consumer on the server until its receiver reads again, and then gets an
+// EventReset and the current records.
+func TestStalledWatchHoldsNoConsumer(t *testing.T) {
+	s := open(t, shared, "stalled")
+	ctx := t.Context()
+	ch, err := s.Watch(ctx, "b.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKinds(t, ch, store.EventSynced)
+	for i := range 2000 {
+		if _, err := s.Put(ctx, fmt.Sprintf("b.%d", i%10), []byte("v"), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js, _ := shared.JetStream()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, err := js.Stream(ctx, "KV_stalled")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := st.CachedInfo().State.Consumers; n == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d consumers on the bucket while its only watch is stalled", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The receiver reads: the changes it had, then a reset and the current
+	// records.
+	for timeout := time.After(10 * time.Second); ; {
+		select {
+		case ev := <-ch:
+			if ev.Kind != store.EventReset {
+				continue
+			}
+		case <-timeout:
+			t.Fatal("no EventReset in 10s")
+		}
+		break
+	}
+	kinds := slices.Repeat([]store.EventKind{store.EventPut}, 10)
+	wantKinds(t, ch, append(kinds, store.EventSynced)...)
 }

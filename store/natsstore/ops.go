@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strconv"
@@ -83,10 +84,6 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 	if err := store.CheckPutContext(ctx, key, value, opts, c.feat.MaxValue); err != nil {
 		return 0, err
 	}
-	ctx, cancel := withTimeout(ctx)
-	if cancel != nil {
-		defer cancel()
-	}
 	if opts.Fence == 0 && opts.IfRevision == 0 {
 		// One message, on the condition that the key has no fence to
 		// keep (no _fence record) or, for Create, that it has no record.
@@ -104,6 +101,10 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 			}
 			return rev, nil
 		}
+	}
+	ctx, cancel := withTimeout(ctx)
+	if cancel != nil {
+		defer cancel()
 	}
 	return c.update(ctx, key, value, &opts)
 }
@@ -210,10 +211,6 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 	if err != nil {
 		return err
 	}
-	ctx, cancel := withTimeout(ctx)
-	if cancel != nil {
-		defer cancel()
-	}
 	if opts.Fence == 0 {
 		m := c.marker(key)
 		if opts.IfRevision != 0 {
@@ -227,6 +224,10 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 			return store.ErrConflict.New(errs.P("key", key))
 		}
 		return c.fail("delete", key, err)
+	}
+	ctx, cancel := withTimeout(ctx)
+	if cancel != nil {
+		defer cancel()
 	}
 	for attempt := 0; ; attempt++ {
 		var m raw
@@ -343,7 +344,7 @@ func (c *conn) scan(ctx context.Context, prefix string, opts store.ListOptions, 
 	}
 	var (
 		mu       sync.Mutex
-		rs       []store.Record
+		current  = map[string]store.Record{}
 		received uint64
 		initial  = ^uint64(0) // unknown until the consumer is made
 		finished bool
@@ -363,6 +364,8 @@ func (c *conn) scan(ctx context.Context, prefix string, opts store.ListOptions, 
 			if finished {
 				return
 			}
+			// A change that comes with the last records (before the
+			// consumer's count of them is known) replaces the record.
 			received++
 			if key, ok := c.keyOf(m.Subject, prefix); ok {
 				r := raw{seq: d.sseq, hdr: m.Header, data: m.Data, tm: time.Unix(0, d.ts)}
@@ -370,7 +373,9 @@ func (c *conn) scan(ctx context.Context, prefix string, opts store.ListOptions, 
 					if headersOnly {
 						rec.Value, rec.Metadata = nil, nil
 					}
-					rs = append(rs, rec)
+					current[key] = rec
+				} else {
+					delete(current, key)
 				}
 			}
 			if d.pending == 0 || received >= initial {
@@ -396,7 +401,8 @@ func (c *conn) scan(ctx context.Context, prefix string, opts store.ListOptions, 
 		return nil, ctx.Err()
 	}
 	mu.Lock()
-	defer mu.Unlock()
+	rs := slices.AppendSeq(make([]store.Record, 0, len(current)), maps.Values(current))
+	mu.Unlock()
 	if opts.Reverse {
 		slices.SortFunc(rs, func(a, b store.Record) int { return strings.Compare(b.Key, a.Key) })
 	} else {
@@ -416,9 +422,6 @@ func (c *conn) scan(ctx context.Context, prefix string, opts store.ListOptions, 
 	}
 	if opts.Limit > 0 && len(rs) > opts.Limit {
 		rs = rs[:opts.Limit]
-	}
-	if rs == nil {
-		rs = []store.Record{}
 	}
 	return slices.Clip(rs), nil
 }
@@ -559,10 +562,14 @@ func (c *conn) last(ctx context.Context, key string, m *raw) (bool, error) {
 func (c *conn) direct(ctx context.Context, key string, m *raw) (bool, error) {
 	var resp *nats.Msg
 	var err error
-	if _, ok := ctx.Deadline(); ok {
-		resp, err = c.nc.RequestWithContext(ctx, c.get+key, nil)
-	} else {
+	if ctx.Done() == nil { // no deadline, no cancellation: a pooled timer is cheaper than a context
 		resp, err = c.nc.Request(c.get+key, nil, defaultTimeout)
+	} else {
+		ctx, cancel := withTimeout(ctx)
+		if cancel != nil {
+			defer cancel()
+		}
+		resp, err = c.nc.RequestWithContext(ctx, c.get+key, nil)
 	}
 	if err != nil {
 		return false, err
@@ -632,9 +639,21 @@ func (c *conn) fromLeader(ctx context.Context, key string, m *raw) (bool, error)
 // is starting), it tries again twice, shortly; when the stream is gone, it
 // makes the bucket again, once.
 func (c *conn) publish(ctx context.Context, m *nats.Msg) (uint64, error) {
+	if ctx.Done() != nil {
+		var cancel context.CancelFunc
+		if ctx, cancel = withTimeout(ctx); cancel != nil {
+			defer cancel()
+		}
+	}
 	remade := false
 	for attempt := 0; ; attempt++ {
-		resp, err := c.nc.RequestMsgWithContext(ctx, m)
+		var resp *nats.Msg
+		var err error
+		if ctx.Done() == nil { // no deadline, no cancellation: a pooled timer is cheaper than a context
+			resp, err = c.nc.RequestMsg(m, defaultTimeout)
+		} else {
+			resp, err = c.nc.RequestMsgWithContext(ctx, m)
+		}
 		if err == nil {
 			return parseAck(resp.Data)
 		}

@@ -3,6 +3,8 @@ package natsstore
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,18 +45,20 @@ type watch struct {
 	out    chan store.Event
 	wake   chan struct{} // the queue has events
 	done   chan struct{} // closed when the watch ends
+	reset1 chan struct{} // the deliverer handed an EventReset to the receiver
 	gen    atomic.Uint64 // counts resets: the deliverer drops events it holds from before one
 
 	mu       sync.Mutex
 	queue    []store.Event
-	changes  int       // changes in queue
-	feed     *feed     // the current feed; the others' messages are dropped
-	seen     uint64    // the last stream sequence handled
-	safe     time.Time // every message after seen was stored after this time
-	snap     bool      // the feed is sending the current records
-	received uint64    // messages of the current records received
-	initial  uint64    // messages of the current records, once known
-	created  time.Time // when the bucket's stream was made, as the last snapshot saw it
+	changes  int                     // changes in queue
+	feed     *feed                   // the current feed; the others' messages are dropped
+	seen     uint64                  // the last stream sequence handled
+	safe     time.Time               // every message after seen was stored after this time
+	snap     bool                    // the feed is sending the current records
+	current  map[string]store.Record // the current records received, while snap
+	received uint64                  // messages of the current records received
+	initial  uint64                  // messages of the current records, once known
+	created  time.Time               // when the bucket's stream was made, as the last snapshot saw it
 }
 
 // Watch reports the changes of the keys that start with prefix: the
@@ -80,7 +84,7 @@ func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, e
 		return nil, err
 	}
 	w := &watch{c: c, ctx: ctx, prefix: prefix, out: make(chan store.Event, watchBuffer),
-		wake: make(chan struct{}, 1), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), done: make(chan struct{}), reset1: make(chan struct{}, 1)}
 	octx, cancel := withTimeout(ctx)
 	if cancel != nil {
 		defer cancel()
@@ -124,6 +128,10 @@ func (w *watch) start(ctx context.Context, resume bool) error {
 		setup: func(f *feed) {
 			w.mu.Lock()
 			w.feed, w.snap, w.received, w.initial = f, !resume, 0, ^uint64(0)
+			w.current = nil
+			if !resume {
+				w.current = map[string]store.Record{}
+			}
 			w.mu.Unlock()
 		},
 		msg:  w.handle,
@@ -160,11 +168,17 @@ func (w *watch) handle(f *feed, m *nats.Msg, d delivery) {
 	key, ok := w.c.keyOf(m.Subject, w.prefix)
 	var now time.Time
 	if w.snap {
+		// The records are kept by key until the end of the current ones,
+		// so that a change that comes before the end (the consumer
+		// counts its messages only once it is made) replaces the record
+		// instead of following it.
 		w.received++
 		if ok {
 			r := raw{seq: d.sseq, hdr: m.Header, data: m.Data, tm: time.Unix(0, d.ts)}
 			if rec, live := record(key, &r, &now); live {
-				w.push(store.Event{Kind: store.EventPut, Record: rec})
+				w.current[key] = rec
+			} else {
+				delete(w.current, key)
 			}
 		}
 		if d.pending == 0 || w.received >= w.initial {
@@ -198,9 +212,13 @@ func (w *watch) idle(f *feed) {
 	w.mu.Unlock()
 }
 
-// synced ends the current records. w.mu is held.
+// synced queues the current records, in key order, and an EventSynced.
+// w.mu is held.
 func (w *watch) synced() {
-	w.snap = false
+	for _, k := range slices.Sorted(maps.Keys(w.current)) {
+		w.queue = append(w.queue, store.Event{Kind: store.EventPut, Record: w.current[k]})
+	}
+	w.snap, w.current = false, nil
 	w.push(store.Event{Kind: store.EventSynced})
 }
 
@@ -221,6 +239,10 @@ func (w *watch) reset() {
 	clear(w.queue)
 	w.queue = w.queue[:0]
 	w.changes = 0
+	select {
+	case <-w.reset1: // an earlier reset's
+	default:
+	}
 	w.push(store.Event{Kind: store.EventReset})
 	w.mu.Unlock()
 }
@@ -335,11 +357,28 @@ func (w *watch) restart(resetDue *bool) error {
 		w.reset()
 		*resetDue = true
 	}
+	if !w.resetDelivered() {
+		return nil // the watch ends
+	}
 	if err := w.start(ctx, false); err != nil {
 		return err
 	}
 	*resetDue = false
 	return nil
+}
+
+// resetDelivered waits until the receiver has the EventReset that reset
+// queued, so that a receiver that does not read costs no snapshot until it
+// does, and reports false when the watch ends first.
+func (w *watch) resetDelivered() bool {
+	select {
+	case <-w.reset1:
+		w.reset1 <- struct{}{} // for the next attempt, if this one fails
+		return true
+	case <-w.ctx.Done():
+	case <-w.c.s.closing:
+	}
+	return false
 }
 
 // resumable reports whether a feed that starts after the last revision
@@ -385,6 +424,12 @@ func (w *watch) deliver() {
 			case w.out <- ev:
 			case <-w.done:
 				return
+			}
+			if ev.Kind == store.EventReset {
+				select {
+				case w.reset1 <- struct{}{}:
+				default:
+				}
 			}
 			batch[i] = store.Event{}
 		}
