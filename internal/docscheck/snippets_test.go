@@ -247,6 +247,7 @@ var autoImports = map[string]string{
 	"httptransport": "github.com/wegomesh/wego/transport/http",
 	"natstransport": "github.com/wegomesh/wego/transport/nats",
 	"i18n":          "github.com/wegomesh/wego/i18n",
+	"lock":          "github.com/wegomesh/wego/lock",
 	"log":           "github.com/wegomesh/wego/log",
 	"logging":       "github.com/wegomesh/wego/middleware/logging",
 	"middleware":    "github.com/wegomesh/wego/middleware",

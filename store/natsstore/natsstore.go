@@ -40,6 +40,9 @@ const (
 	// resumeSlack is the margin of that rule, for clocks and for the time
 	// a resumed consumer takes to read the markers.
 	resumeSlack = time.Minute
+	// fencePrefix starts the keys of the hidden records that say a key
+	// has a fence (reserved keys: see store.WithReservedKeys).
+	fencePrefix = "_fence."
 	// headerRoom is the part of the servers' largest message kept for the
 	// subject and headers: the rest is the largest value.
 	headerRoom = 16 << 10
@@ -175,7 +178,7 @@ func (s *Store) start(ctx context.Context) error {
 		defer cancel()
 	}
 	c := &conn{s: s, nc: js.Conn(), js: js, bucket: s.cfg.Name, stream: "KV_" + s.cfg.Name,
-		subj: "$KV." + s.cfg.Name + ".", flag: "$KV." + s.cfg.Name + "._fence.", remade: make(chan struct{})}
+		subj: "$KV." + s.cfg.Name + ".", flag: "$KV." + s.cfg.Name + "." + fencePrefix, remade: make(chan struct{})}
 	api := apiPrefix(js.Options())
 	c.msgGet = api + "STREAM.MSG.GET." + c.stream
 	c.delCons = api + "CONSUMER.DELETE." + c.stream + "."

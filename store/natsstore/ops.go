@@ -43,8 +43,8 @@ const (
 // stream's server directly; with replicas, it asks the stream's leader, so
 // that it sees every write acknowledged before it.
 func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
-	if !store.ValidKey(key) {
-		return store.Record{}, store.CheckKey(key)
+	if err := store.CheckKeyContext(ctx, key); err != nil {
+		return store.Record{}, err
 	}
 	c, err := s.conn()
 	if err != nil {
@@ -76,12 +76,12 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.PutOptions) (uint64, error) {
 	c, err := s.conn()
 	if err != nil {
-		if !store.ValidKey(key) {
-			return 0, store.CheckKey(key)
+		if err := store.CheckKeyContext(ctx, key); err != nil {
+			return 0, err
 		}
 		return 0, err
 	}
-	if err := store.CheckPut(key, value, opts, c.feat.MaxValue); err != nil {
+	if err := store.CheckPutContext(ctx, key, value, opts, c.feat.MaxValue); err != nil {
 		return 0, err
 	}
 	if opts.Fence == 0 && opts.IfRevision == 0 {
@@ -204,8 +204,8 @@ func (c *conn) message(key string, value []byte, opts *store.PutOptions, fence u
 // key's record first and deletes it with a compare-and-set on its
 // revision.
 func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions) error {
-	if !store.ValidKey(key) {
-		return store.CheckKey(key)
+	if err := store.CheckKeyContext(ctx, key); err != nil {
+		return err
 	}
 	c, err := s.conn()
 	if err != nil {
@@ -427,13 +427,13 @@ func (c *conn) scan(ctx context.Context, prefix string, opts store.ListOptions, 
 }
 
 // keyOf returns the key of a subject of the bucket if it is a record's
-// (not a hidden one's) and starts with prefix.
+// (not a hidden one's) that lists under prefix ([store.Under]).
 func (c *conn) keyOf(subject, prefix string) (string, bool) {
 	if len(subject) <= len(c.subj) {
 		return "", false
 	}
 	key := subject[len(c.subj):]
-	if key[0] == '_' || !strings.HasPrefix(key, prefix) {
+	if !store.Under(key, prefix) || strings.HasPrefix(key, fencePrefix) {
 		return "", false
 	}
 	return key, true
@@ -445,7 +445,7 @@ func (c *conn) keyOf(subject, prefix string) (string, bool) {
 // after.
 func (c *conn) filter(prefix string) string {
 	i := strings.LastIndexByte(prefix, '.')
-	if i <= 0 || !store.ValidKey(prefix[:i]) {
+	if i <= 0 || !store.ValidKey(strings.TrimPrefix(prefix[:i], "_")) {
 		return c.subj + ">"
 	}
 	return c.subj + prefix[:i+1] + ">"

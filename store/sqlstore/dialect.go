@@ -70,6 +70,9 @@ func buildQueries(d Dialect, name string) queries {
 	now := d.now()
 	live := "(expires_at IS NULL OR expires_at > " + now + ")"
 	cols := "key, value, metadata, revision, COALESCE(expires_at, 0), fence"
+	// Keys that start with "_" are WeGO's own: the listing of every key
+	// (an empty prefix, so $1 = '') leaves them out (store.Under).
+	own := "($1 <> '' OR key < '_' OR key >= '`')"
 	var q queries
 	q.get = "SELECT value, metadata, revision, COALESCE(expires_at, 0), fence FROM " + t + " WHERE key = $1 AND " + live
 	// $1 lower bound, $2 upper bound of the prefix; $3 the After key
@@ -79,7 +82,7 @@ func buildQueries(d Dialect, name string) queries {
 		if dir != "" {
 			after = "key < $3"
 		}
-		where := " WHERE key >= $1 AND key < $2 AND " + after + " AND " + live + " ORDER BY key" + dir + " LIMIT $4"
+		where := " WHERE key >= $1 AND key < $2 AND " + own + " AND " + after + " AND " + live + " ORDER BY key" + dir + " LIMIT $4"
 		q.list[i] = "SELECT " + cols + " FROM " + t + where
 		q.keys[i] = "SELECT key FROM " + t + where
 	}
@@ -90,7 +93,7 @@ func buildQueries(d Dialect, name string) queries {
 	q.horizon = "SELECT revision, trimmed FROM " + tablesTable + " WHERE name = " + lit
 	q.snapshot = q.list
 	for i := range q.snapshot {
-		q.snapshot[i] = "SELECT " + cols + " FROM " + t + " WHERE key >= $1 AND key < $2 AND " + live + " ORDER BY key"
+		q.snapshot[i] = "SELECT " + cols + " FROM " + t + " WHERE key >= $1 AND key < $2 AND " + own + " AND " + live + " ORDER BY key"
 	}
 	expired := "(" + t + ".expires_at IS NOT NULL AND " + t + ".expires_at <= " + now + ")"
 	ttl := "CASE WHEN $4 > 0 THEN " + now + " + $4 END"

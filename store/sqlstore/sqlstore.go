@@ -355,8 +355,8 @@ func (sc *scanned) record() (store.Record, error) {
 
 // Get returns the record of key.
 func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
-	if !store.ValidKey(key) {
-		return store.Record{}, store.CheckKey(key)
+	if err := store.CheckKeyContext(ctx, key); err != nil {
+		return store.Record{}, err
 	}
 	if err := s.ready(); err != nil {
 		return store.Record{}, err
@@ -522,7 +522,7 @@ func ttlMicros(ttl time.Duration) int64 {
 
 // Put writes value under key if the conditions of opts hold.
 func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.PutOptions) (uint64, error) {
-	if err := checkPut(key, value, opts); err != nil {
+	if err := checkPut(ctx, key, value, opts); err != nil {
 		return 0, err
 	}
 	if err := s.ready(); err != nil {
@@ -567,8 +567,8 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 
 // checkPut checks what Put accepts, as every store does, and a fencing
 // token that a BIGINT column can hold.
-func checkPut(key string, value []byte, opts store.PutOptions) error {
-	if err := store.CheckPut(key, value, opts, MaxValue); err != nil {
+func checkPut(ctx context.Context, key string, value []byte, opts store.PutOptions) error {
+	if err := store.CheckPutContext(ctx, key, value, opts, MaxValue); err != nil {
 		return err
 	}
 	if opts.Fence > math.MaxInt64 {
@@ -605,8 +605,8 @@ func (s *Store) refused(ctx context.Context, key string, fence uint64, condition
 
 // Delete removes key if the conditions of opts hold.
 func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions) error {
-	if !store.ValidKey(key) {
-		return store.CheckKey(key)
+	if err := store.CheckKeyContext(ctx, key); err != nil {
+		return err
 	}
 	if err := s.ready(); err != nil {
 		return err

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -359,7 +360,7 @@ func (h *hub) deliver(evs []store.Event) {
 			if w.state != wLive {
 				break
 			}
-			if int64(ev.Record.Revision) <= w.from || !strings.HasPrefix(ev.Record.Key, w.prefix) {
+			if int64(ev.Record.Revision) <= w.from || !store.Under(ev.Record.Key, w.prefix) {
 				continue
 			}
 			if len(w.queue) >= watchQueue {
