@@ -3,8 +3,6 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
