@@ -119,6 +119,9 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Record{}, err
 	}
+	if key != "" && key[0] == '_' && !store.ReservedKey(ctx, key) {
+		return store.Record{}, store.CheckKey(key) // WeGO's own records, under store.WithReservedKeys only
+	}
 	// The key is checked on a miss only: a key that is found was valid
 	// when it was written.
 	var (
@@ -146,8 +149,8 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 	case derr != nil:
 		return store.Record{}, s.corrupt(key, derr)
 	case !found || h.expires != 0 && h.expired(time.Now().UnixNano()):
-		if !store.ValidKey(key) {
-			return store.Record{}, store.CheckKey(key)
+		if err := store.CheckKeyContext(ctx, key); err != nil {
+			return store.Record{}, err
 		}
 		return store.Record{}, store.ErrNotFound.New(errs.P("key", key))
 	}
@@ -264,7 +267,7 @@ func walk(b *bolt.Bucket, prefix string, opts store.ListOptions, fn func(k, v []
 	}
 	n := 0
 	for ; k != nil && bytes.HasPrefix(k, pre); k, v = next(c, opts.Reverse) {
-		if v == nil { // a nested bucket: never written by a Store
+		if v == nil || len(pre) == 0 && k[0] == '_' { // a nested bucket (never written by a Store), or a reserved key outside a reserved prefix
 			continue
 		}
 		counted, err := fn(k, v)
@@ -292,7 +295,7 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if err := store.CheckPut(key, value, opts, s.opts.MaxValue); err != nil {
+	if err := store.CheckPutContext(ctx, key, value, opts, s.opts.MaxValue); err != nil {
 		return 0, err
 	}
 	mdLen := 0
@@ -324,8 +327,8 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if !store.ValidKey(key) {
-		return store.CheckKey(key)
+	if err := store.CheckKeyContext(ctx, key); err != nil {
+		return err
 	}
 	if s.closed.Load() {
 		return store.ErrClosed.New()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"maps"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,7 +107,7 @@ func (s *Store) publish(batch []*op) {
 			var ev store.Event
 			made := false
 			for _, w := range ws {
-				if !strings.HasPrefix(o.key, w.prefix) {
+				if !store.Under(o.key, w.prefix) {
 					continue
 				}
 				if !made {
@@ -137,14 +136,14 @@ func (s *Store) publish(batch []*op) {
 			}
 			ev := store.Event{Kind: store.EventDelete, Record: store.Record{Key: o.key, Revision: o.rev}}
 			for _, w := range ws {
-				if strings.HasPrefix(o.key, w.prefix) {
+				if store.Under(o.key, w.prefix) {
 					w.push(ev)
 				}
 			}
 		case opSweep:
 			for _, ev := range o.events {
 				for _, w := range ws {
-					if strings.HasPrefix(ev.Record.Key, w.prefix) {
+					if store.Under(ev.Record.Key, w.prefix) {
 						w.push(ev)
 					}
 				}
