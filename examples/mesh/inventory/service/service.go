@@ -128,18 +128,21 @@ func (s *Store) ensureSeeded(ctx context.Context) error {
 }
 
 // stockKey is the key of sku's record: the SKU itself when it is made of
-// letters, digits, - and _, otherwise its base64url form behind "b64=".
+// up to 256 letters, digits, - and _; otherwise its base64url form behind
+// "b64=", or, for SKUs too long for a key, its SHA-256 behind "sha256=".
 func stockKey(sku string) string {
-	for i := 0; i < len(sku); i++ {
+	plain := len(sku) <= 256
+	for i := 0; plain && i < len(sku); i++ {
 		c := sku[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-			return "stock.b64=" + base64.RawURLEncoding.EncodeToString([]byte(sku))
-		}
+		plain = 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
 	}
-	if len(sku) > 256 {
+	switch {
+	case plain:
+		return "stock." + sku
+	case base64.RawURLEncoding.EncodedLen(len(sku)) <= 256:
 		return "stock.b64=" + base64.RawURLEncoding.EncodeToString([]byte(sku))
 	}
-	return "stock." + sku
+	return "stock.sha256=" + keyDigest(sku)
 }
 
 // keyDigest is the store's name of a reservation key: its SHA-256, so
