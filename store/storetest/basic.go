@@ -226,8 +226,8 @@ func (s *suite) fence(t *testing.T) {
 	fenced("Put with an older fence", err)
 	getValue(t, st, "f", rev, "5")
 
-	rev = put(t, st, "f", "5b", store.PutOptions{Fence: 5})
-	rev = put(t, st, "f", "7", store.PutOptions{Fence: 7})
+	put(t, st, "f", "5b", store.PutOptions{Fence: 5})
+	put(t, st, "f", "7", store.PutOptions{Fence: 7})
 	rev = put(t, st, "f", "unfenced", store.PutOptions{})
 	if r := getValue(t, st, "f", rev, "unfenced"); r.Fence != 7 {
 		t.Fatalf("Fence = %d after an unfenced write, want 7 kept", r.Fence)

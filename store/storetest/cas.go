@@ -32,7 +32,7 @@ func (s *suite) casCounter(t *testing.T) {
 				for {
 					r, err := st.Get(ctx, "counter")
 					if err != nil {
-						errc <- fmt.Errorf("Get: %w", err)
+						errc <- fmt.Errorf("get: %w", err)
 						return
 					}
 					v, err := strconv.Atoi(string(r.Value))
@@ -45,7 +45,7 @@ func (s *suite) casCounter(t *testing.T) {
 						break
 					}
 					if !errors.Is(err, store.ErrConflict) {
-						errc <- fmt.Errorf("Put with IfRevision: %w", err)
+						errc <- fmt.Errorf("put with IfRevision: %w", err)
 						return
 					}
 					conflicts.Add(1)
