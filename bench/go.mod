@@ -6,6 +6,7 @@ require (
 	github.com/gin-gonic/gin v1.12.0
 	github.com/go-kit/kit v0.13.0
 	github.com/go-kit/log v0.2.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/nats-io/nats.go v1.56.0
 	github.com/sony/gobreaker v1.0.0
 	github.com/wegomesh/wego v0.0.0

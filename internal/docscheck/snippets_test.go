@@ -233,6 +233,7 @@ var autoImports = map[string]string{
 	"tls": "crypto/tls",
 	// WeGO
 	"audit":         "github.com/wegomesh/wego/middleware/audit",
+	"auth":          "github.com/wegomesh/wego/auth",
 	"bdd":           "github.com/wegomesh/wego/bdd",
 	"breaker":       "github.com/wegomesh/wego/middleware/breaker",
 	"cache":         "github.com/wegomesh/wego/middleware/cache",
