@@ -30,6 +30,7 @@ import (
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
 	"github.com/wegomesh/wego/fw"
 	httptransport "github.com/wegomesh/wego/transport/http"
+	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
 	_ "github.com/wegomesh/wego/transport/nats" // the NATS engine and nats:// routes
 )
 
