@@ -1,0 +1,2 @@
+// Package events is typed publish and subscribe for WeGO services.
+package events
