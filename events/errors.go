@@ -1,6 +1,14 @@
 package events
 
-import errs "github.com/wegomesh/wego/err"
+import (
+	"errors"
+
+	errs "github.com/wegomesh/wego/err"
+)
+
+// ErrInvalidOption is wrapped by the *catalog.RegistrationError of a
+// subscriber registered with an option out of range.
+var ErrInvalidOption = errors.New("invalid option")
 
 // The errors of publishing and delivering. Each is an errs definition, so
 // that the error has a code, a kind and a localized message, and matches
