@@ -59,7 +59,7 @@ type entryOptions struct {
 
 type commonOption func(*entryOptions)
 
-func (f commonOption) applyTopic(o *entryOptions)            { f(o) }
+func (f commonOption) applyTopic(o *entryOptions)           { f(o) }
 func (f commonOption) applySubscriber(o *subscriberOptions) { f(&o.entryOptions) }
 
 // Doc sets the description of a topic or a subscriber, shown in listings
