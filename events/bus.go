@@ -155,7 +155,11 @@ func (b *Bus) Start(ctx context.Context) error {
 		names = append(names, sub.Name)
 	}
 	b.state = 1
-	b.log.Info("events: started", zap.String("backend", b.backend.Kind()), zap.Strings("subscribers", names))
+	level := zap.InfoLevel
+	if len(names) == 0 {
+		level = zap.DebugLevel // nothing to say for an application without subscribers
+	}
+	b.log.Log(level, "events: started", zap.String("backend", b.backend.Kind()), zap.Strings("subscribers", names))
 	return nil
 }
 
@@ -221,7 +225,7 @@ func (b *Bus) Stop(ctx context.Context) error {
 		b.log.Error("events: stopped with errors", zap.String("backend", b.backend.Kind()), zap.Error(err))
 		return fmt.Errorf("events: stop the %s backend: %w", b.backend.Kind(), err)
 	}
-	b.log.Info("events: stopped", zap.String("backend", b.backend.Kind()))
+	b.log.Debug("events: stopped", zap.String("backend", b.backend.Kind()))
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/registry"
@@ -91,6 +92,9 @@ type App struct {
 	store     store.Store // made from configuration (see store.go)
 	storeKind string
 
+	eventsCfg events.Config // see events.go
+	bus       *events.Bus
+
 	node       registry.Node // the application's own node, once registered
 	registered bool
 
@@ -103,7 +107,7 @@ type App struct {
 // KnownSections are the top-level configuration keys that fw reads itself,
 // besides one per transport (named after it) and those declared with
 // [Sections].
-var KnownSections = []string{"app", "log", "routes", "middleware", "http_client", "registry", "store"}
+var KnownSections = []string{"app", "log", "routes", "middleware", "http_client", "registry", "store", "events"}
 
 // New builds an application from its options and configuration. It loads
 // and validates the configuration (an unknown top-level key, a wrong type
@@ -182,6 +186,9 @@ func New(opts ...Option) (*App, error) {
 		}
 	}
 
+	if err := a.readEvents(); err != nil {
+		return nil, err
+	}
 	if err := a.makeEngine(); err != nil {
 		return nil, err
 	}
@@ -197,6 +204,11 @@ func New(opts ...Option) (*App, error) {
 	}
 	if err := a.applyRoutes(); err != nil {
 		_ = a.clients.Close() // idle connections only: nothing to report
+		a.closeMiddleware()
+		return nil, err
+	}
+	if err := a.makeEvents(); err != nil {
+		_ = a.clients.Close()
 		a.closeMiddleware()
 		return nil, err
 	}
@@ -389,6 +401,9 @@ func (a *App) start(ctx context.Context) error {
 	if err := a.startStore(ctx); err != nil {
 		return err
 	}
+	if err := a.startEvents(ctx); err != nil {
+		return err
+	}
 	host := a.Host()
 	for _, t := range a.opts.transports {
 		if err := t.Start(ctx, host); err != nil {
@@ -465,6 +480,7 @@ func (a *App) stopTransports(ctx context.Context) error {
 		}
 	}
 	a.started = nil
+	errs = append(errs, a.stopEvents(ctx))
 	// After the transports, whose routes may watch it; before the engine
 	// it needs.
 	if err := a.reg.Close(ctx); err != nil {
@@ -486,7 +502,7 @@ func (a *App) stopTransports(ctx context.Context) error {
 // configuration has or whose transport the application serves with.
 func (a *App) makeEngine() error {
 	for _, name := range transport.EngineNames() {
-		need := a.cfg.IsSet(name)
+		need := a.cfg.IsSet(name) || a.eventsNeedEngine(name)
 		for _, t := range a.opts.transports {
 			need = need || t.Name() == name
 		}
