@@ -16,8 +16,8 @@ import (
 // [catalog.Default]): a channel for each topic that it declares or that a
 // subscriber reads, whose address is the topic's name (the NATS subject);
 // a send operation, named after the topic, for each topic of a service
-// the deployable runs (one of whose commands is local here, as the
-// service that publishes a topic declares it and runs its commands); a
+// the deployable runs (a command or a subscriber of the service is local
+// here: the service that publishes a topic declares it and runs there); a
 // receive operation, named after the subscriber, for each subscriber.
 // Payload schemas come from the Go types (package codec/jsonschema, with
 // what their Validate methods enforce); each message names its headers
@@ -56,6 +56,7 @@ func AsyncAPI(cat *catalog.Catalog, title string) ([]byte, error) {
 		}
 		if _, ok := subscriberKey.Get(spec.Attributes); ok {
 			subscribers = append(subscribers, e)
+			served[spec.Service()] = true
 		}
 	}
 	for _, e := range subscribers {

@@ -63,8 +63,10 @@ type Delivery struct {
 }
 
 // Handler delivers one message to a subscriber. A backend calls it for
-// each delivery, with a context that ends when the backend stops for
-// good, and settles the delivery by the error it returns (see [Settle]).
+// each delivery, with a context that carries the values of the context
+// given to Subscribe and ends when the backend stops for good (in
+// synchronous mode, the publisher's context), and settles the delivery
+// by the error it returns (see [Settle]).
 // d and its Data are valid only until the handler returns. The handler
 // that the [Bus] gives a backend decodes the payload and runs the
 // subscriber's server chain; it recovers panics, which fail the delivery.
@@ -115,8 +117,10 @@ type Backend interface {
 	// (see [Message]).
 	Publish(ctx context.Context, msg Message) error
 	// Subscribe starts delivering the messages of sub.Topic to h, for
-	// sub.Group, until Close; ctx bounds the subscribing only. Each
-	// delivery is settled by [Settle].
+	// sub.Group, until Close. ctx bounds the subscribing; the contexts of
+	// the deliveries carry its values (the bus's catalog among them) and
+	// end when the backend stops for good. Each delivery is settled by
+	// [Settle].
 	Subscribe(ctx context.Context, sub Subscription, h Handler) error
 	// Close stops the subscriptions, letting the deliveries under way
 	// finish and, for a backend that queues in the process, delivering
@@ -126,6 +130,22 @@ type Backend interface {
 	// engine's connection, which the application owns.
 	Close(ctx context.Context) error
 }
+
+// SubscriptionContext returns the context of a subscription's
+// deliveries: the values of ctx, the context given to Subscribe, and the
+// end of base, the backend's own context, which ends when the backend
+// stops for good.
+func SubscriptionContext(ctx, base context.Context) context.Context {
+	return valuesOf{Context: base, values: ctx}
+}
+
+// valuesOf is base with the values of another context.
+type valuesOf struct {
+	context.Context
+	values context.Context
+}
+
+func (c valuesOf) Value(key any) any { return c.values.Value(key) }
 
 // Starter is implemented by backends that do I/O before they can publish
 // or subscribe (JetStream creates its streams): the [Bus] calls Start

@@ -60,6 +60,7 @@ type Memory struct {
 type msub struct {
 	sub   Subscription
 	h     Handler
+	ctx   context.Context // the deliveries' (see SubscriptionContext)
 	queue chan *mitem
 }
 
@@ -145,14 +146,14 @@ func (m *Memory) deliverNow(ctx context.Context, it *mitem) {
 
 // Subscribe starts sub.Concurrency workers that deliver the subscription's
 // queue to h (none in synchronous mode).
-func (m *Memory) Subscribe(_ context.Context, sub Subscription, h Handler) error {
+func (m *Memory) Subscribe(ctx context.Context, sub Subscription, h Handler) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.draining.Load() {
 		return ErrClosed.New()
 	}
 	sub.Concurrency = max(sub.Concurrency, 1)
-	s := &msub{sub: sub, h: h, queue: make(chan *mitem, m.cfg.QueueSize)}
+	s := &msub{sub: sub, h: h, ctx: SubscriptionContext(ctx, m.base), queue: make(chan *mitem, m.cfg.QueueSize)}
 	old := *m.topics.Load()
 	next := make(map[string][]*msub, len(old)+1)
 	for k, v := range old {
@@ -189,8 +190,8 @@ func (m *Memory) work(s *msub) {
 // deliver delivers it once and settles it: done, dead-lettered, or due
 // again after the back-off.
 func (m *Memory) deliver(it *mitem) {
-	err := it.s.h(m.base, &it.d)
-	again, after := Settle(m.base, &it.s.sub, &it.d, err)
+	err := it.s.h(it.s.ctx, &it.d)
+	again, after := Settle(it.s.ctx, &it.s.sub, &it.d, err)
 	if !again {
 		m.release(it)
 		return
@@ -234,7 +235,7 @@ func (m *Memory) stop(it *mitem, err error) {
 		dl.Deliveries = it.d.Attempt
 	}
 	if it.s.sub.DeadLetter != nil {
-		it.s.sub.DeadLetter(m.base, dl)
+		it.s.sub.DeadLetter(it.s.ctx, dl)
 	}
 	m.release(it)
 }

@@ -222,7 +222,7 @@ func (m *subMeta[T]) handler(b *Bus, e catalog.Entry) (Handler, error) {
 			id = log.NewRequestID()
 		}
 		ctx = log.ContextWithCommand(ctx, id, name)
-		if scope != nil {
+		if scope != nil && catalog.FromContext(ctx) != scope { // a backend's context carries it (see Backend)
 			ctx = catalog.NewContext(ctx, scope)
 		}
 		v := values.Get().(*T)

@@ -62,6 +62,7 @@ type Core struct {
 type coreSub struct {
 	sub  events.Subscription
 	h    events.Handler
+	ctx  context.Context // the deliveries' (see events.SubscriptionContext)
 	sem  chan struct{} // a slot per delivery under way
 	nsub *nats.Subscription
 }
@@ -154,7 +155,7 @@ func (c *Core) Subscribe(ctx context.Context, sub events.Subscription, h events.
 		return err
 	}
 	sub.Concurrency = max(sub.Concurrency, 1)
-	s := &coreSub{sub: sub, h: h, sem: make(chan struct{}, sub.Concurrency)}
+	s := &coreSub{sub: sub, h: h, ctx: events.SubscriptionContext(ctx, c.base), sem: make(chan struct{}, sub.Concurrency)}
 	s.nsub, err = nc.QueueSubscribe(sub.Topic, sub.Group, func(m *nats.Msg) { c.receive(s, m) })
 	if err != nil {
 		return fmt.Errorf("natsevents: subscribe to %s in queue group %s: %w", sub.Topic, sub.Group, err)
@@ -183,9 +184,9 @@ func (c *Core) receive(s *coreSub, m *nats.Msg) {
 // deliver delivers x once, in a slot it holds and gives back, and settles
 // it.
 func (c *Core) deliver(x *held) {
-	err := x.s.h(c.base, &x.d)
+	err := x.s.h(x.s.ctx, &x.d)
 	<-x.s.sem
-	again, after := events.Settle(c.base, &x.s.sub, &x.d, err)
+	again, after := events.Settle(x.s.ctx, &x.s.sub, &x.d, err)
 	if !again {
 		return
 	}
@@ -228,7 +229,7 @@ func (c *Core) stop(x *held, err error) {
 		dl.Deliveries = x.d.Attempt - 1
 	}
 	if x.s.sub.DeadLetter != nil {
-		x.s.sub.DeadLetter(c.base, dl)
+		x.s.sub.DeadLetter(x.s.ctx, dl)
 	}
 }
 
