@@ -569,7 +569,7 @@ func TestBackPressure(t *testing.T) {
 	if err := tp.Publish(ctx, placed{OrderID: "1"}); err != nil {
 		t.Fatal(err)
 	}
-	<-entered // taken by the worker
+	<-entered                                                     // taken by the worker
 	if err := tp.Publish(ctx, placed{OrderID: "2"}); err != nil { // queued
 		t.Fatal(err)
 	}

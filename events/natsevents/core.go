@@ -63,7 +63,7 @@ type coreSub struct {
 	sub  events.Subscription
 	h    events.Handler
 	ctx  context.Context // the deliveries' (see events.SubscriptionContext)
-	sem  chan struct{} // a slot per delivery under way
+	sem  chan struct{}   // a slot per delivery under way
 	nsub *nats.Subscription
 }
 
