@@ -75,6 +75,10 @@ type held struct {
 
 var _ events.Backend = (*Core)(nil)
 
+// flushTimeout bounds the wait for the server to confirm a subscription
+// when the subscribing context has no deadline of its own.
+const flushTimeout = 10 * time.Second
+
 // NewCore returns a NATS core backend on eng's connection. It does no
 // I/O.
 func NewCore(eng Engine) *Core {
@@ -159,6 +163,11 @@ func (c *Core) Subscribe(ctx context.Context, sub events.Subscription, h events.
 	s.nsub, err = nc.QueueSubscribe(sub.Topic, sub.Group, func(m *nats.Msg) { c.receive(s, m) })
 	if err != nil {
 		return fmt.Errorf("natsevents: subscribe to %s in queue group %s: %w", sub.Topic, sub.Group, err)
+	}
+	if _, ok := ctx.Deadline(); !ok { // FlushWithContext needs one
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, flushTimeout)
+		defer cancel()
 	}
 	if err := nc.FlushWithContext(ctx); err != nil {
 		_ = s.nsub.Unsubscribe()
