@@ -30,7 +30,10 @@ func (b lifeBackend) Subscribe(ctx context.Context, s events.Subscription, h eve
 	return b.Memory.Subscribe(ctx, s, h)
 }
 
-func (b lifeBackend) Close(ctx context.Context) error { b.rec.add("close:events"); return b.Memory.Close(ctx) }
+func (b lifeBackend) Close(ctx context.Context) error {
+	b.rec.add("close:events")
+	return b.Memory.Close(ctx)
+}
 
 var (
 	eventsMu   sync.Mutex
