@@ -57,7 +57,7 @@ type RetryConfig struct {
 
 // Policy returns the configuration as a [RetryPolicy].
 func (c RetryConfig) Policy() RetryPolicy {
-	return RetryPolicy{MaxDeliveries: c.MaxDeliveries, MinBackoff: c.MinBackoff, MaxBackoff: c.MaxBackoff}
+	return RetryPolicy(c)
 }
 
 // MemoryConfig configures the in-process backend ([Memory]).
