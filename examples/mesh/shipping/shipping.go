@@ -23,7 +23,7 @@ type Shipment struct {
 
 // GetRequest names the order of a shipment.
 type GetRequest struct {
-	OrderID string `path:"order_id" json:"-"`
+	OrderID string `path:"order_id" json:"order_id"` // json too: the request crosses NATS as JSON
 }
 
 // ErrNotFound: no shipment exists for that order (404), yet or at all.
