@@ -30,7 +30,7 @@ type Order struct {
 
 // GetRequest names an order.
 type GetRequest struct {
-	ID string `path:"id" json:"-"`
+	ID string `path:"id" json:"id"`
 }
 
 // ErrNotFound: no order has that id (404).
