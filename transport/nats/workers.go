@@ -28,27 +28,37 @@ type job struct {
 // started per request would grow again each time, and the scratch space
 // of its answers (x).
 type worker struct {
-	jobs  chan job // capacity 1: handing over a request never blocks
-	epoch uint64   // the janitor's tick at which it became idle
+	wake  chan struct{} // capacity 1: waking a worker never blocks
+	epoch uint64        // the janitor's tick at which it became idle
 	x     exchange
 }
 
-// workers runs requests on workers: an idle worker takes each request,
-// and a new one starts only when none is idle, up to max at once, so
-// that max bounds the requests in flight. The workers idle longest exit
-// when they have waited for an idle timeout. Handing over a request
-// never waits for a busy worker: when every worker is busy and max are
-// running, dispatch refuses it.
+// workers runs requests on long-lived workers. dispatch queues a request
+// and makes sure that a worker that is not busy comes for it: it wakes
+// the most recently idle worker (so that a light load keeps few of them
+// in use and the others reach their idle timeout), or starts a new one
+// when none is idle. A request never waits for a busy worker, and
+// dispatch never waits at all: it refuses a request when max requests
+// are queued or running already.
+//
+// A worker that finishes a request takes the next queued one, if any,
+// before it waits: the answers of requests that arrived together then
+// leave together, in one write of the connection, as they do from a
+// subscription that serves its messages itself.
 type workers struct {
 	serve func(w *worker, j job) // runs one request on w
 	init  func(w *worker)        // prepares a new worker's scratch space
 	max   int
 
-	mu     sync.Mutex
-	idle   []*worker // the most recently idle last: the next to work
-	alive  int       // idle or busy
-	epoch  uint64    // janitor ticks so far
-	closed bool
+	mu      sync.Mutex
+	queue   []job     // FIFO: queue[head:]
+	head    int       //
+	running int       // requests being served
+	waking  int       // workers woken or started that have not looked at the queue yet
+	idle    []*worker // the most recently idle last
+	alive   int       // workers: running, waking or idle
+	epoch   uint64    // janitor ticks so far
+	closed  bool
 
 	stop chan struct{}  // closed by close: ends the janitor
 	done sync.WaitGroup // the workers and the janitor
@@ -64,66 +74,102 @@ func newWorkers(max int, idle time.Duration, init func(*worker), serve func(*wor
 	return p
 }
 
-// dispatch hands j to an idle worker, or to a new one while fewer than
-// max are running; it reports false, without waiting, when max workers
-// are busy or the pool is closed.
+// queued returns the number of queued requests, with p.mu held.
+func (p *workers) queued() int { return len(p.queue) - p.head }
+
+// dispatch queues j for a worker that is not busy, waking or starting
+// one if none is on its way already; it reports false, without waiting,
+// when max requests are queued or running, or the pool is closed.
 func (p *workers) dispatch(j job) bool {
 	p.mu.Lock()
+	if p.closed || p.queued()+p.running >= p.max {
+		p.mu.Unlock()
+		return false
+	}
+	if p.head > 0 && len(p.queue) == cap(p.queue) {
+		p.queue = p.queue[:copy(p.queue, p.queue[p.head:])]
+		clear(p.queue[len(p.queue):cap(p.queue)])
+		p.head = 0
+	}
+	p.queue = append(p.queue, j)
+	if p.waking >= p.queued() {
+		p.mu.Unlock() // enough workers are on their way
+		return true
+	}
+	// A worker for j: queued + running <= max, so one is idle, or fewer
+	// than max are alive.
+	p.waking++
 	if n := len(p.idle); n > 0 {
 		w := p.idle[n-1]
 		p.idle[n-1] = nil
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		w.jobs <- j
+		w.wake <- struct{}{}
 		return true
-	}
-	if p.closed || p.alive >= p.max {
-		p.mu.Unlock()
-		return false
 	}
 	p.alive++
 	p.done.Add(1)
 	p.mu.Unlock()
-	w := &worker{jobs: make(chan job, 1)}
+	w := &worker{wake: make(chan struct{}, 1)}
 	p.init(w)
-	go p.run(w, j)
+	go p.run(w)
 	return true
 }
 
-// run serves j, then the requests w is handed, until the janitor or
-// close ends it.
-func (p *workers) run(w *worker, j job) {
+// run serves the queued requests, waiting while there are none, until
+// the janitor or close ends it.
+func (p *workers) run(w *worker) {
 	defer p.done.Done()
+	served := false
 	for {
-		p.serve(w, j)
-		if !p.park(w) {
+		j, ok, exit := p.next(w, served)
+		if exit {
 			return
 		}
-		var ok bool
-		if j, ok = <-w.jobs; !ok {
+		if served = ok; ok {
+			p.serve(w, j)
+			continue
+		}
+		if _, open := <-w.wake; !open {
 			return
 		}
 	}
 }
 
-// park makes w idle, or reports false when the pool is closed: w exits.
-func (p *workers) park(w *worker) bool {
+// next returns the next queued request for w, which has just served one
+// (served) or was woken or started. When there is none, w becomes idle,
+// or, when the pool is closed, exits.
+func (p *workers) next(w *worker, served bool) (j job, ok, exit bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if served {
+		p.running--
+	} else {
+		p.waking--
+	}
+	if p.queued() > 0 {
+		j = p.queue[p.head]
+		p.queue[p.head] = job{}
+		if p.head++; p.head == len(p.queue) {
+			p.queue, p.head = p.queue[:0], 0
+		}
+		p.running++
+		return j, true, false
+	}
 	if p.closed {
 		p.alive--
-		return false
+		return job{}, false, true
 	}
 	w.epoch = p.epoch
 	p.idle = append(p.idle, w)
-	return true
+	return job{}, false, false
 }
 
-// busy returns the number of workers serving a request.
+// busy returns the number of requests queued or running.
 func (p *workers) busy() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.alive - len(p.idle)
+	return p.queued() + p.running
 }
 
 // janitor ends, at each tick, the workers that have been idle for two
@@ -151,7 +197,7 @@ func (p *workers) sweep() {
 	p.epoch++
 	k := 0
 	for k < len(p.idle) && p.epoch-p.idle[k].epoch >= 3 {
-		close(p.idle[k].jobs)
+		close(p.idle[k].wake)
 		k++
 	}
 	if k == 0 {
@@ -163,9 +209,9 @@ func (p *workers) sweep() {
 	p.alive -= k
 }
 
-// close ends the idle workers and the janitor, makes the busy ones exit
-// after their request, and waits until all have exited. dispatch refuses
-// everything from then on.
+// close ends the idle workers and the janitor, lets the others serve
+// what is queued and exit, and waits until all have exited. dispatch
+// refuses everything from then on.
 func (p *workers) close() {
 	p.mu.Lock()
 	if p.closed {
@@ -174,7 +220,7 @@ func (p *workers) close() {
 	}
 	p.closed = true
 	for _, w := range p.idle {
-		close(w.jobs)
+		close(w.wake)
 	}
 	p.alive -= len(p.idle)
 	p.idle = nil

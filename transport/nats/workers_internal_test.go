@@ -71,6 +71,32 @@ func TestWorkersBound(t *testing.T) {
 	}
 }
 
+// A request never waits for a busy worker: while one request blocks its
+// worker, the next runs on another.
+func TestWorkersNoWaitBehindBusy(t *testing.T) {
+	hold, done := make(chan struct{}), make(chan struct{}, 1)
+	defer close(hold)
+	var first atomic.Bool
+	first.Store(true)
+	p := pool(t, 4, time.Hour, func(job) {
+		if first.CompareAndSwap(true, false) {
+			<-hold
+			return
+		}
+		done <- struct{}{}
+	})
+	p.dispatch(job{})
+	for p.busy() == 0 || func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.running == 0 }() {
+		time.Sleep(time.Millisecond)
+	}
+	p.dispatch(job{})
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second request waited for the busy worker")
+	}
+}
+
 // Idle workers exit after the idle timeout, the one idle longest first:
 // after a burst, a trickle of requests keeps one worker and the others
 // exit.
