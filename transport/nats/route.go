@@ -322,7 +322,8 @@ func (r *outbound) free() {
 const maxSpare = 16
 
 // header is the [transport.Metadata] of a request being written: a NATS
-// header whose value slices are kept for the next request, one per key.
+// header whose value slices are kept for the next request, one per key
+// (so a slice that Values returns is valid until the call returns).
 type header struct {
 	h     nats.Header
 	spare map[string][]string

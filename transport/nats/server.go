@@ -344,10 +344,9 @@ func (s *Server) dispatchMsg(p *workers, cmd *transport.Command, m *nats.Msg) {
 	s.hand(p, job{cmd: cmd, m: m})
 }
 
-// hand gives j to an idle worker, or a new one (a subscription delivers
-// its messages one at a time, and never waits for a busy worker), or,
-// when max_concurrent requests are in flight already, answers it
-// overloaded at once.
+// hand gives j to the workers, which never makes the subscription wait
+// (it delivers its messages one at a time), or, when max_concurrent
+// requests are in flight already, answers it overloaded at once.
 func (s *Server) hand(p *workers, j job) {
 	s.dispatched.Add(1)
 	if p.dispatch(j) {
