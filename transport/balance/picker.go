@@ -487,4 +487,3 @@ func (n *Node) observe(now int64, rtt float64, up bool) {
 	n.stamp.Store(now)
 	n.ewmaMu.Unlock()
 }
-
