@@ -223,8 +223,8 @@ func (r inprocResult) metric(name, unit string) (float64, bool) {
 	return median(xs), len(xs) > 0
 }
 
-// ratioOf is the median over the runs of f(a) / f(b) in the same run.
-func (r inprocResult) ratioOf(a, b string, f func(sample) float64) float64 {
+// ratios returns f(a) / f(b) in each run.
+func (r inprocResult) ratios(a, b string, f func(sample) float64) []float64 {
 	as, bs := r[a], r[b]
 	var rs []float64
 	for i := range min(len(as), len(bs)) {
@@ -232,8 +232,28 @@ func (r inprocResult) ratioOf(a, b string, f func(sample) float64) float64 {
 			rs = append(rs, f(as[i])/f(bs[i]))
 		}
 	}
-	return median(rs)
+	return rs
 }
+
+// spread is the median of xs with its quartiles, which show how much the
+// machine's load moved a ratio from one run to the next.
+type spread struct{ med, lo, hi float64 }
+
+func spreadOf(xs []float64) spread {
+	if len(xs) == 0 {
+		return spread{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return spread{median(s), s[len(s)/4], s[(3*len(s)-1)/4]}
+}
+
+// String formats a ratio and its quartiles: "1.04× (0.98–1.10)".
+func (s spread) String() string {
+	return fmt.Sprintf("%s× (%s–%s)", fmtRatio(s.med), fmtRatio(s.lo), fmtRatio(s.hi))
+}
+
+func nsOf(s sample) float64 { return s.ns }
 
 // fmtTime formats a time per operation, given in nanoseconds, in the unit
 // that suits it.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -49,5 +50,15 @@ func TestParseBenchMetrics(t *testing.T) {
 	}
 	if v, ok := r.metric("BoltGet/store", "cpu-ns/op"); !ok || v != 937.8 {
 		t.Errorf("cpu-ns/op: %v, %v", v, ok)
+	}
+}
+
+func TestSpread(t *testing.T) {
+	s := spreadOf([]float64{1.3, 0.9, 1.0, 1.1, 5, 1.2, 0.95, 1.05, 1.15, 1.0})
+	if math.Abs(s.med-1.075) > 1e-9 || s.lo != 1.0 || s.hi != 1.2 {
+		t.Errorf("spreadOf: %+v", s)
+	}
+	if got := s.String(); got != "1.07× (1.00–1.20)" && got != "1.08× (1.00–1.20)" {
+		t.Errorf("String: %q", got)
 	}
 }

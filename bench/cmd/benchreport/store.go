@@ -80,7 +80,8 @@ func storeTable(r inprocResult, skips map[string]string, run string) string {
 	b.WriteString("modernc.org/sqlite and on a bare pgx pool; nats.go's `KeyValue` `Get` and `Put`. The two sides of a pair have databases ")
 	b.WriteString("of the same settings — a file each for bbolt and SQLite, a schema each on one PostgreSQL server, keys of one bucket on one ")
 	b.WriteString("NATS server — and call one at a time, from the benchmark's process (`bench/storebench`). Times are medians of the runs, and every ratio the median ")
-	b.WriteString("of the ratios within each run. For bbolt and SQLite, whose calls run wholly on the calling goroutine, the benchmarks also ")
+	b.WriteString("of the ratios within each run, with their quartiles in brackets: on a loaded machine they are wide, and a ratio is ")
+	b.WriteString("to be read with them. For bbolt and SQLite, whose calls run wholly on the calling goroutine, the benchmarks also ")
 	b.WriteString("measure the calling thread's CPU time, which leaves out the time the thread waited for a core on a loaded machine: the ")
 	b.WriteString("target is judged on that ratio for them, on wall time for the others. A write with an fsync is the disk's time, ")
 	b.WriteString("the same on both sides: its row is judged on allocations, and the row without the fsync carries the time target. ")
@@ -89,15 +90,15 @@ func storeTable(r inprocResult, skips map[string]string, run string) string {
 	b.WriteString("the same for both sides), so its allocations count the server's with the client's. The in-process store is timed beside ")
 	b.WriteString("a map lookup under a read lock, the least such a read can do.\n\n")
 	b.WriteString(run)
-	b.WriteString("| backend | operation | bare | store | × bare | × bare, thread CPU | allocs/op, bare → store | B/op, store | target | |\n")
+	b.WriteString("| backend | operation | bare | store | × bare (quartiles) | × bare, thread CPU (quartiles) | allocs/op, bare → store | B/op, store | target | |\n")
 	b.WriteString("|---|---|--:|--:|--:|--:|--:|--:|---|---|\n")
 
 	// The in-process store: an absolute target.
 	if m, ok := r.med("MemoryGet/store"); ok {
 		bare, _ := r.med("MemoryGet/bare")
 		v := verdict{fmt.Sprintf("≤ %d ns, 0 allocs", memoryMaxNs), status(m.ns <= memoryMaxNs && m.allocs == 0)}
-		fmt.Fprintf(&b, "| memory (in process) | Get, a hit (bare: a map under `sync.RWMutex`) | %s | %s | %.2f× | — | %s → %s | %.0f | %s | %s |\n",
-			fmtTime(bare.ns), fmtTime(m.ns), r.ratio("MemoryGet/store", "MemoryGet/bare"), fmtAllocs(bare.allocs), fmtAllocs(m.allocs), m.bytes, v.target, v.status)
+		fmt.Fprintf(&b, "| memory (in process) | Get, a hit (bare: a map under `sync.RWMutex`) | %s | %s | %s | — | %s → %s | %.0f | %s | %s |\n",
+			fmtTime(bare.ns), fmtTime(m.ns), spreadOf(r.ratios("MemoryGet/store", "MemoryGet/bare", nsOf)), fmtAllocs(bare.allocs), fmtAllocs(m.allocs), m.bytes, v.target, v.status)
 	} else {
 		fmt.Fprintf(&b, "| memory (in process) | Get, a hit | not measured: %s | | | | | | | |\n", skipReason(skips, "MemoryGet/store"))
 	}
@@ -109,14 +110,13 @@ func storeTable(r inprocResult, skips map[string]string, run string) string {
 			fmt.Fprintf(&b, "| %s | %s | not measured: %s | | | | | | | |\n", p.backend, p.op, skipReason(skips, p.store))
 			continue
 		}
-		wall := r.ratio(p.store, p.bare)
+		wall := spreadOf(r.ratios(p.store, p.bare, nsOf))
 		_, cpuBare := r.metric(p.bare, "cpu-ns/op")
 		_, cpuStore := r.metric(p.store, "cpu-ns/op")
-		cpu, cpuCell, clock := 0.0, "—", "wall"
-		judged := wall
+		cpuCell, clock, judged := "—", "wall", wall.med
 		if cpuBare && cpuStore {
-			cpu = r.ratioOf(p.store, p.bare, func(s sample) float64 { return s.metrics["cpu-ns/op"] })
-			cpuCell, clock, judged = fmt.Sprintf("%.2f×", cpu), "thread CPU", cpu
+			cpu := spreadOf(r.ratios(p.store, p.bare, func(s sample) float64 { return s.metrics["cpu-ns/op"] }))
+			cpuCell, clock, judged = cpu.String(), "thread CPU", cpu.med
 		}
 		more := st.allocs - bare.allocs
 		allocsOK := more <= storeMoreAllocs
@@ -127,7 +127,7 @@ func storeTable(r inprocResult, skips map[string]string, run string) string {
 		} else {
 			v = verdict{fmt.Sprintf("allocs ≤ bare + %d (%+.0f); time: the fsync's", storeMoreAllocs, more), status(allocsOK)}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f× | %s | %s → %s (%+.0f) | %.0f | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s → %s (%+.0f) | %.0f | %s | %s |\n",
 			p.backend, p.op, fmtTime(bare.ns), fmtTime(st.ns), wall, cpuCell, fmtAllocs(bare.allocs), fmtAllocs(st.allocs), more, st.bytes, v.target, v.status)
 	}
 	b.WriteString("\n")
@@ -146,7 +146,7 @@ func lockTable(r inprocResult, skips map[string]string) string {
 	b.WriteString("Round trips are the requests the client's connection sent per acquisition and release (each had its reply), counted ")
 	b.WriteString("with the connection's statistics. A name used again lies over the delete marker its last release left, which nats.go's ")
 	b.WriteString("`Create` reads before writing again, bare or not.\n\n")
-	b.WriteString("| lock on NATS key-value | bare Create + Delete | lock TryAcquire + Release | × bare | allocs/op, bare → lock | round trips, bare → lock | target | |\n")
+	b.WriteString("| lock on NATS key-value | bare Create + Delete | lock TryAcquire + Release | × bare (quartiles) | allocs/op, bare → lock | round trips, bare → lock | target | |\n")
 	b.WriteString("|---|--:|--:|--:|--:|--:|---|---|\n")
 	for _, row := range []struct {
 		label, name string
@@ -172,8 +172,8 @@ func lockTable(r inprocResult, skips map[string]string) string {
 		if row.target {
 			v = verdict{fmt.Sprintf("≤ %d round trips of the engine", lockMaxTrips), status(tw <= lockMaxTrips)}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %.2f× | %s → %s | %s → %s | %s | %s |\n",
-			row.label, fmtTime(bare.ns), fmtTime(w.ns), r.ratio(wegoName, bareName), fmtAllocs(bare.allocs), fmtAllocs(w.allocs),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s → %s | %s → %s | %s | %s |\n",
+			row.label, fmtTime(bare.ns), fmtTime(w.ns), spreadOf(r.ratios(wegoName, bareName, nsOf)), fmtAllocs(bare.allocs), fmtAllocs(w.allocs),
 			fmtTrips(tb), fmtTrips(tw), v.target, v.status)
 	}
 	b.WriteString("\n")
