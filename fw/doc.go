@@ -85,8 +85,8 @@
 // # Events
 //
 // [New] makes the application's event bus from the events section (see
-// package events: backend memory by default; nats and jetstream need
-// package events/natsevents imported, or New fails with
+// package events: backend memory by default; nats needs package
+// events/natsevents imported and jetstream events/jsevents, or New fails with
 // [ErrEventsNotLinked], naming it, and the NATS engine). Start starts it
 // after the store and before the transports, subscribing every subscriber
 // of the catalog; Stop stops it after the transports, delivering what it

@@ -152,7 +152,7 @@ func TestEventsConfigErrors(t *testing.T) {
 		is              error
 	}{
 		{"events: {backend: nats}\n", "events.backend", `add import _ "github.com/wegomesh/wego/events/natsevents"`, fw.ErrEventsNotLinked},
-		{"events: {backend: jetstream}\n", "events.backend", `events/natsevents`, fw.ErrEventsNotLinked},
+		{"events: {backend: jetstream}\n", "events.backend", `events/jsevents`, fw.ErrEventsNotLinked},
 		{"events: {backend: nosuch}\n", "events.backend", `no events backend of kind "nosuch" is linked (linked: `, nil},
 		{"events: {retry: {max_deliveries: 0}}\n", "events.retry.max_deliveries", "must be from 1 to 10000", nil},
 		{"events: {backend: fwtest, memory: {queue_size: 13}}\n", "events.fwtest.path", "is required by kind fwtest", nil},
