@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/viper"
+	"go.uber.org/zap"
 )
 
 // extensions are the file formats that Load looks for, in this order.
@@ -28,27 +29,34 @@ type Config struct {
 	o    *options
 	env  string
 	snap atomic.Pointer[snapshot]
+	log  atomic.Pointer[zap.Logger] // reports reloads and changes
 
 	// reloadMu serializes Reload and Watch, and is held while subscribers
 	// are called, so that each subscriber sees versions in order.
 	reloadMu sync.Mutex
 
-	mu     sync.Mutex // guards the fields below
-	subs   []*subscription
-	known  []string // top-level keys registered by CheckKnown; nil when none
-	cancel func()   // stops the watcher; nil when not started
-	done   chan struct{}
+	mu       sync.Mutex // guards the fields below
+	subs     []*subscription
+	known    []string // top-level keys registered by CheckKnown; nil when none
+	cancel   func()   // stops the watcher; nil when not started
+	done     chan struct{}
+	follower *follower // the attached Source; nil when none
 }
 
 // snapshot is one immutable version of the configuration: the defaults and
-// the files merged by viper. Environment variables and overrides are laid
-// over it when a key is read, because the keys that environment variables
+// the files merged by viper, and the values of the attached [Source].
+// Environment variables, the source's values and overrides are laid over
+// the tree when a key is read, because the keys that environment variables
 // may set are only known from the type a section is decoded into.
 type snapshot struct {
 	tree    map[string]any
 	origins map[string]origin // leaf key → layer it came from
 	files   []*file           // the files in use, lowest layer first
 	label   string            // the files in use, for messages
+
+	dynName   string         // the attached source's name
+	dyn       map[string]any // its accepted values, decoded, by its keys
+	dynLeaves []leaf         // dyn split into leaves, shallower keys first
 }
 
 // file is one configuration file that was read.
@@ -84,6 +92,7 @@ func Load(opts ...Option) (*Config, error) {
 		o.optional = true
 	}
 	c := &Config{o: o, env: env}
+	c.log.Store(o.logger)
 	s, err := c.build()
 	if err != nil {
 		return nil, err
@@ -259,6 +268,19 @@ func oneOf(found []*file) (*file, error) {
 		Err: fmt.Errorf("several files for one environment: %s; keep one", strings.Join(labels, ", "))}
 }
 
+// SetLogger replaces the logger that reports reloads and the changes of an
+// attached [Source], and, at error level, those it rejects (see [Logger]).
+// An application that builds its logger from the configuration sets it
+// once the logger is built. A nil logger is ignored.
+func (c *Config) SetLogger(l *zap.Logger) {
+	if l != nil {
+		c.log.Store(l)
+	}
+}
+
+// logger returns the logger that reports reloads and changes.
+func (c *Config) logger() *zap.Logger { return c.log.Load() }
+
 // Env returns the name of the environment, as chosen by [Env], WEGO_ENV or
 // the default "dev".
 func (c *Config) Env() string { return c.env }
@@ -297,7 +319,20 @@ func (c *Config) view(s *snapshot, key string, keys []string) view {
 		}
 	}
 
-	for _, l := range c.o.overrides {
+	if len(s.dynLeaves) > 0 {
+		v.overlay(key, s.dynLeaves, origin{file: s.label, source: SourceDynamic + " " + s.dynName})
+	}
+	v.overlay(key, c.o.overrides, origin{file: s.label, source: SourceOverride})
+	if m, ok := v.value.(map[string]any); ok && len(m) == 0 && key != "" {
+		v.value = nil
+	}
+	return v
+}
+
+// overlay lays the leaves that concern the section at key over the view,
+// in order, recording o as their origin.
+func (v *view) overlay(key string, leaves []leaf, o origin) {
+	for _, l := range leaves {
 		switch {
 		case l.key == key || isUnder(l.key, key):
 			rel := strings.TrimPrefix(strings.TrimPrefix(l.key, key), ".")
@@ -307,18 +342,14 @@ func (c *Config) view(s *snapshot, key string, keys []string) view {
 					delete(v.origins, k)
 				}
 			}
-			v.origins[rel] = origin{file: s.label, source: SourceOverride}
+			v.origins[rel] = o
 		case isUnder(key, l.key):
-			// A value overrides an ancestor of the section, so the section
+			// A value replaces an ancestor of the section, so the section
 			// does not exist.
 			v.value = nil
 			clear(v.origins)
 		}
 	}
-	if m, ok := v.value.(map[string]any); ok && len(m) == 0 && key != "" {
-		v.value = nil
-	}
-	return v
 }
 
 // origin returns where the value at rel (relative to the section at key)
@@ -478,10 +509,12 @@ func getWithDefaults[T any](c *Config, s *snapshot, key string, defaults T) (T, 
 }
 
 // CheckKnown returns an [*Error] for each top-level key of the file or files
-// in use that is not one of sections (several are joined), so that a typo
-// such as "htpp:" fails start-up instead of being ignored. A key such as
-// "http.tls" counts as its first part. The sections are remembered: a
-// reload whose file has an unknown top-level key is rejected.
+// in use, and of the attached [Source], that is not one of sections
+// (several are joined), so that a typo such as "htpp:" fails start-up
+// instead of being ignored. A key such as "http.tls" counts as its first
+// part. The sections are remembered: a reload whose file has an unknown
+// top-level key is rejected, and so is a change of the source that sets
+// one.
 func (c *Config) CheckKnown(sections ...string) error {
 	known := make([]string, 0, len(sections))
 	for _, s := range sections {
@@ -501,14 +534,21 @@ func (c *Config) CheckKnown(sections ...string) error {
 func checkKnown(s *snapshot, known []string) error {
 	var errs []error
 	var seen []string
+	unknown := func(k, file, source string) {
+		if k == "" || slices.Contains(known, k) || slices.Contains(seen, k) {
+			return
+		}
+		seen = append(seen, k)
+		errs = append(errs, &Error{Key: k, File: file, Source: source,
+			Err: &unknownKeyError{suggestion: suggest(k, known)}})
+	}
+	for _, l := range s.dynLeaves {
+		top, _, _ := strings.Cut(l.key, ".")
+		unknown(top, s.label, SourceDynamic+" "+s.dynName)
+	}
 	for _, f := range slices.Backward(s.files) {
 		for _, k := range f.keys {
-			if slices.Contains(known, k) || slices.Contains(seen, k) {
-				continue
-			}
-			seen = append(seen, k)
-			errs = append(errs, &Error{Key: k, File: f.label, Source: SourceFile,
-				Err: &unknownKeyError{suggestion: suggest(k, known)}})
+			unknown(k, f.label, SourceFile)
 		}
 	}
 	return errors.Join(errs...)

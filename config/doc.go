@@ -5,9 +5,11 @@
 //
 // # Layers
 //
-// [Load] merges four layers; a key set in a higher layer wins, key by key:
+// [Load] merges four layers, and [Config.Attach] adds a fifth; a key set
+// in a higher layer wins, key by key:
 //
 //	overrides       Override("http.port", 9090)                    highest
+//	dynamic source  a NATS key-value bucket, attached with Config.Attach
 //	env variables   WEGO_HTTP_PORT=8081
 //	file            config/dev.yaml, above an embedded dev.yaml (FS option)
 //	defaults        Defaults(...) and the Go value given to a section  lowest
@@ -73,6 +75,16 @@
 // subscriber whose section changed is called with its new value; otherwise
 // the old configuration stays and the problems are logged. Readers never see
 // a half-applied reload.
+//
+// # Dynamic configuration
+//
+// A [Source] is configuration that changes while the process runs, such
+// as a NATS key-value bucket whose keys are configuration keys
+// ("log.level") and whose values are YAML or JSON. [Config.Attach] loads
+// it, lays it over the files and the environment variables, and applies
+// each change key by key through the path of a reload: a change that
+// leaves a watched section invalid, or sets an unknown top-level key, is
+// refused and logged, and the key keeps its previous value.
 //
 // [viper]: https://pkg.go.dev/github.com/spf13/viper
 // [mapstructure]: https://pkg.go.dev/github.com/go-viper/mapstructure/v2

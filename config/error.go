@@ -23,10 +23,13 @@ var (
 )
 
 // Sources of a value, as found in [Error.Source]. A value read from an
-// environment variable has the source "env " followed by the variable's name.
+// environment variable has the source "env " followed by the variable's
+// name; one from a [Source] attached with [Config.Attach] has "dynamic "
+// followed by the source's name.
 const (
 	SourceFile     = "file"
 	SourceEnv      = "env"
+	SourceDynamic  = "dynamic"
 	SourceOverride = "override"
 	SourceDefault  = "default"
 )
@@ -61,8 +64,8 @@ type Error struct {
 	// is involved.
 	File string
 	// Source names the layer the value came from: [SourceFile],
-	// "env <VARIABLE>", [SourceOverride], [SourceDefault], or "" when not
-	// known.
+	// "env <VARIABLE>", "dynamic <source name>", [SourceOverride],
+	// [SourceDefault], or "" when not known.
 	Source string
 	// Err is the underlying error.
 	Err error
@@ -115,6 +118,8 @@ func (e *Error) where() string {
 	switch {
 	case strings.HasPrefix(e.Source, SourceEnv+" "):
 		return "from environment variable " + strings.TrimPrefix(e.Source, SourceEnv+" ")
+	case strings.HasPrefix(e.Source, SourceDynamic+" "):
+		return "from " + strings.TrimPrefix(e.Source, SourceDynamic+" ")
 	case e.Source == SourceOverride:
 		return "from override"
 	case e.Source == SourceDefault:

@@ -17,6 +17,7 @@ import (
 
 // subscription is one call of Watch.
 type subscription struct {
+	key     string                       // the section, normalized
 	decode  func(*snapshot) (any, error) // returns a *T
 	deliver func(any)                    // takes a *T
 	last    any                          // last *T delivered; guarded by Config.reloadMu
@@ -24,19 +25,20 @@ type subscription struct {
 }
 
 // Watch decodes the section at key as [GetWithDefaults] does, calls fn with
-// it, and then calls fn again with the new value after each reload that
-// changes the section (see [Config.Start] and [Config.Reload]). stop ends the
+// it, and then calls fn again with the new value after each reload, or
+// change of an attached [Source], that changes the section (see
+// [Config.Start], [Config.Reload] and [Config.Attach]). stop ends the
 // subscription; it may be called more than once and from fn, and a call of
 // fn already under way when stop is called may still complete.
 //
 // If the section does not decode or validate now, Watch returns the error
-// and does not call fn. A reload in which this section (or any other
-// watched section) is invalid is rejected as a whole: fn is not called and
-// readers keep the previous values.
+// and does not call fn. A reload or a change in which this section (or any
+// other watched section) is invalid is rejected as a whole: fn is not
+// called and readers keep the previous values.
 //
 // Calls of fn, for all subscriptions of a Config, happen one at a time, in
 // the order of the versions they deliver. fn may read the Config, but it must
-// not call Watch, Reload or Close, which wait for fn to return.
+// not call Watch, Reload, Attach or Close, which wait for fn to return.
 func Watch[T any](c *Config, key string, defaults T, fn func(T)) (stop func(), err error) {
 	if fn == nil {
 		return nil, &Error{Key: normalizeKey(key), Err: errors.New("Watch needs a function")}
@@ -44,6 +46,7 @@ func Watch[T any](c *Config, key string, defaults T, fn func(T)) (stop func(), e
 	// Keep a private copy, safe from later changes by the caller.
 	d := *clone(reflect.ValueOf(&defaults).Elem()).Addr().Interface().(*T)
 	sub := &subscription{
+		key: normalizeKey(key),
 		decode: func(s *snapshot) (any, error) {
 			t, err := getWithDefaults(c, s, key, d)
 			if err != nil {
@@ -82,17 +85,48 @@ func Watch[T any](c *Config, key string, defaults T, fn func(T)) (stop func(), e
 // whose section changed. Otherwise it keeps the previous configuration, logs
 // each problem at error level, naming the key and the file, and returns the
 // problems. The file watcher calls Reload; call it yourself to reload on a
-// signal such as SIGHUP.
+// signal such as SIGHUP. The values of an attached [Source] stay as they
+// are: Reload reads the files, the source reports its own changes.
 func (c *Config) Reload() error {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
 
+	s, err := c.build()
+	out := outcome{ok: msgReloaded, rejected: msgReloadRejected}
+	if err == nil {
+		cur := c.snap.Load()
+		s.dynName, s.dyn, s.dynLeaves = cur.dynName, cur.dyn, cur.dynLeaves
+		out.okFields = []zap.Field{zap.String("env", c.env), zap.String("file", s.label)}
+	}
+	return c.commit(s, err, out)
+}
+
+// Messages of the log lines of reloads.
+const (
+	msgReloaded       = "config: reloaded"
+	msgReloadRejected = "config: reload rejected; keeping the previous configuration"
+)
+
+// outcome says what commit logs: ok and okFields when the new version is
+// made current, or, for each problem, rejected with the problem's key, file
+// and source and rejectedFields.
+type outcome struct {
+	ok, rejected   string
+	okFields       []zap.Field
+	rejectedFields []zap.Field
+}
+
+// commit makes s the configuration when err is nil, the top-level keys are
+// known and every watched section decodes and validates in s, and then
+// calls the subscribers whose section changed. Otherwise it keeps the
+// previous configuration, logs each problem at error level and returns the
+// problems. c.reloadMu must be held.
+func (c *Config) commit(s *snapshot, err error, out outcome) error {
 	c.mu.Lock()
 	subs := slices.Clone(c.subs)
 	known := c.known
 	c.mu.Unlock()
 
-	s, err := c.build()
 	values := make([]any, len(subs))
 	if err == nil {
 		var errs []error
@@ -115,13 +149,13 @@ func (c *Config) Reload() error {
 					fields = append(fields, zap.String("source", ce.Source))
 				}
 			}
-			c.o.logger.Error("config: reload rejected; keeping the previous configuration", fields...)
+			c.logger().Error(out.rejected, append(fields, out.rejectedFields...)...)
 		}
 		return err
 	}
 
 	c.snap.Store(s)
-	c.o.logger.Info("config: reloaded", zap.String("env", c.env), zap.String("file", s.label))
+	c.logger().Info(out.ok, out.okFields...)
 	for i, sub := range subs {
 		if sub.stopped.Load() || reflect.DeepEqual(sub.last, values[i]) {
 			continue
@@ -161,7 +195,7 @@ func (c *Config) Start(ctx context.Context) error {
 		}
 	}
 	if len(dirs) == 0 {
-		c.o.logger.Debug("config: no configuration directory to watch", zap.Strings("dirs", c.o.dirs))
+		c.logger().Debug("config: no configuration directory to watch", zap.Strings("dirs", c.o.dirs))
 		return nil
 	}
 	w, err := fsnotify.NewWatcher()
@@ -206,30 +240,38 @@ func (c *Config) watch(ctx context.Context, cancel func(), w *fsnotify.Watcher, 
 			if ev.Op == fsnotify.Chmod || !names[filepath.Base(ev.Name)] {
 				continue
 			}
-			c.o.logger.Debug("config: file changed", zap.String("file", ev.Name), zap.Stringer("op", ev.Op))
+			c.logger().Debug("config: file changed", zap.String("file", ev.Name), zap.Stringer("op", ev.Op))
 			timer.Reset(c.o.debounce)
 		case err, ok := <-w.Errors:
 			if !ok {
 				return
 			}
-			c.o.logger.Warn("config: file watcher", zap.Error(err))
+			c.logger().Warn("config: file watcher", zap.Error(err))
 		case <-timer.C:
 			_ = c.Reload() // Reload logs what it rejects.
 		}
 	}
 }
 
-// Close stops the file watcher started by [Config.Start] and waits for it to
-// end, so that no goroutine is left behind. The Config stays readable.
-// Close may be called more than once and without Start.
+// Close stops the file watcher started by [Config.Start] and the
+// following of the [Source] attached with [Config.Attach], and waits for
+// them to end, so that no goroutine is left behind. The Config stays
+// readable, with the source's last values. Close may be called more than
+// once and without Start or Attach.
 func (c *Config) Close() error {
 	c.mu.Lock()
 	cancel, done := c.cancel, c.done
 	c.cancel, c.done = nil, nil
+	f := c.follower
+	c.follower = nil
 	c.mu.Unlock()
 	if cancel != nil {
 		cancel()
 		<-done
+	}
+	if f != nil {
+		f.cancel()
+		<-f.done
 	}
 	return nil
 }

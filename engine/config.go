@@ -105,6 +105,14 @@ type ServerConfig struct {
 	// a fresh directory under the system's temporary directory, removed
 	// when the engine closes; set it to keep data across restarts.
 	StoreDir string `mapstructure:"store_dir"`
+	// SyncInterval is when JetStream makes its writes durable on disk
+	// (fsync): "always" (the default) syncs each write before the server
+	// acknowledges it, so that an acknowledged write survives a crash of
+	// the machine; a duration such as "2m" (NATS's own default) syncs in
+	// the background that often, which writes faster but loses the
+	// writes of the last interval when the machine (not just the
+	// process) crashes.
+	SyncInterval string `mapstructure:"sync_interval"`
 	// MaxPayload is the largest message, in bytes, the server accepts, at
 	// most 64 MiB. Default 0: NATS's default, 1 MiB.
 	MaxPayload int `mapstructure:"max_payload"`
@@ -141,9 +149,14 @@ type ClusterConfig struct {
 // enabled reports whether the server is a cluster node.
 func (c ClusterConfig) enabled() bool { return c.Listen != "" }
 
+// SyncAlways is the value of [ServerConfig.SyncInterval] that syncs every
+// write to disk before it is acknowledged: the default.
+const SyncAlways = "always"
+
 // DefaultConfig returns the defaults of the "nats" section: an embedded
-// server on 127.0.0.1:4222 with JetStream in a temporary directory, and a
-// connection that reconnects forever.
+// server on 127.0.0.1:4222 with JetStream in a temporary directory, syncing
+// each write before acknowledging it, and a connection that reconnects
+// forever.
 func DefaultConfig() Config {
 	return Config{
 		Name:           "wego",
@@ -155,6 +168,7 @@ func DefaultConfig() Config {
 		Server: ServerConfig{
 			Listen:       "127.0.0.1:4222",
 			JetStream:    true,
+			SyncInterval: SyncAlways,
 			PingInterval: 500 * time.Millisecond,
 			MaxPingsOut:  2,
 		},
@@ -225,6 +239,9 @@ func (s *ServerConfig) validate() error {
 	if s.MaxPingsOut < 1 {
 		return &config.Error{Key: "server.max_pings_out", Err: fmt.Errorf("%d is not a count of at least 1", s.MaxPingsOut)}
 	}
+	if _, err := s.syncInterval(); err != nil {
+		return &config.Error{Key: "server.sync_interval", Err: err}
+	}
 	if s.MaxPayload < 0 || s.MaxPayload > maxPayloadLimit {
 		return &config.Error{Key: "server.max_payload", Err: fmt.Errorf("%d is not a size from 1 to 64 MiB (0 for the default)", s.MaxPayload)}
 	}
@@ -255,6 +272,19 @@ func (s *ServerConfig) validate() error {
 		}
 	}
 	return nil
+}
+
+// syncInterval parses SyncInterval: 0 for "always" (and for empty, which
+// a Config made by hand without DefaultConfig has), or the interval.
+func (s *ServerConfig) syncInterval() (time.Duration, error) {
+	if s.SyncInterval == "" || s.SyncInterval == SyncAlways {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s.SyncInterval)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is neither %q nor a positive duration such as \"2m\"", s.SyncInterval, SyncAlways)
+	}
+	return d, nil
 }
 
 // splitListen parses a listen address, host:port, into the host and the

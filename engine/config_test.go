@@ -82,6 +82,8 @@ func TestValidateNamesTheKey(t *testing.T) {
 		{"nats: {max_reconnects: -2}", "nats.max_reconnects", "-1"},
 		{"nats: {drain_timeout: 0s}", "nats.drain_timeout", "positive"},
 		{"nats: {server: {max_payload: 100000000}}", "nats.server.max_payload", "64 MiB"},
+		{"nats: {server: {sync_interval: sometimes}}", "nats.server.sync_interval", "always"},
+		{"nats: {server: {sync_interval: -1s}}", "nats.server.sync_interval", "positive duration"},
 		{"nats: {server: {cluster: {routes: ['nats-route://b:6222']}}}", "nats.server.cluster.listen", "routes"},
 		{"nats: {server: {cluster: {listen: ':6222', routes: ['b:6222']}}}", "nats.server.cluster.name", "JetStream"},
 		{"nats: {server: {cluster: {listen: ':6222', name: c}}}", "nats.server.name", "unique"},

@@ -29,4 +29,13 @@
 // false meanwhile, which a readiness probe reports. [Engine.Close] drains:
 // subscriptions finish the messages they hold, their answers are sent, and
 // only then does the connection close and the embedded server stop.
+//
+// # Dynamic configuration
+//
+// [Engine.ConfigSource] makes the [config.Source] of a key-value bucket,
+// which [config.Config.Attach] lays over an application's configuration:
+// each key is a configuration key, each value YAML or JSON, and a change
+// made with nats kv put reaches the configuration's subscribers at once.
+// The source resumes after a reconnect from the last revision it saw, and
+// reads the bucket whole again when revisions it has not seen may be gone.
 package engine

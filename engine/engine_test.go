@@ -528,3 +528,16 @@ func TestJetStreamCannotStart(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestEmbeddedServerSyncsAlwaysByDefault(t *testing.T) {
+	e := start(t, embedded(t), nil)
+	if jc := e.Server().JetStreamConfig(); jc == nil || !jc.SyncAlways {
+		t.Fatalf("the embedded server's JetStream config %+v does not sync always", jc)
+	}
+	cfg := embedded(t)
+	cfg.Server.SyncInterval = "2m"
+	e = start(t, cfg, nil)
+	if jc := e.Server().JetStreamConfig(); jc == nil || jc.SyncAlways || jc.SyncInterval != 2*time.Minute {
+		t.Fatalf("with sync_interval 2m, the embedded server's JetStream config is %+v", jc)
+	}
+}

@@ -24,6 +24,10 @@ func startServer(ctx context.Context, cfg *ServerConfig, storeDir string, logger
 	if err != nil {
 		return nil, err
 	}
+	sync, err := cfg.syncInterval()
+	if err != nil {
+		return nil, err
+	}
 	opts := &server.Options{
 		ServerName: cfg.Name,
 		Host:       host,
@@ -37,6 +41,10 @@ func startServer(ctx context.Context, cfg *ServerConfig, storeDir string, logger
 		// about (max_pings_out+1) × ping_interval.
 		PingInterval: cfg.PingInterval,
 		MaxPingsOut:  cfg.MaxPingsOut,
+		// An acknowledged write is on disk, unless sync_interval trades
+		// that for speed.
+		SyncAlways:   sync == 0,
+		SyncInterval: sync,
 	}
 	if cfg.Cluster.enabled() {
 		opts.Cluster.Name = cfg.Cluster.Name

@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/transport"
@@ -53,6 +55,23 @@ func (c *AppConfig) Validate() error {
 		return config.Errorf("shutdown_timeout", "must be positive, got %v", c.ShutdownTimeout)
 	}
 	return nil
+}
+
+// DynamicConfig is the config section: where the application's dynamic
+// configuration lives.
+type DynamicConfig struct {
+	// KV is the NATS key-value bucket whose keys are laid over the files
+	// and the environment variables while the application runs, such as
+	// "wego-config" (the variable WEGO_CONFIG_KV sets it too). The bucket
+	// is created when it does not exist. It needs the NATS engine (import
+	// github.com/wegomesh/wego/transport/nats). Default: none.
+	KV string `mapstructure:"kv"`
+}
+
+// configSourcer is an engine that keeps configuration: the NATS engine,
+// whose key-value buckets do.
+type configSourcer interface {
+	ConfigSource(bucket string) (config.Source, error)
 }
 
 // DefaultShutdownTimeout is the shutdown timeout when neither the option
@@ -86,6 +105,7 @@ type App struct {
 
 	clients transport.Clients // of the routes: each App owns its own
 	engine  transport.Engine  // made from configuration, or nil
+	source  config.Source     // the config.kv bucket, or nil
 	reg     registry.Registry // made from configuration
 	regKind string
 
@@ -102,12 +122,20 @@ type App struct {
 	state      state
 	started    []transport.Transport
 	undoLogger func()
+	stopLevel  func() // ends the logger's watch of log.level; nil with a Logger option
+
+	// The chains as they run: the middleware sections are followed while
+	// the application runs (swapMiddleware), under chainMu.
+	chainMu                sync.Mutex
+	liveServer, liveClient []middleware.Middleware
+	retired                []built  // replaced by a change of settings; closed at stop
+	watches                []func() // stop the watches of the middleware sections
 }
 
 // KnownSections are the top-level configuration keys that fw reads itself,
 // besides one per transport (named after it) and those declared with
 // [Sections].
-var KnownSections = []string{"app", "log", "routes", "middleware", "http_client", "registry", "store", "events"}
+var KnownSections = []string{"app", "config", "log", "routes", "middleware", "http_client", "registry", "store", "events"}
 
 // New builds an application from its options and configuration. It loads
 // and validates the configuration (an unknown top-level key, a wrong type
@@ -173,11 +201,12 @@ func New(opts ...Option) (*App, error) {
 	a.logCfg = logCfg
 	a.logger = o.logger
 	if a.logger == nil {
-		if a.logger, err = wlog.New(logCfg); err != nil {
+		if a.logger, err = a.newLogger(logCfg); err != nil {
 			return nil, err
 		}
 	}
 	a.logger = a.logger.With(zap.String("app", a.name))
+	a.cfg.SetLogger(a.logger) // its reloads, and the changes it refuses, show
 
 	a.bundle = o.bundle
 	if a.bundle == nil {
@@ -186,10 +215,17 @@ func New(opts ...Option) (*App, error) {
 		}
 	}
 
+	dyn, err := config.Get[DynamicConfig](a.cfg, "config")
+	if err != nil {
+		return nil, err
+	}
 	if err := a.readEvents(); err != nil {
 		return nil, err
 	}
-	if err := a.makeEngine(); err != nil {
+	if err := a.makeEngine(dyn.KV != ""); err != nil {
+		return nil, err
+	}
+	if err := a.makeSource(dyn.KV); err != nil {
 		return nil, err
 	}
 	if err := a.makeRegistry(); err != nil {
@@ -218,6 +254,52 @@ func New(opts ...Option) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// newLogger builds the application's logger from the log section, at a
+// level that follows log.level while the application runs (a change of the
+// file or of the configuration bucket); the other keys of the section
+// apply at the next start.
+func (a *App) newLogger(cfg wlog.Config) (*zap.Logger, error) {
+	level := zap.NewAtomicLevelAt(zapLevel(cfg.Level))
+	all := cfg
+	all.Level = "debug" // the lowest: level filters
+	logger, err := wlog.New(all, zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		f, err := zapcore.NewIncreaseLevelCore(c, level)
+		if err != nil {
+			return c // not reached: level is never below debug
+		}
+		return f
+	}))
+	if err != nil {
+		return nil, err
+	}
+	stop, err := config.Watch(a.cfg, wlog.Section, cfg, func(c wlog.Config) {
+		l, prev := zapLevel(c.Level), level.Level()
+		if l == prev {
+			return
+		}
+		// Said at the more verbose of the two levels, so that it shows.
+		if prev > l {
+			level.SetLevel(l)
+		}
+		a.logger.Info("log level changed", zap.Stringer("level", l), zap.Stringer("was", prev))
+		level.SetLevel(l)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.stopLevel = stop
+	return logger, nil
+}
+
+// zapLevel returns the level of a valid log.level; "" is info.
+func zapLevel(s string) zapcore.Level {
+	var l zapcore.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return zapcore.InfoLevel
+	}
+	return l
 }
 
 func firstNonEmpty(s ...string) string {
@@ -308,6 +390,8 @@ func (a *App) I18n() *i18n.Bundle { return a.bundle }
 // connections with no other application.
 func (a *App) Host() transport.Host {
 	h := transport.Host{Name: a.name, Catalog: a.cat, Logger: a.logger, I18n: a.bundle, Config: a.cfg, Clients: &a.clients, Engine: a.engine, Registry: a.reg}
+	a.chainMu.Lock()
+	defer a.chainMu.Unlock()
 	for _, b := range a.built {
 		if x, ok := b.m.(HostExtender); ok {
 			x.ExtendHost(&h)
@@ -419,6 +503,11 @@ func (a *App) start(ctx context.Context) error {
 			return fmt.Errorf("fw: watch configuration: %w", err)
 		}
 	}
+	if a.source != nil {
+		if err := a.cfg.Attach(ctx, a.source); err != nil {
+			return fmt.Errorf("fw: dynamic configuration (config.kv): %w", err)
+		}
+	}
 	for _, h := range a.opts.afterStart {
 		if err := h(ctx); err != nil {
 			return fmt.Errorf("fw: after-start hook: %w", err)
@@ -481,6 +570,9 @@ func (a *App) stopTransports(ctx context.Context) error {
 	}
 	a.started = nil
 	errs = append(errs, a.stopEvents(ctx))
+	// Before the engine closes the connection that the configuration
+	// bucket is followed on.
+	_ = a.cfg.Close()
 	// After the transports, whose routes may watch it; before the engine
 	// it needs.
 	if err := a.reg.Close(ctx); err != nil {
@@ -499,10 +591,11 @@ func (a *App) stopTransports(ctx context.Context) error {
 }
 
 // makeEngine makes, without starting it, the engine whose section the
-// configuration has or whose transport the application serves with.
-func (a *App) makeEngine() error {
+// configuration has, whose transport the application serves with, or,
+// when dynamic is true, that keeps the dynamic configuration.
+func (a *App) makeEngine(dynamic bool) error {
 	for _, name := range transport.EngineNames() {
-		need := a.cfg.IsSet(name) || a.eventsNeedEngine(name)
+		need := dynamic || a.cfg.IsSet(name) || a.eventsNeedEngine(name)
 		for _, t := range a.opts.transports {
 			need = need || t.Name() == name
 		}
@@ -517,6 +610,25 @@ func (a *App) makeEngine() error {
 		a.engine = e
 		return nil
 	}
+	return nil
+}
+
+// makeSource makes the configuration source of the key-value bucket
+// named bucket, when it is not empty, on the application's engine.
+func (a *App) makeSource(bucket string) error {
+	if bucket == "" {
+		return nil
+	}
+	cs, ok := a.engine.(configSourcer)
+	if !ok {
+		return &config.Error{Key: "config.kv", File: a.cfg.File(),
+			Err: errors.New("dynamic configuration needs the NATS engine, which is not linked: import github.com/wegomesh/wego/transport/nats")}
+	}
+	src, err := cs.ConfigSource(bucket)
+	if err != nil {
+		return &config.Error{Key: "config.kv", File: a.cfg.File(), Err: err}
+	}
+	a.source = src
 	return nil
 }
 
@@ -614,6 +726,9 @@ func (a *App) finish() {
 	}
 	a.closeMiddleware()
 	_ = a.cfg.Close()
+	if a.stopLevel != nil {
+		a.stopLevel()
+	}
 	_ = a.logger.Sync() // stdout cannot be synced on some systems; nothing to do about it
 	if a.undoLogger != nil {
 		a.undoLogger()

@@ -197,9 +197,11 @@ type built struct {
 // the Chains option set them.
 func (a *App) buildChains() error {
 	factories := map[string]Factory{}
+	watchers := map[string]watcher{}
 	registeredHere := map[string]bool{} // given to Middleware or registered by a package: warn when unused
 	for name, d := range registered() {
 		factories[name] = d.build
+		watchers[name] = d.watch
 		if !d.builtin {
 			registeredHere[name] = true
 		}
@@ -212,6 +214,7 @@ func (a *App) buildChains() error {
 			return fmt.Errorf("fw: Middleware(%q): nil factory", m.name)
 		}
 		factories[m.name] = m.f
+		delete(watchers, m.name) // built by the application's own factory: not followed
 		registeredHere[m.name] = true
 	}
 	if a.opts.chainsSet {
@@ -306,7 +309,19 @@ func (a *App) buildChains() error {
 		return err
 	}
 	a.serverChain, a.clientChain = serverNames, clientNames
+	a.liveServer, a.liveClient = s, c
 	a.cat.SetChains(s, c)
+	for n := range byName {
+		if w := watchers[n]; w != nil {
+			stop, err := w(a, func(m middleware.Middleware) { a.swapMiddleware(n, m) })
+			if err != nil {
+				a.stopWatches()
+				a.closeMiddleware()
+				return err
+			}
+			a.watches = append(a.watches, stop)
+		}
+	}
 	for n := range registeredHere {
 		if _, ok := byName[n]; ok {
 			delete(registeredHere, n)
@@ -375,9 +390,51 @@ func (a *App) chainList(side string, def []string) ([]string, error) {
 	return names, nil
 }
 
+// swapMiddleware puts m, built from new settings, in the place of the
+// middleware named name in both chains, and recomposes every command:
+// calls under way finish with the chains they started with. The
+// middleware it replaces is closed when the application stops, since
+// calls under way may still use it.
+func (a *App) swapMiddleware(name string, m middleware.Middleware) {
+	a.chainMu.Lock()
+	defer a.chainMu.Unlock()
+	replace := func(names []string, mws []middleware.Middleware) []middleware.Middleware {
+		out := slices.Clone(mws)
+		for i, n := range names {
+			if n == name {
+				out[i] = m
+			}
+		}
+		return out
+	}
+	a.liveServer = replace(a.serverChain, a.liveServer)
+	a.liveClient = replace(a.clientChain, a.liveClient)
+	for i, b := range a.built {
+		if b.name == name {
+			a.retired = append(a.retired, b)
+			a.built[i].m = m
+		}
+	}
+	a.cat.SetChains(a.liveServer, a.liveClient)
+	a.logger.Info("middleware settings changed", zap.String("middleware", name), zap.String("key", "middleware."+name))
+}
+
+// stopWatches ends the watches of the middleware sections.
+func (a *App) stopWatches() {
+	for _, stop := range a.watches {
+		stop()
+	}
+	a.watches = nil
+}
+
 // closeMiddleware closes, in the reverse order of their building, the
 // middleware that implement io.Closer.
 func (a *App) closeMiddleware() {
+	a.stopWatches()
+	a.chainMu.Lock()
+	defer a.chainMu.Unlock()
+	a.built = append(a.retired, a.built...)
+	a.retired = nil
 	for i := len(a.built) - 1; i >= 0; i-- {
 		if c, ok := a.built[i].m.(io.Closer); ok {
 			if err := c.Close(); err != nil {

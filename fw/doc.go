@@ -37,10 +37,17 @@
 //
 // The sections fw reads itself are app (name, shutdown_timeout), log (see
 // package log), routes (remote routes, see below), middleware, registry,
-// store and events; each transport reads the section named after it
+// store, events and config; each transport reads the section named after it
 // (http). Any other top-level key fails start-up, so that a typo is not
 // silently ignored; declare the application's own sections with
 // [Sections].
+//
+// config.kv ([DynamicConfig]; WEGO_CONFIG_KV) names a NATS key-value
+// bucket that the application lays over its files and environment
+// variables once its engine has started, and follows while it runs: a
+// change is checked as a file change is, reaches the subscribers of
+// [config.Watch] (log.level is fw's own) or is refused and logged. The
+// application's configuration logs with its logger.
 //
 // # Middleware
 //

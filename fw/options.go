@@ -59,7 +59,9 @@ func Name(name string) Option { return optionFunc(func(o *options) { o.name = na
 func Catalog(c *catalog.Catalog) Option { return optionFunc(func(o *options) { o.catalog = c }) }
 
 // WithConfig uses an already loaded configuration. Default: one loaded by
-// [config.Load] with the options given to [ConfigOptions].
+// [config.Load] with the options given to [ConfigOptions]. Either way, the
+// configuration reports its reloads, and the changes it refuses, with the
+// application's logger ([config.Config.SetLogger]).
 func WithConfig(c *config.Config) Option { return optionFunc(func(o *options) { o.cfg = c }) }
 
 // ConfigOptions are passed to [config.Load] when the application loads its

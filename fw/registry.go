@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 
+	"go.uber.org/zap"
+
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
@@ -19,6 +21,7 @@ type descriptor struct {
 	site    string  // where it was registered, for messages
 	builtin bool    // registered by fw itself
 	build   Factory // decodes the section and builds the middleware
+	watch   watcher // follows the section while the application runs
 }
 
 // middlewares holds the middleware that every application of the process can
@@ -49,7 +52,7 @@ func RegisterMiddleware[C any](name string, defaults func() C, build func(a *App
 	if defaults == nil || build == nil {
 		panic(fmt.Sprintf("fw: RegisterMiddleware(%q) at %s: nil defaults or build", name, site))
 	}
-	if err := register(name, site, false, section(name, defaults, build)); err != nil {
+	if err := register(name, site, false, section(name, defaults, build), sectionWatch(name, defaults, build)); err != nil {
 		panic(err.Error())
 	}
 }
@@ -66,22 +69,54 @@ func section[C any](name string, defaults func() C, build func(a *App, cfg C) (m
 	}
 }
 
+// watcher follows the section of a middleware while an application runs:
+// after each change of the section that validates, it calls fn with the
+// middleware built from the new settings.
+type watcher func(a *App, fn func(middleware.Middleware)) (stop func(), err error)
+
+// sectionWatch returns the watcher of middleware.<name>. A change that
+// does not decode or validate is refused by the configuration, which
+// logs it and keeps the old value; one with which build fails is logged
+// here, naming the key, and the middleware keeps its settings.
+func sectionWatch[C any](name string, defaults func() C, build func(a *App, cfg C) (middleware.Middleware, error)) watcher {
+	key := "middleware." + name
+	return func(a *App, fn func(middleware.Middleware)) (func(), error) {
+		first := true // Watch delivers the current settings first: built already
+		return config.Watch(a.cfg, key, defaults(), func(cfg C) {
+			if first {
+				first = false
+				return
+			}
+			m, err := build(a, cfg)
+			if err == nil && m == nil {
+				err = errors.New("the factory returned no middleware")
+			}
+			if err != nil {
+				a.logger.Error("configuration change refused: the middleware cannot be built with it and keeps its settings",
+					zap.String("key", key), zap.Error(err))
+				return
+			}
+			fn(m)
+		})
+	}
+}
+
 // builtin registers one of fw's own middleware; their constructors take
 // the configuration and options.
 func builtin[C any, M middleware.Middleware](name string, defaults func() C, build func(a *App, cfg C) (M, error)) {
-	f := section(name, defaults, func(a *App, cfg C) (middleware.Middleware, error) {
+	b := func(a *App, cfg C) (middleware.Middleware, error) {
 		m, err := build(a, cfg)
 		if err != nil {
 			return nil, err
 		}
 		return m, nil
-	})
-	if err := register(name, callerSite(2), true, f); err != nil {
+	}
+	if err := register(name, callerSite(2), true, section(name, defaults, b), sectionWatch(name, defaults, b)); err != nil {
 		panic(err.Error()) // two built-ins with one name: a bug of fw
 	}
 }
 
-func register(name, site string, isBuiltin bool, f Factory) error {
+func register(name, site string, isBuiltin bool, f Factory, w watcher) error {
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("fw: middleware registered at %s: %w", site, err)
 	}
@@ -93,7 +128,7 @@ func register(name, site string, isBuiltin bool, f Factory) error {
 	if middlewares.byName == nil {
 		middlewares.byName = map[string]*descriptor{}
 	}
-	middlewares.byName[name] = &descriptor{name: name, site: site, builtin: isBuiltin, build: f}
+	middlewares.byName[name] = &descriptor{name: name, site: site, builtin: isBuiltin, build: f, watch: w}
 	return nil
 }
 

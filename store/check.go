@@ -17,6 +17,11 @@ func CheckPut(key string, value []byte, opts PutOptions, maxValue int) error {
 	if !ValidKey(key) {
 		return CheckKey(key)
 	}
+	return checkPut(value, opts, maxValue)
+}
+
+// checkPut is CheckPut once the key has been checked.
+func checkPut(value []byte, opts PutOptions, maxValue int) error {
 	if len(value) > maxValue {
 		return invalid("value", "is "+strconv.Itoa(len(value))+" bytes, more than the store's limit of "+strconv.Itoa(maxValue))
 	}

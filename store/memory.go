@@ -7,7 +7,6 @@ import (
 	"context"
 	"maps"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -95,8 +94,8 @@ func live(r *Record, now *time.Time) bool {
 }
 
 // Get returns the record of key.
-func (m *Memory) Get(_ context.Context, key string) (Record, error) {
-	if !ValidKey(key) {
+func (m *Memory) Get(ctx context.Context, key string) (Record, error) {
+	if !ValidKey(key) && !ReservedKey(ctx, key) {
 		return Record{}, CheckKey(key)
 	}
 	m.mu.RLock()
@@ -151,7 +150,7 @@ func (m *Memory) list(prefix string, opts ListOptions) ([]*Record, error) {
 		return nil, ErrClosed.New()
 	}
 	for k, r := range m.records {
-		if !strings.HasPrefix(k, prefix) || !live(r, &now) {
+		if !Under(k, prefix) || !live(r, &now) {
 			continue
 		}
 		if opts.After != "" && (!opts.Reverse && k <= opts.After || opts.Reverse && k >= opts.After) {
@@ -172,8 +171,8 @@ func (m *Memory) list(prefix string, opts ListOptions) ([]*Record, error) {
 }
 
 // Put writes value under key if the conditions of opts hold.
-func (m *Memory) Put(_ context.Context, key string, value []byte, opts PutOptions) (uint64, error) {
-	if err := CheckPut(key, value, opts, MemoryMaxValue); err != nil {
+func (m *Memory) Put(ctx context.Context, key string, value []byte, opts PutOptions) (uint64, error) {
+	if err := CheckPutContext(ctx, key, value, opts, MemoryMaxValue); err != nil {
 		return 0, err
 	}
 	r := &Record{Key: key, Value: bytes.Clone(value), Fence: opts.Fence}
@@ -212,8 +211,8 @@ func (m *Memory) Put(_ context.Context, key string, value []byte, opts PutOption
 }
 
 // Delete removes key if the conditions of opts hold.
-func (m *Memory) Delete(_ context.Context, key string, opts DeleteOptions) error {
-	if !ValidKey(key) {
+func (m *Memory) Delete(ctx context.Context, key string, opts DeleteOptions) error {
+	if !ValidKey(key) && !ReservedKey(ctx, key) {
 		return CheckKey(key)
 	}
 	m.mu.Lock()
@@ -381,7 +380,7 @@ func (w *watcher) push(ev Event) {
 // notify queues ev for every watch of its key. m.mu is held for writing.
 func (m *Memory) notify(ev Event) {
 	for w := range m.watchers {
-		if strings.HasPrefix(ev.Record.Key, w.prefix) {
+		if Under(ev.Record.Key, w.prefix) {
 			w.push(ev)
 		}
 	}
@@ -469,7 +468,7 @@ func (m *Memory) snapshot(w *watcher) []*Record {
 	defer m.mu.RUnlock()
 	var rs []*Record
 	for k, r := range m.records {
-		if strings.HasPrefix(k, w.prefix) && live(r, &now) {
+		if Under(k, w.prefix) && live(r, &now) {
 			rs = append(rs, r)
 		}
 	}

@@ -177,7 +177,9 @@ type Store interface {
 	// Get returns the record of key, or an error matching [ErrNotFound].
 	Get(ctx context.Context, key string) (Record, error)
 	// List returns the records whose keys start with prefix (every record
-	// when prefix is empty), ordered by key as opts says.
+	// when prefix is empty), ordered by key as opts says. WeGO's own
+	// records, whose keys start with "_", are listed (and watched) only
+	// under a prefix that starts with "_" ([Under]).
 	List(ctx context.Context, prefix string, opts ListOptions) ([]Record, error)
 	// Keys is List returning the keys only.
 	Keys(ctx context.Context, prefix string, opts ListOptions) ([]string, error)

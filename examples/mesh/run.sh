@@ -66,6 +66,6 @@ else
 	pids+=($!)
 fi
 echo "Each service prints where to point curl once it listens. Ctrl-C stops the mesh."
-echo "A second inventory replica: WEGO_NATS_URLS=${NATS_URL:-nats://127.0.0.1:4222} WEGO_HTTP_ADDR=127.0.0.1:8082 ./bin/inventory"
+echo "A second inventory replica (start both with WEGO_STORE_KIND=nats, to share the stock): WEGO_STORE_KIND=nats WEGO_NATS_URLS=${NATS_URL:-nats://127.0.0.1:4222} WEGO_HTTP_ADDR=127.0.0.1:8082 ./bin/inventory"
 echo
 wait -n "${pids[@]}"

@@ -233,6 +233,7 @@ var autoImports = map[string]string{
 	"tls": "crypto/tls",
 	// WeGO
 	"audit":         "github.com/wegomesh/wego/middleware/audit",
+	"auth":          "github.com/wegomesh/wego/auth",
 	"bdd":           "github.com/wegomesh/wego/bdd",
 	"breaker":       "github.com/wegomesh/wego/middleware/breaker",
 	"cache":         "github.com/wegomesh/wego/middleware/cache",
@@ -248,6 +249,7 @@ var autoImports = map[string]string{
 	"natstransport": "github.com/wegomesh/wego/transport/nats",
 	"natsevents":    "github.com/wegomesh/wego/events/natsevents",
 	"i18n":          "github.com/wegomesh/wego/i18n",
+	"lock":          "github.com/wegomesh/wego/lock",
 	"log":           "github.com/wegomesh/wego/log",
 	"logging":       "github.com/wegomesh/wego/middleware/logging",
 	"middleware":    "github.com/wegomesh/wego/middleware",

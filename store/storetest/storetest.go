@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store, opts ...Option) {
 		{"Metadata", s.metadata},
 		{"NotFound", s.notFound},
 		{"InvalidKey", s.invalidKey},
+		{"ReservedKeys", s.reservedKeys},
 		{"ValueTooLarge", s.valueTooLarge},
 		{"NegativeTTL", s.negativeTTL},
 		{"Create", s.create},

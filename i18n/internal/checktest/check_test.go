@@ -3,6 +3,7 @@ package checktest
 import (
 	"testing"
 
+	_ "github.com/wegomesh/wego/auth"    // the auth.* codes
 	_ "github.com/wegomesh/wego/catalog" // the wego.* codes
 	errs "github.com/wegomesh/wego/err"
 	_ "github.com/wegomesh/wego/fw" // every built-in middleware's codes

@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"sync"
 	"time"
 
@@ -23,16 +24,20 @@ import (
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/orders"
+	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware/audit"
 	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/middleware/timeout"
+	"github.com/wegomesh/wego/store"
 )
 
-// Store keeps orders in memory. It is safe for concurrent use.
+// Store is orders' view of a store: one record per order, under
+// "order.<id>". It is safe for concurrent use.
 type Store struct {
+	orders *store.Typed[orders.Order]
+
 	mu     sync.Mutex
-	orders map[string]orders.Order
 	broken error // what add fails with, nil when it works
 }
 
@@ -46,32 +51,43 @@ func (s *Store) Break(err error) {
 }
 
 // add stores o, or fails as Break said.
-func (s *Store) add(o orders.Order) error {
+func (s *Store) add(ctx context.Context, o orders.Order) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.broken != nil {
-		return errs.Unavailable().WithCause(s.broken)
+	broken := s.broken
+	s.mu.Unlock()
+	if broken != nil {
+		return errs.Unavailable().WithCause(broken)
 	}
-	s.orders[o.OrderID] = o
-	return nil
+	_, err := s.orders.Put(ctx, "order."+o.OrderID, o, store.PutOptions{Create: true})
+	return err
 }
 
-// NewStore returns an empty store.
-func NewStore() *Store { return &Store{orders: map[string]orders.Order{}} }
+// NewStore returns a Store over a new, empty store in memory.
+func NewStore() *Store { return Open(store.NewMemory()) }
+
+// Open returns a Store over s.
+func Open(s store.Store) *Store { return &Store{orders: store.NewTyped[orders.Order](s)} }
+
+// all returns every order.
+func (s *Store) all() []orders.Order {
+	items, err := s.orders.List(context.Background(), "order.", store.ListOptions{})
+	if err != nil {
+		return nil
+	}
+	out := make([]orders.Order, len(items))
+	for i, it := range items {
+		out[i] = it.Value
+	}
+	return out
+}
 
 // Len returns the number of orders.
-func (s *Store) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.orders)
-}
+func (s *Store) Len() int { return len(s.all()) }
 
 // Quantity returns the units ordered of sku, over all orders.
 func (s *Store) Quantity(sku string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for _, o := range s.orders {
+	for _, o := range s.all() {
 		if o.SKU == sku {
 			n += o.Qty
 		}
@@ -116,7 +132,7 @@ func place(ctx context.Context, req orders.PlaceRequest) (orders.Order, error) {
 		return orders.Order{}, err
 	}
 	o := orders.Order{OrderID: uuid.NewString(), SKU: r.SKU, Qty: req.Qty, ReservationID: r.ReservationID}
-	if err := s.add(o); err != nil {
+	if err := s.add(ctx, o); err != nil {
 		release(ctx, r.ReservationID)
 		return orders.Order{}, err
 	}
@@ -183,11 +199,24 @@ func get(ctx context.Context, req orders.GetRequest) (orders.Order, error) {
 	if err != nil {
 		return orders.Order{}, err
 	}
-	s.mu.Lock()
-	o, ok := s.orders[req.ID]
-	s.mu.Unlock()
-	if !ok {
+	if !store.ValidKey("order." + req.ID) {
 		return orders.Order{}, orders.ErrNotFound.New(errs.P("id", req.ID))
 	}
-	return o, nil
+	o, _, err := s.orders.Get(ctx, "order."+req.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return orders.Order{}, orders.ErrNotFound.New(errs.P("id", req.ID))
+	}
+	return o, err
+}
+
+// Setup binds orders' commands in cat to the application's store
+// (fw.StoreDep, which the store section configures). A deployable that
+// runs orders calls it after fw.New.
+func Setup(cat *catalog.Catalog) error {
+	st, err := fw.StoreDep.From(cat)
+	if err != nil {
+		return err
+	}
+	_, err = catalog.ReplaceDep(cat, StoreDep, Open(st))
+	return err
 }

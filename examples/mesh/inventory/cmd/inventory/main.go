@@ -27,6 +27,7 @@ import (
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/transport"
 	httptransport "github.com/wegomesh/wego/transport/http"
+	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
 	natstransport "github.com/wegomesh/wego/transport/nats"
 )
 

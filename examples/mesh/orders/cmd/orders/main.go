@@ -27,9 +27,10 @@ import (
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
-	_ "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
+	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
 	"github.com/wegomesh/wego/fw"
 	httptransport "github.com/wegomesh/wego/transport/http"
+	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
 	_ "github.com/wegomesh/wego/transport/nats" // the NATS engine and nats:// routes
 )
 
@@ -62,6 +63,9 @@ func run() error {
 		}),
 	)
 	if err != nil {
+		return err
+	}
+	if err := orderssvc.Setup(app.Catalog()); err != nil {
 		return err
 	}
 	if inventory.Reserve.Routed() {
