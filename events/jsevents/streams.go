@@ -331,6 +331,9 @@ func (b *Backend) ensureConsumer(ctx context.Context, js jetstream.JetStream, st
 			b.logger.Info("events: consumer created", zap.String("stream", stream), zap.String("consumer", want.Durable),
 				zap.String("start", sub.Start.From.String()))
 			return c, nil
+		case errors.Is(err, jetstream.ErrNotPullConsumer):
+			return nil, &ConflictError{Stream: stream, Consumer: want.Durable, Setting: "deliver subject", Have: "set (a push consumer)",
+				Want: "none (a pull consumer)", Hint: "delete the push consumer; the group starts again where its start option says"}
 		case err != nil:
 			return nil, fmt.Errorf("jsevents: read consumer %s of stream %s: %w", want.Durable, stream, err)
 		}
@@ -358,9 +361,6 @@ func (b *Backend) updateConsumer(ctx context.Context, js jetstream.JetStream, st
 	}
 	if have.AckPolicy != jetstream.AckExplicitPolicy {
 		return nil, conflict("ack policy", have.AckPolicy.String(), "explicit", "delete the consumer; the group starts again where its start option says")
-	}
-	if have.DeliverSubject != "" {
-		return nil, conflict("deliver subject", have.DeliverSubject, "none (a pull consumer)", "delete the push consumer; the group starts again where its start option says")
 	}
 	var changed []string
 	upd := have
