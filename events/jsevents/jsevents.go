@@ -143,14 +143,13 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, apiTimeout)
 }
 
-// outgoing is a message being published synchronously, with its headers;
-// pooled, since nothing keeps it once the publish returns.
+// outgoing is a message being published synchronously, with its
+// headers; pooled, since nothing keeps it once the publish returns.
 type outgoing struct {
 	m           nats.Msg
 	h           nats.Header
 	ct, cid, id [1]string
-	cidBuf      [64]byte
-	data        []byte // the async publish's copy of the data
+	cidBuf      [64]byte // the correlation id's text
 }
 
 var outgoings = sync.Pool{New: func() any {
@@ -159,18 +158,18 @@ var outgoings = sync.Pool{New: func() any {
 	return o
 }}
 
-// fill sets o's message to msg, with the headers of its metadata. When
-// pooled, the correlation id's text lives in o.cidBuf, which o keeps
-// until it is filled again, so that o must not outlive the publish.
-func (o *outgoing) fill(msg *events.Message, pooled bool) {
+// fill sets o's message to msg, with the headers of its metadata. The
+// correlation id's text lives in o.cidBuf, which o keeps until it is
+// filled again.
+func (o *outgoing) fill(msg *events.Message) {
 	o.m.Subject, o.m.Data = msg.Topic, msg.Data
 	o.ct[0] = msg.ContentType
 	o.h[events.HeaderContentType] = o.ct[:]
 	if !msg.CorrelationID.IsZero() {
-		if b := msg.CorrelationID.AppendTo(o.cidBuf[:0]); pooled && &b[0] == &o.cidBuf[0] {
+		if b := msg.CorrelationID.AppendTo(o.cidBuf[:0]); &b[0] == &o.cidBuf[0] {
 			o.cid[0] = unsafe.String(&b[0], len(b))
 		} else {
-			o.cid[0] = string(b)
+			o.cid[0] = string(b) // longer than the buffer
 		}
 		o.h[events.HeaderCorrelationID] = o.cid[:]
 	}
@@ -185,6 +184,36 @@ func (o *outgoing) release() {
 	o.m.Subject, o.m.Data, o.m.Reply = "", nil, ""
 	o.ct[0], o.cid[0], o.id[0] = "", "", ""
 	outgoings.Put(o)
+}
+
+// asyncMsg is a message published asynchronously: the JetStream context
+// keeps it until its acknowledgement, and publishes it again after a "no
+// responders", so that it owns its data.
+type asyncMsg struct {
+	m           nats.Msg
+	ct, cid, id [1]string
+}
+
+// newAsyncMsg returns the message of msg, with its data and the text of
+// its correlation id copied into one buffer.
+func newAsyncMsg(msg *events.Message) *nats.Msg {
+	a := &asyncMsg{}
+	buf := append(make([]byte, 0, len(msg.Data)+36), msg.Data...)
+	n := len(buf)
+	h := make(nats.Header, 3)
+	a.ct[0] = msg.ContentType
+	h[events.HeaderContentType] = a.ct[:]
+	if !msg.CorrelationID.IsZero() {
+		buf = msg.CorrelationID.AppendTo(buf)
+		a.cid[0] = unsafe.String(&buf[n], len(buf)-n)
+		h[events.HeaderCorrelationID] = a.cid[:]
+	}
+	if msg.ID != "" {
+		a.id[0] = msg.ID
+		h[events.HeaderMessageID] = a.id[:]
+	}
+	a.m = nats.Msg{Subject: msg.Topic, Data: buf[:n:n], Header: h}
+	return &a.m
 }
 
 // Publish stores msg in the stream of its topic, made first if needed,
@@ -216,7 +245,7 @@ func (b *Backend) PublishAck(ctx context.Context, msg events.Message) (*jetstrea
 		return nil, err
 	}
 	o := outgoings.Get().(*outgoing)
-	o.fill(&msg, true)
+	o.fill(&msg)
 	ack, err := js.PublishMsg(ctx, &o.m)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		// The stream went away (deleted, or a server that lost it): make
@@ -256,16 +285,9 @@ func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
 	if err := b.ensureTopic(ctx, js, msg.Topic); err != nil {
 		return err
 	}
-	// The context keeps the message until its acknowledgement, and
-	// publishes it again after a "no responders": it owns a copy.
-	o := &outgoing{h: make(nats.Header, 3)}
-	o.m.Header = o.h
-	o.data = append([]byte(nil), msg.Data...)
-	m := *msg
-	m.Data = o.data
-	o.fill(&m, false)
+	m := newAsyncMsg(msg)
 	for {
-		_, err = js.PublishMsgAsync(&o.m)
+		_, err = js.PublishMsgAsync(m)
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			break
 		}

@@ -439,7 +439,14 @@ func TestAsyncPublish(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for len(seen) < n {
-		seen[receive(t, s.got).p.OrderID] = true
+		select {
+		case d := <-s.got:
+			seen[d.p.OrderID] = true
+		case <-time.After(10 * time.Second):
+			c, _ := js(t, eng).Consumer(t.Context(), topicStream, "shipping_OnPlaced")
+			info, err := c.Info(t.Context())
+			t.Fatalf("%d of %d delivered; consumer %+v %v", len(seen), n, info, err)
+		}
 	}
 }
 
