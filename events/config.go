@@ -31,7 +31,7 @@ type Config struct {
 	// Backend is the kind of backend: "memory" (the default: this process
 	// only), "nats" (NATS core, at most once) or "jetstream" (at least
 	// once, durable). A kind other than memory needs its package imported
-	// (events/natsevents) and the NATS engine.
+	// (events/natsevents, events/jsevents) and the NATS engine.
 	Backend string `mapstructure:"backend"`
 	// MaxBytes is the largest encoded event, published or received.
 	// Default 1 MiB (NATS's default largest message).

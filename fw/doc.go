@@ -93,8 +93,8 @@
 //
 // [New] makes the application's event bus from the events section (see
 // package events: backend memory by default; nats needs package
-// events/natsevents imported and jetstream events/jsevents, or New fails with
-// [ErrEventsNotLinked], naming it, and the NATS engine). Start starts it
+// events/natsevents imported, jetstream package events/jsevents, or New
+// fails with [ErrEventsNotLinked], naming it; both need the NATS engine). Start starts it
 // after the store and before the transports, subscribing every subscriber
 // of the catalog; Stop stops it after the transports, delivering what it
 // holds, before the store and the engine close. [App.Events] is the bus;

@@ -60,6 +60,11 @@ func (b *Backend) Subscribe(ctx context.Context, sub events.Subscription, h even
 	if err != nil {
 		return err
 	}
+	if !b.dlq.Load() {
+		if err := b.ensureDeadLetters(ctx, js); err != nil {
+			return err
+		}
+	}
 	stream, err := b.topicStreamName(ctx, js, sub.Topic)
 	if err != nil {
 		return err
@@ -121,10 +126,10 @@ func (s *subscription) pullFailed(_ jetstream.ConsumeContext, err error) {
 		}
 	case errors.Is(err, jetstream.ErrConnectionClosed), errors.Is(err, jetstream.ErrServerShutdown):
 	default:
-		s.b.logger.Warn("events: pulling events", zap.String("stream", s.stream), zap.String("consumer", s.name), zap.Error(err))
+		s.b.logger.Warn("events: pulling events", zap.String("topic", s.sub.Topic), zap.String("consumer", s.name), zap.Error(err))
 		return
 	}
-	s.b.logger.Debug("events: pulling events", zap.String("stream", s.stream), zap.String("consumer", s.name), zap.Error(err))
+	s.b.logger.Debug("events: pulling events", zap.String("topic", s.sub.Topic), zap.String("consumer", s.name), zap.Error(err))
 }
 
 // watch checks the consumer when the pulls report trouble, and pulls
@@ -291,7 +296,7 @@ func (w *worker) deliver(msg jetstream.Msg) {
 	case w.dl == nil:
 		err = msg.Ack()
 	default:
-		err = s.deadLetter(msg, w.dl, err)
+		err = s.deadLetter(msg, md.Stream, w.dl, err)
 	}
 	if err != nil {
 		// The server delivers it again after AckWait.
@@ -322,7 +327,7 @@ func message(msg jetstream.Msg) events.Message {
 // dies, and the one the next delivery stores, are stored and handed to
 // the bus once. When the record cannot be stored, msg is delivered again
 // after the back-off, and dead-lettered then.
-func (s *subscription) deadLetter(msg jetstream.Msg, dl *events.DeadLetter, cause error) error {
+func (s *subscription) deadLetter(msg jetstream.Msg, stream string, dl *events.DeadLetter, cause error) error {
 	js, err := s.b.context()
 	if err != nil {
 		return err
@@ -338,7 +343,7 @@ func (s *subscription) deadLetter(msg jetstream.Msg, dl *events.DeadLetter, caus
 	m := nats.NewMsg(s.dlSubj)
 	m.Data = data
 	m.Header.Set(events.HeaderContentType, events.ContentTypeJSON)
-	m.Header.Set(events.HeaderMessageID, "dlq:"+s.stream+":"+s.name+":"+strconv.FormatUint(dl.Sequence, 10))
+	m.Header.Set(events.HeaderMessageID, "dlq:"+stream+":"+s.name+":"+strconv.FormatUint(dl.Sequence, 10))
 	if dl.CorrelationID != "" {
 		m.Header.Set(events.HeaderCorrelationID, dl.CorrelationID)
 	}

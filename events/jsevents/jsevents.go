@@ -118,10 +118,10 @@ func (b *Backend) context() (jetstream.JetStream, error) {
 	return b.js.Load().JetStream, nil
 }
 
-// Start checks that JetStream answers and makes the dead-letter stream.
-// The [events.Bus] calls it before its first subscription; it fails with
-// an error naming what is missing (the engine, JetStream, a stream whose
-// settings conflict with the configuration).
+// Start checks that JetStream answers. The [events.Bus] calls it before
+// its first subscription, so that an application without the engine or
+// JetStream fails to start, with an error that says which. The first
+// subscription makes the dead-letter stream.
 func (b *Backend) Start(ctx context.Context) error {
 	js, err := b.context()
 	if err != nil {
@@ -132,7 +132,7 @@ func (b *Backend) Start(ctx context.Context) error {
 	if _, err := js.AccountInfo(ctx); err != nil {
 		return fmt.Errorf("jsevents: JetStream does not answer on the NATS connection (is it enabled on the server?): %w", err)
 	}
-	return b.ensureDeadLetters(ctx, js)
+	return nil
 }
 
 // withTimeout returns ctx with [apiTimeout] when it has no deadline.

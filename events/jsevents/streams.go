@@ -174,6 +174,8 @@ func (b *Backend) topicStreamName(ctx context.Context, js jetstream.JetStream, t
 func (b *Backend) ensureDeadLetters(ctx context.Context, js jetstream.JetStream) error {
 	b.ensureMu.Lock()
 	defer b.ensureMu.Unlock()
+	ctx, cancel := withTimeout(ctx)
+	defer cancel()
 	want := b.deadLetterStream()
 	_, err := b.ensureStream(ctx, js, want, func(info *jetstream.StreamInfo) error {
 		if !slices.Contains(info.Config.Subjects, want.Subjects[0]) {
