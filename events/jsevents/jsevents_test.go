@@ -76,10 +76,10 @@ func TestPublishAndDeliver(t *testing.T) {
 
 func waitFor(t testing.TB, what string, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !ok() {
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s in 10s", what)
+			t.Fatalf("no %s in 30s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -442,7 +442,7 @@ func TestAsyncPublish(t *testing.T) {
 		select {
 		case d := <-s.got:
 			seen[d.p.OrderID] = true
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
 			c, _ := js(t, eng).Consumer(t.Context(), topicStream, "shipping_OnPlaced")
 			info, err := c.Info(t.Context())
 			t.Fatalf("%d of %d delivered; consumer %+v %v", len(seen), n, info, err)

@@ -161,8 +161,8 @@ func receive[T any](t testing.TB, ch <-chan T) T {
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing received in 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("nothing received in 30s")
 		panic("unreachable")
 	}
 }
