@@ -56,7 +56,7 @@ func (b *Backend) Subscribe(ctx context.Context, sub events.Subscription, h even
 	if b.draining.Load() {
 		return events.ErrClosed.New()
 	}
-	js, err := b.context()
+	js, err := b.api()
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ func (s *subscription) watch() {
 // the consumer again if it is not the one being pulled from or the pulls
 // stopped.
 func (s *subscription) recover() error {
-	js, err := s.b.context()
+	js, err := s.b.api()
 	if err != nil {
 		return err
 	}
@@ -328,7 +328,7 @@ func message(msg jetstream.Msg) events.Message {
 // the bus once. When the record cannot be stored, msg is delivered again
 // after the back-off, and dead-lettered then.
 func (s *subscription) deadLetter(msg jetstream.Msg, stream string, dl *events.DeadLetter, cause error) error {
-	js, err := s.b.context()
+	js, err := s.b.api()
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ type Backend struct {
 	logger *zap.Logger
 
 	jsOnce sync.Once
-	js     atomic.Pointer[jetStream] // the backend's own context; set by context()
+	js     atomic.Pointer[jetStream] // the backend's own context; set by api()
 	jsErr  error
 
 	ensureMu sync.Mutex // serializes stream and consumer management
@@ -87,10 +87,10 @@ func (b *Backend) Config() events.JetStreamConfig { return b.cfg }
 // jetStream holds a JetStream context, for an atomic pointer.
 type jetStream struct{ jetstream.JetStream }
 
-// context returns the backend's JetStream context, made on the engine's
+// api returns the backend's JetStream context, made on the engine's
 // connection the first time: its own, so that its asynchronous publishes
 // are awaited and reported apart from the application's others.
-func (b *Backend) context() (jetstream.JetStream, error) {
+func (b *Backend) api() (jetstream.JetStream, error) {
 	if b.closed.Load() {
 		return nil, events.ErrClosed.New()
 	}
@@ -123,7 +123,7 @@ func (b *Backend) context() (jetstream.JetStream, error) {
 // JetStream fails to start, with an error that says which. The first
 // subscription makes the dead-letter stream.
 func (b *Backend) Start(ctx context.Context) error {
-	js, err := b.context()
+	js, err := b.api()
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (b *Backend) Publish(ctx context.Context, msg events.Message) error {
 // sequence and, when the stream had stored a message with the same ID
 // within its duplicate window, Duplicate.
 func (b *Backend) PublishAck(ctx context.Context, msg events.Message) (*jetstream.PubAck, error) {
-	js, err := b.context()
+	js, err := b.api()
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +278,7 @@ func publishError(topic string, err error) error {
 // acknowledgement. It waits while AsyncMaxPending publishes are awaiting
 // theirs, until ctx ends.
 func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
-	js, err := b.context()
+	js, err := b.api()
 	if err != nil {
 		return err
 	}
@@ -302,10 +302,14 @@ func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
 }
 
 // asyncFailed logs an asynchronous publish that the stream did not
-// acknowledge.
+// acknowledge. When no stream took it, the next publish of its topic
+// checks the stream again.
 func (b *Backend) asyncFailed(_ jetstream.JetStream, m *nats.Msg, err error) {
 	if b.closed.Load() && errors.Is(err, jetstream.ErrJetStreamPublisherClosed) {
 		return // reported by Close
+	}
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		b.forget(m.Subject)
 	}
 	b.logger.Error("events: an asynchronous publish was not stored",
 		zap.String("topic", m.Subject), zap.String("message_id", m.Header.Get(events.HeaderMessageID)),
