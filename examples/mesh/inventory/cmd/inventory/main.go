@@ -25,9 +25,9 @@ import (
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/fw"
+	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
 	"github.com/wegomesh/wego/transport"
 	httptransport "github.com/wegomesh/wego/transport/http"
-	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
 	natstransport "github.com/wegomesh/wego/transport/nats"
 )
 

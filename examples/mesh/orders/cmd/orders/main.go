@@ -9,6 +9,12 @@
 // in this process, and this server exposes them too. The code is the same
 // either way.
 //
+// Orders publishes orders.OrderPlaced for every order (events.backend:
+// NATS core in dev). Shipping receives it: in its own deployable in dev,
+// where this server answers GET /shipments/{order_id} by calling it over
+// NATS (routes.shipping.*), and in this process with WEGO_ENV=single, on
+// the in-process backend.
+//
 // WEGO_HTTP_ADDR=127.0.0.1:9080 moves the server (WEGO_HTTP_ADDR=:8080
 // listens on every interface, to expose it); the variable of the route's key,
 // WEGO_ROUTES_INVENTORY_*=http://127.0.0.1:8081 (set with env(1)), sends
@@ -22,15 +28,21 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/wegomesh/wego/config"
+	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
+	"github.com/wegomesh/wego/examples/mesh/shipping"
+	shippingsvc "github.com/wegomesh/wego/examples/mesh/shipping/service"
 	"github.com/wegomesh/wego/fw"
-	httptransport "github.com/wegomesh/wego/transport/http"
 	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
+	httptransport "github.com/wegomesh/wego/transport/http"
 	_ "github.com/wegomesh/wego/transport/nats" // the NATS engine and nats:// routes
 )
 
@@ -51,14 +63,34 @@ func run() error {
 	}
 	server := httptransport.NewServer()
 	mode, local := "inventory runs in this process", true
-	app, err := fw.New(
+	var app *fw.App
+	outboxCtx, stopOutbox := context.WithCancel(context.Background())
+	defer stopOutbox()
+	var outbox sync.WaitGroup
+	app, err = fw.New(
 		fw.ConfigOptions(config.FS(embedded)),
 		fw.Sections("inventory"),
 		fw.Messages(orders.Messages, "locales/*.toml"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
+		fw.Messages(shipping.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
 			printCurls(os.Stdout, server.URL(), mode, local)
+			return nil
+		}),
+		// The outbox republishes the OrderPlaced events whose publish
+		// failed, while the application runs.
+		fw.AfterStart(func(context.Context) error {
+			outbox.Add(1)
+			go func() {
+				defer outbox.Done()
+				orderssvc.RunOutbox(outboxCtx, app.Catalog(), outboxEvery)
+			}()
+			return nil
+		}),
+		fw.BeforeStop(func(context.Context) error {
+			stopOutbox()
+			outbox.Wait()
 			return nil
 		}),
 	)
@@ -73,11 +105,23 @@ func run() error {
 	} else if err := inventorysvc.Setup(app.Catalog(), app.Config()); err != nil {
 		return err
 	}
+	if !shipping.Get.Routed() {
+		// No route to a shipping service: shipping runs here, and
+		// receives orders' events in this process.
+		mode = strings.Replace(mode, "inventory runs", "inventory and shipping run", 1)
+		if err := shippingsvc.Setup(app.Catalog()); err != nil {
+			return err
+		}
+	}
 	return app.Run(context.Background())
 }
 
+// outboxEvery is how often the outbox looks for events to republish.
+const outboxEvery = 5 * time.Second
+
 // printCurls prints the curl lines of what this process serves at base:
-// the orders endpoints, and the inventory ones when inventory runs here.
+// the orders endpoints, and the inventory and shipping ones when they run
+// here (both or neither, as the configuration routes them).
 func printCurls(w io.Writer, base, mode string, local bool) {
 	fmt.Fprintf(w, "orders listening on %s (%s)\n", base, mode)
 	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
@@ -85,6 +129,7 @@ func printCurls(w io.Writer, base, mode string, local bool) {
 	fmt.Fprintf(w, "  curl %s/orders/<order_id>\n", base)
 	if local {
 		fmt.Fprintf(w, "  curl %s/inventory/stock/apple\n", base)
+		fmt.Fprintf(w, "  curl %s/shipments/<order_id>\n", base)
 	}
 	fmt.Fprintf(w, "  curl %s/            (the commands served here)\n", base)
 	fmt.Fprintf(w, "  curl %s/openapi.json\n", base)
