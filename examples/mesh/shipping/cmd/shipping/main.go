@@ -22,6 +22,7 @@ import (
 	"os"
 
 	"github.com/wegomesh/wego/config"
+	_ "github.com/wegomesh/wego/events/jsevents"   // events.backend jetstream
 	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
 	"github.com/wegomesh/wego/examples/mesh/shipping"
 	"github.com/wegomesh/wego/examples/mesh/shipping/service"
