@@ -128,6 +128,14 @@ func (c *conn) update(ctx context.Context, key string, value []byte, opts *store
 		var now time.Time
 		if found {
 			cur, live = record(key, &m, &now)
+			if expiring(&cur, now) {
+				// Let the server remove the record first: see expiring.
+				if err := pause(ctx, expiryPoll); err != nil {
+					return 0, c.fail("put", key, err)
+				}
+				attempt = -1
+				continue
+			}
 		}
 		switch {
 		case live && opts.Fence != 0 && cur.Fence > opts.Fence:
@@ -167,6 +175,47 @@ func (c *conn) update(ctx context.Context, key string, value []byte, opts *store
 		if err := backoff(ctx, attempt); err != nil {
 			return 0, c.fail("put", key, err)
 		}
+	}
+}
+
+// expiryGuard and expiryWait bound when a write waits for the server to
+// remove an expiring record (see expiring), and expiryPoll is how often it
+// reads the key again meanwhile.
+const (
+	expiryGuard = 250 * time.Millisecond
+	expiryWait  = 3 * time.Second
+	expiryPoll  = 5 * time.Millisecond
+)
+
+// expiring reports whether r, a key's last message read at now, is a
+// record with a time-to-live that expires within expiryGuard or has
+// expired less than expiryWait ago, and that the server has not removed
+// yet.
+//
+// The server removes an expired record that is its key's last message by
+// writing a delete marker that rolls the key up, and it decides that the
+// record is the last one before it writes the marker, with no condition
+// on the write. A write that lands in between is erased by the marker,
+// after the server acknowledged it (nats-server 2.15; a test reproduces
+// it under the race detector). A compare-and-set on such a record
+// therefore waits until the server has removed it, and then writes after
+// the marker.
+func expiring(r *store.Record, now time.Time) bool {
+	if r.Expires.IsZero() {
+		return false
+	}
+	return now.Add(expiryGuard).After(r.Expires) && now.Before(r.Expires.Add(expiryWait))
+}
+
+// pause waits d, or until ctx ends.
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -286,15 +335,7 @@ func backoff(ctx context.Context, attempt int) error {
 	if attempt < 2 {
 		return ctx.Err()
 	}
-	d := time.Duration(min(attempt, 10)) * time.Millisecond
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return pause(ctx, time.Duration(min(attempt, 10))*time.Millisecond)
 }
 
 // List returns the records under prefix, ordered by key as opts says.
