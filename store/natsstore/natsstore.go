@@ -97,6 +97,7 @@ type conn struct {
 	feat    store.Features
 	openMu  sync.Mutex    // serializes making the bucket again
 	remade  chan struct{} // closed, and replaced, when remake makes the bucket again; guarded by openMu
+	tombs   tombs
 }
 
 // remadeC returns a channel that closes when the store makes its bucket

@@ -90,6 +90,11 @@ func (s *Store) Put(ctx context.Context, key string, value []byte, opts store.Pu
 		m := c.message(key, value, &opts, 0)
 		if opts.Create {
 			m.Header[hdrExpect] = zero
+			if seq, ok := c.tombs.take(key); ok {
+				// The key's last message is likely the delete marker
+				// this store wrote: create over it in one round trip.
+				m.Header[hdrExpect] = []string{strconv.FormatUint(seq, 10)}
+			}
 		} else {
 			m.Header[hdrExpect] = zero
 			m.Header[hdrExpectSubj] = []string{c.flag + key}
@@ -265,9 +270,10 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 		if opts.IfRevision != 0 {
 			m.Header[hdrExpect] = []string{strconv.FormatUint(opts.IfRevision, 10)}
 		}
-		_, err := c.publish(ctx, m)
+		seq, err := c.publish(ctx, m)
 		switch {
 		case err == nil:
+			c.tombs.put(key, seq)
 			return nil
 		case wrongLast(err) && opts.IfRevision != 0:
 			return store.ErrConflict.New(errs.P("key", key))
@@ -300,9 +306,10 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 		}
 		msg := c.marker(key)
 		msg.Header[hdrExpect] = []string{strconv.FormatUint(m.seq, 10)}
-		_, err = c.publish(ctx, msg)
+		seq, err := c.publish(ctx, msg)
 		switch {
 		case err == nil:
+			c.tombs.put(key, seq)
 			return nil
 		case !wrongLast(err):
 			return c.fail("delete", key, err)
@@ -313,6 +320,48 @@ func (s *Store) Delete(ctx context.Context, key string, opts store.DeleteOptions
 			return c.fail("delete", key, err)
 		}
 	}
+}
+
+// tombs remembers the revisions of the delete markers that a store wrote
+// last, by key, so that a create of a key deleted before (a lock taken
+// again) expects that marker as the key's last message and costs one round
+// trip instead of three. A revision is only a guess, which the server
+// checks: one that is out of date fails the create's condition, which is
+// then done by reading the key first. Safe for concurrent use.
+type tombs struct {
+	mu sync.Mutex
+	m  map[string]uint64
+}
+
+// maxTombs bounds the delete markers a store remembers.
+const maxTombs = 4096
+
+// put remembers seq as the revision of key's delete marker.
+func (t *tombs) put(key string, seq uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[string]uint64)
+	}
+	if _, ok := t.m[key]; !ok && len(t.m) >= maxTombs {
+		for k := range t.m { // forget any one
+			delete(t.m, k)
+			break
+		}
+	}
+	t.m[key] = seq
+}
+
+// take returns and forgets the revision of key's delete marker, if the
+// store remembers one.
+func (t *tombs) take(key string) (uint64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seq, ok := t.m[key]
+	if ok {
+		delete(t.m, key)
+	}
+	return seq, ok
 }
 
 // markerTTLValue is the Nats-TTL of a delete marker.
