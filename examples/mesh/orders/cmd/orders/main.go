@@ -23,14 +23,15 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
 	"github.com/wegomesh/wego/fw"
-	httptransport "github.com/wegomesh/wego/transport/http"
 	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
+	httptransport "github.com/wegomesh/wego/transport/http"
 	_ "github.com/wegomesh/wego/transport/nats" // the NATS engine and nats:// routes
 )
 
@@ -51,14 +52,15 @@ func run() error {
 	}
 	server := httptransport.NewServer()
 	mode, local := "inventory runs in this process", true
-	app, err := fw.New(
+	var app *fw.App
+	app, err = fw.New(
 		fw.ConfigOptions(config.FS(embedded)),
 		fw.Sections("inventory"),
 		fw.Messages(orders.Messages, "locales/*.toml"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
-			printCurls(os.Stdout, server.URL(), mode, local)
+			printCurls(os.Stdout, server.URL(), mode, local, devToken(app.Config(), "alice", "orders"))
 			return nil
 		}),
 	)
@@ -76,13 +78,38 @@ func run() error {
 	return app.Run(context.Background())
 }
 
+// devToken mints a development token for sub with scopes, meant for this
+// deployable's audiences, with the development key of cfg's auth section;
+// "" when auth is off or there is no development key.
+func devToken(cfg *config.Config, sub string, scopes ...string) string {
+	ac, err := config.GetWithDefaults(cfg, "auth", auth.DefaultConfig())
+	if err != nil || !ac.Enabled {
+		return ""
+	}
+	signer, err := ac.DevSigner()
+	if err != nil {
+		return ""
+	}
+	tok, err := signer.Sign(auth.Claims{Subject: sub, Type: auth.User, Scopes: scopes, Audience: ac.JWT.Audience})
+	if err != nil {
+		return ""
+	}
+	return tok
+}
+
 // printCurls prints the curl lines of what this process serves at base:
 // the orders endpoints, and the inventory ones when inventory runs here.
-func printCurls(w io.Writer, base, mode string, local bool) {
+// With a development token, they carry it.
+func printCurls(w io.Writer, base, mode string, local bool, token string) {
 	fmt.Fprintf(w, "orders listening on %s (%s)\n", base, mode)
-	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
-	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -H 'Accept-Language: es' -d '{\"sku\":\"pear\",\"qty\":50}'\n", base)
-	fmt.Fprintf(w, "  curl %s/orders/<order_id>\n", base)
+	authz := ""
+	if token != "" {
+		fmt.Fprintf(w, "  TOKEN=%s   # alice, scope orders, for 1h (wego token mints others)\n", token)
+		authz = ` -H "Authorization: Bearer $TOKEN"`
+	}
+	fmt.Fprintf(w, "  curl -X POST %s/orders%s -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base, authz)
+	fmt.Fprintf(w, "  curl -X POST %s/orders%s -H 'Content-Type: application/json' -H 'Accept-Language: es' -d '{\"sku\":\"pear\",\"qty\":50}'\n", base, authz)
+	fmt.Fprintf(w, "  curl %s/orders/<order_id>%s\n", base, authz)
 	if local {
 		fmt.Fprintf(w, "  curl %s/inventory/stock/apple\n", base)
 	}
