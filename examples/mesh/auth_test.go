@@ -203,7 +203,12 @@ func TestSecurity(t *testing.T) {
 	}
 	operator := func(aud string) string { // the test's issuer, RS256
 		return m.token(t, jwt.MapClaims{"iss": testIssuer, "sub": "ops", "aud": aud, "scope": "inventory.admin orders"},
-			func(tok *jwt.Token) any { tok.Method = jwt.SigningMethodRS256; tok.Header["alg"] = "RS256"; tok.Header["kid"] = "rs"; return rsaKey() })
+			func(tok *jwt.Token) any {
+				tok.Method = jwt.SigningMethodRS256
+				tok.Header["alg"] = "RS256"
+				tok.Header["kid"] = "rs"
+				return rsaKey()
+			})
 	}
 
 	// An order to read, placed by alice.
@@ -263,7 +268,11 @@ func TestSecurity(t *testing.T) {
 		}), always(unauthenticated, "auth.wrong_audience")},
 		{"alg none", forApp(func(aud string) string {
 			return m.token(t, jwt.MapClaims{"sub": "alice", "aud": aud, "scope": "orders inventory.admin"},
-				func(tok *jwt.Token) any { tok.Method = jwt.SigningMethodNone; tok.Header["alg"] = "none"; return jwt.UnsafeAllowNoneSignatureType })
+				func(tok *jwt.Token) any {
+					tok.Method = jwt.SigningMethodNone
+					tok.Header["alg"] = "none"
+					return jwt.UnsafeAllowNoneSignatureType
+				})
 		}), always(unauthenticated, "auth.unsigned_token")},
 		{"HS256 with the RS256 public key", forApp(func(aud string) string {
 			return m.token(t, jwt.MapClaims{"iss": testIssuer, "sub": "ops", "aud": aud, "scope": "orders inventory.admin"},
