@@ -10,7 +10,7 @@ STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-12s %s\n", $$1, $$2}'
 
-run: ## start the example mesh (orders on 127.0.0.1:8080, inventory on 127.0.0.1:8081) on embedded defaults
+run: ## start the example mesh (orders on 127.0.0.1:8080, inventory on 127.0.0.1:8081, shipping on 127.0.0.1:8083) on embedded defaults
 	./examples/mesh/run.sh
 
 test: ## every test: gofmt, go vet, then go test -race -shuffle=on (features, codegen and the short reliability suite included)

@@ -16,6 +16,7 @@ import (
 	"github.com/wegomesh/wego/bdd"
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/middleware/audit"
 	"github.com/wegomesh/wego/middleware/logging"
@@ -30,6 +31,18 @@ var (
 	errUnknownSKU = errs.Define("inventory.unknown_sku", errs.KindNotFound, "SKU {{.sku}} is unknown.")
 	errOutOfStock = errs.Define("inventory.out_of_stock", errs.KindConflict, "Only {{.available}} of {{.sku}} left.")
 )
+
+// ConfirmRequest confirms an order.
+type ConfirmRequest struct {
+	OrderID string `json:"order_id"`
+	Qty     int    `json:"qty"`
+}
+
+// Confirmed is the event of a confirmed order.
+type Confirmed struct {
+	OrderID string `json:"order_id"`
+	Qty     int    `json:"qty"`
+}
 
 // Store holds stock by SKU.
 type Store interface {
@@ -174,6 +187,26 @@ func newCatalog(t testing.TB) (*catalog.Catalog, catalog.Dependency[Store]) {
 			return Order{ID: req.ID, Status: "placed"}, nil
 		}, httptransport.GET("/orders/{id}"))
 	errList = append(errList, err)
+	// Events: orders.Confirm publishes orders.Confirmed, which
+	// shipping.OnConfirmed receives; an order "o-bad" it refuses.
+	confirmed, err := events.NewTopicIn[Confirmed](c, "orders.Confirmed")
+	errList = append(errList, err)
+	if err == nil {
+		_, err = catalog.RegisterIn(c, "orders.Confirm",
+			func(ctx context.Context, req ConfirmRequest) (Confirmed, error) {
+				e := Confirmed(req)
+				return e, confirmed.Publish(ctx, e)
+			})
+		errList = append(errList, err)
+		_, err = events.SubscribeIn(c, "shipping.OnConfirmed", confirmed,
+			func(_ context.Context, e Confirmed) error {
+				if e.OrderID == "o-bad" {
+					return errs.InvalidArgument(errs.FieldViolation{Field: "order_id", Reason: "is refused"})
+				}
+				return nil
+			})
+		errList = append(errList, err)
+	}
 	_, err = catalog.RegisterIn(c, "health.Check",
 		func(context.Context, CheckRequest) (CheckResponse, error) { return CheckResponse{Status: "ok"}, nil })
 	errList = append(errList, err)

@@ -23,6 +23,8 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/events"
+	"github.com/wegomesh/wego/middleware"
 )
 
 // StepDoc describes a built-in step: the regular expression it is
@@ -156,6 +158,28 @@ var steps = []stepDef{
 		`Then "inventory.Reserve" was called with:`,
 		"At least one call's request contains this JSON document (as in \"the response contains\").", argDocOrTable},
 		func(w *World) any { return w.calledWith }},
+
+	// Events.
+	{StepDoc{"Events", `^an event "([^"]*)" was published$`,
+		`Then an event "orders.OrderPlaced" was published`,
+		"At least one event was published on the topic in this scenario (each scenario runs an in-process, synchronous event bus).", ""},
+		func(w *World) any { return w.published }},
+	{StepDoc{"Events", `^an event "([^"]*)" was published with:$`,
+		`Then an event "orders.OrderPlaced" was published with:`,
+		"At least one event published on the topic contains this JSON document (as in \"the response contains\").", argDocOrTable},
+		func(w *World) any { return w.publishedWith }},
+	{StepDoc{"Events", `^no event "([^"]*)" was published$`,
+		`Then no event "orders.OrderPlaced" was published`,
+		"No event was published on the topic in this scenario.", ""},
+		func(w *World) any { return w.notPublished }},
+	{StepDoc{"Events", `^the subscriber "([^"]*)" received (\d+) events?$`,
+		`Then the subscriber "shipping.OnOrderPlaced" received 1 event`,
+		"The subscriber's function (or fake) ran this many times in this scenario, redeliveries included.", ""},
+		func(w *World) any { return w.receivedTimes }},
+	{StepDoc{"Events", `^the subscriber "([^"]*)" received an event with:$`,
+		`Then the subscriber "shipping.OnOrderPlaced" received an event with:`,
+		"At least one event the subscriber received contains this JSON document.", argDocOrTable},
+		func(w *World) any { return w.receivedWith }},
 
 	// HTTP.
 	{StepDoc{"HTTP", `^the service at "([^"]*)"$`,
@@ -1006,6 +1030,146 @@ func (w *World) listLogs() string {
 	b.WriteString("; the lines:")
 	for i, e := range all {
 		fmt.Fprintf(&b, "\n  %d. %s %q %s", i+1, e.Level, e.Message, show(entryFields(e)))
+	}
+	return b.String()
+}
+
+// ---- events ----
+
+// topic returns the catalog entry of the topic named name, or an error
+// when there is none.
+func (w *World) topic(name string) error {
+	e, ok := w.Catalog.Entry(name)
+	if !ok {
+		return fmt.Errorf("no topic %q in the catalog (it has %s)", name, commandNames(w.Catalog))
+	}
+	if _, ok := events.TopicKey.Get(e.Spec().Attributes); !ok || e.Spec().Kind != middleware.Event {
+		return fmt.Errorf("%s is a command, not a topic", name)
+	}
+	return nil
+}
+
+// subscriber checks that name is a subscriber of the catalog.
+func (w *World) subscriber(name string) error {
+	e, ok := w.Catalog.Entry(name)
+	if !ok {
+		return fmt.Errorf("no subscriber %q in the catalog (it has %s)", name, commandNames(w.Catalog))
+	}
+	if _, ok := events.GroupKey.Get(e.Spec().Attributes); !ok || e.Spec().Kind != middleware.Event {
+		return fmt.Errorf("%s is not a subscriber", name)
+	}
+	return nil
+}
+
+func (w *World) published(topic string) error {
+	if err := w.topic(topic); err != nil {
+		return err
+	}
+	if len(w.Events(topic)) == 0 {
+		return fmt.Errorf("no event was published on %s%s", topic, listEvents(w.Events("")))
+	}
+	return nil
+}
+
+func (w *World) notPublished(topic string) error {
+	if err := w.topic(topic); err != nil {
+		return err
+	}
+	if got := w.Events(topic); len(got) > 0 {
+		return fmt.Errorf("%s published on %s%s", countEvents(len(got)), topic, listEvents(got))
+	}
+	return nil
+}
+
+func (w *World) publishedWith(topic string) error {
+	if err := w.topic(topic); err != nil {
+		return err
+	}
+	evs := w.Events(topic)
+	if len(evs) == 0 {
+		return fmt.Errorf("no event was published on %s%s", topic, listEvents(w.Events("")))
+	}
+	payloads := make([]json.RawMessage, len(evs))
+	for i, e := range evs {
+		payloads[i] = e.Payload
+	}
+	if err := w.anyContains(payloads); err != nil {
+		return fmt.Errorf("no event published on %s has that payload (first event: %v)%s", topic, err, listEvents(evs))
+	}
+	return nil
+}
+
+func (w *World) receivedTimes(name string, n int) error {
+	if err := w.subscriber(name); err != nil {
+		return err
+	}
+	calls := w.Calls(name)
+	if len(calls) != n {
+		return fmt.Errorf("%s received %s, not %s%s", name, countEvents(len(calls)), countEvents(n), listCalls(calls))
+	}
+	return nil
+}
+
+func (w *World) receivedWith(name string) error {
+	if err := w.subscriber(name); err != nil {
+		return err
+	}
+	calls := w.Calls(name)
+	if len(calls) == 0 {
+		return fmt.Errorf("%s received no event", name)
+	}
+	payloads := make([]json.RawMessage, len(calls))
+	for i, c := range calls {
+		payloads[i] = c.Request
+	}
+	if err := w.anyContains(payloads); err != nil {
+		return fmt.Errorf("no event that %s received has that payload (first event: %v)%s", name, err, listCalls(calls))
+	}
+	return nil
+}
+
+// anyContains returns nil when one of docs contains the step's JSON
+// document, and the first mismatch otherwise.
+func (w *World) anyContains(docs []json.RawMessage) error {
+	doc, err := document(w.step)
+	if err != nil {
+		return err
+	}
+	want, err := codec.Parse(doc)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, d := range docs {
+		got, err := codec.Parse(d)
+		if err != nil {
+			return err
+		}
+		if err := match("", want, got, true); err == nil {
+			return nil
+		} else if first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func countEvents(n int) string {
+	if n == 1 {
+		return "1 event"
+	}
+	return fmt.Sprintf("%d events", n)
+}
+
+// listEvents lists events for failure messages.
+func listEvents(evs []Event) string {
+	if len(evs) == 0 {
+		return "; no event was published in this scenario"
+	}
+	var b strings.Builder
+	b.WriteString("; published:")
+	for _, e := range evs {
+		fmt.Fprintf(&b, "\n  %s %s", e.Topic, e.Payload)
 	}
 	return b.String()
 }

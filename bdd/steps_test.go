@@ -56,6 +56,10 @@ func TestStepsFail(t *testing.T) {
       | sku | kiwi |
       | qty | 1    |
 `
+	const confirm = `    When I call "orders.Confirm" with:
+      | order_id | o-1 |
+      | qty      | 2   |
+`
 	const post = `    When I send "POST" to "/inventory/reserve" with:
       | sku | apple |
       | qty | 2     |
@@ -66,7 +70,7 @@ func TestStepsFail(t *testing.T) {
 		{"no response yet", `    Then the call succeeds
 `, "no command was called and no request was sent"},
 		{"unknown command", `    When I call "nope.Nope"
-`, `no command "nope.Nope" in the catalog (it has health.Check, inventory.Reserve, orders.Get, orders.Place)`},
+`, `no command "nope.Nope" in the catalog (it has health.Check, inventory.Reserve, orders.Confirm, orders.Confirmed, orders.Get, orders.Place, shipping.OnConfirmed)`},
 		{"unknown request field", `    When I call "inventory.Reserve" with:
       | skew | apple |
 `, `does not decode into bdd_test.ReserveRequest: "skew" is not a known field`},
@@ -138,7 +142,7 @@ func TestStepsFail(t *testing.T) {
 		{"fake of the wrong type for a dependency", `    Given the dependency "inventory.store" is replaced by "a string"
 `, `fake "a string" is a string, which cannot stand for dependency "inventory.store" of type bdd_test.Store`},
 		{"unknown dependency", `    Given the dependency "inventory.nope" is replaced by "empty store"
-`, `no dependency "inventory.nope" is provided in the catalog (it has inventory.store)`},
+`, `no dependency "inventory.nope" is provided in the catalog (it has inventory.store, wego.events)`},
 		{"called times", reserveApple + `    Then "inventory.Reserve" was called 2 times
 `, `inventory.Reserve was called 1 time, not 2 times; the calls' requests:
   1. {"sku":"apple","qty":2}`},
@@ -180,6 +184,22 @@ func TestStepsFail(t *testing.T) {
 `, `log level "loud": use debug, info, warn or error`},
 		{"no log above", reserveKiwi + `    Then no log line at "info" or above was written
 `, "1 log lines at info or above were written"},
+		{"not published", reserveApple + `    Then an event "orders.Confirmed" was published
+`, "no event was published on orders.Confirmed; no event was published in this scenario"},
+		{"published, not a topic", `    Then an event "inventory.Reserve" was published
+`, "inventory.Reserve is a command, not a topic"},
+		{"published with", confirm + `    Then an event "orders.Confirmed" was published with:
+      | qty | 3 |
+`, `no event published on orders.Confirmed has that payload (first event: at "qty": want 3, got 2)`},
+		{"published, unexpected", confirm + `    Then no event "orders.Confirmed" was published
+`, "1 event published on orders.Confirmed"},
+		{"received", confirm + `    Then the subscriber "shipping.OnConfirmed" received 2 events
+`, "shipping.OnConfirmed received 1 event, not 2 events"},
+		{"received, not a subscriber", `    Then the subscriber "orders.Confirmed" received 1 event
+`, "orders.Confirmed is not a subscriber"},
+		{"received with", confirm + `    Then the subscriber "shipping.OnConfirmed" received an event with:
+      | order_id | o-9 |
+`, `no event that shipping.OnConfirmed received has that payload`},
 		{"custom step", reserveApple + `    Then the store has 9 "apple" left
 `, `the store has 8 "apple" left, not 9`},
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/codec"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
@@ -65,8 +66,10 @@ type World struct {
 	cleanups []func()
 	step     *godog.Step // the step running, for its doc string or table
 
-	mu    sync.Mutex
-	calls []Call // every call of a command in this scenario, in order
+	mu     sync.Mutex
+	calls  []Call  // every call of a command in this scenario, in order
+	events []Event // every event published in this scenario, in order
+	bus    *events.Bus
 
 	handler http.Handler // built on the first HTTP step
 	baseURL string       // set by "the service at"
@@ -100,6 +103,16 @@ type Call struct {
 	Command string
 	// Request is the request, encoded as JSON when the call was made.
 	Request json.RawMessage
+}
+
+// Event is an event published during a scenario: the steps "an event ...
+// was published ..." check them. What subscribers received are recorded
+// as calls of the subscribers (see [World.Calls]).
+type Event struct {
+	// Topic is the topic's name.
+	Topic string
+	// Payload is the event's value, encoded as JSON when it was published.
+	Payload json.RawMessage
 }
 
 // Context returns the scenario's context: it carries the scenario's catalog
@@ -136,6 +149,23 @@ func (w *World) Calls(name string) []Call {
 	for _, c := range w.calls {
 		if name == "" || c.Command == name {
 			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Events returns the events published on the topic named topic, or on
+// every topic when topic is empty, in the order they were published. An
+// event is recorded once its publish succeeded, innermost in the topic's
+// client chain, so a publish that a middleware stopped or that failed is
+// not in it; an event published to a topic that a fake replaces is.
+func (w *World) Events(topic string) []Event {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []Event
+	for _, e := range w.events {
+		if topic == "" || e.Topic == topic {
+			out = append(out, e)
 		}
 	}
 	return out
@@ -366,6 +396,31 @@ func (s spy) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Han
 	}
 }
 
+// publications records every event published in the world: it is the
+// innermost client middleware of the scenario's catalog, and records only
+// topics (middleware.Event kind, client side).
+type publications struct{ w *World }
+
+func (p publications) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	if spec.Kind != middleware.Event {
+		return next
+	}
+	name := spec.Name
+	return func(ctx context.Context, c *middleware.Call) error {
+		if err := next(ctx, c); err != nil {
+			return err
+		}
+		b, err := json.Marshal(c.Request)
+		if err != nil {
+			b, _ = json.Marshal(fmt.Sprintf("unencodable event: %v", err))
+		}
+		p.w.mu.Lock()
+		p.w.events = append(p.w.events, Event{Topic: name, Payload: b})
+		p.w.mu.Unlock()
+		return nil
+	}
+}
+
 // newWorld makes the world of one scenario.
 func newWorld(s *Suite) *World {
 	core, logs := observer.New(zapcore.DebugLevel)
@@ -382,7 +437,10 @@ func newWorld(s *Suite) *World {
 }
 
 // start runs when the scenario starts: it makes the world's context, runs
-// the Setup functions and installs the call recorder innermost.
+// the Setup functions, installs the call and event recorders innermost
+// and, when the catalog has topics or subscribers, starts the scenario's
+// event bus: in process and synchronous, so that an event is delivered to
+// the subscribers of the scenario's catalog before Publish returns.
 func (w *World) start(ctx context.Context, sc *godog.Scenario) error {
 	w.scenario = sc.Name
 	w.ctx = catalog.NewContext(log.WithLogger(ctx, w.Logger), w.Catalog)
@@ -392,11 +450,35 @@ func (w *World) start(ctx context.Context, sc *godog.Scenario) error {
 		}
 	}
 	w.Catalog.UseServerSide(spy{w})
+	w.Catalog.UseClientSide(publications{w})
+	if !hasEvents(w.Catalog) {
+		return nil // no topic or subscriber: no bus
+	}
+	// The bus logs its dead letters (error) to the scenario's logger, not
+	// its starting and stopping.
+	quiet := w.Logger.WithOptions(zap.IncreaseLevel(zapcore.WarnLevel))
+	w.bus = events.NewBus(w.Catalog, events.NewMemory(events.MemoryConfig{Synchronous: true}), events.WithLogger(quiet))
+	if err := w.bus.Start(w.ctx); err != nil {
+		return fmt.Errorf("bdd: start the scenario's event bus: %w", err)
+	}
 	return nil
 }
 
-// finish runs the cleanups.
+// hasEvents reports whether c has a topic or a subscriber.
+func hasEvents(c *catalog.Catalog) bool {
+	for _, e := range c.Commands() {
+		if e.Spec().Kind == middleware.Event {
+			return true
+		}
+	}
+	return false
+}
+
+// finish stops the event bus and runs the cleanups.
 func (w *World) finish() {
+	if w.bus != nil {
+		_ = w.bus.Stop(context.Background()) // synchronous: nothing is queued
+	}
 	w.mu.Lock()
 	cs := w.cleanups
 	w.cleanups = nil
@@ -423,4 +505,5 @@ var defaultClient = &http.Client{Timeout: 30 * time.Second}
 var (
 	_ audit.Sink            = (*AuditRecorder)(nil)
 	_ middleware.Middleware = spy{}
+	_ middleware.Middleware = publications{}
 )

@@ -782,3 +782,47 @@ func TestManySimilarNames(t *testing.T) {
 		t.Fatalf("missing name: %v", err)
 	}
 }
+
+// An event entry has the Event kind in its specs, on both sides; its
+// name cannot be taken again as a command, nor a command's as an event.
+func TestAsEvent(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	var sides []middleware.Kind
+	c.UseServerSide(middleware.WrapFunc(func(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+		sides = append(sides, spec.Kind)
+		return nil
+	}))
+	h := mustRegister(t, c, "shop.OnOrder", func(context.Context, addReq) (struct{}, error) { return struct{}{}, nil }, catalog.AsEvent())
+	if h.Spec().Kind != middleware.Event || len(sides) == 0 || sides[len(sides)-1] != middleware.Event {
+		t.Fatalf("kind %v, server chain saw %v", h.Spec().Kind, sides)
+	}
+	_, err := catalog.DeclareIn[addReq, struct{}](c, "shop.OnOrder")
+	if !errors.Is(err, catalog.ErrTypeMismatch) || !strings.Contains(err.Error(), "an event (package events) there") {
+		t.Fatalf("a command over an event: %v", err)
+	}
+	mustRegister(t, c, "math.Add", sum)
+	_, err = catalog.DeclareIn[addReq, addResp](c, "math.Add", catalog.AsEvent())
+	if !errors.Is(err, catalog.ErrTypeMismatch) || !strings.Contains(err.Error(), "an event (package events) here, a unary command there") {
+		t.Fatalf("an event over a command: %v", err)
+	}
+}
+
+// RegisteredAt names the site its caller gives, in errors and listings.
+func TestRegisteredAt(t *testing.T) {
+	t.Parallel()
+	c := catalog.New()
+	h := mustRegister(t, c, "math.Add", sum, catalog.RegisteredAt("/src/api/topics.go:7"))
+	if h.Site() != "/src/api/topics.go:7" {
+		t.Fatalf("site %q", h.Site())
+	}
+	_, err := catalog.RegisterIn(c, "math.Add", sum, catalog.RegisteredAt("/src/svc/subs.go:9"))
+	var re *catalog.RegistrationError
+	if !errors.As(err, &re) || re.Site != "/src/svc/subs.go:9" || re.Other != "/src/api/topics.go:7" {
+		t.Fatalf("duplicate: %v", err)
+	}
+	_, err = catalog.DeclareIn[addReq, addResp](c, "bad name", catalog.RegisteredAt("/src/x.go:1"))
+	if !errors.As(err, &re) || re.Site != "/src/x.go:1" || !errors.Is(err, catalog.ErrInvalidName) {
+		t.Fatalf("invalid name: %v", err)
+	}
+}

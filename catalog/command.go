@@ -95,6 +95,26 @@ type options struct {
 	server []middleware.Middleware
 	client []middleware.Middleware
 	doc    string
+	kind   middleware.Kind
+	site   string // overrides the caller's site when set
+}
+
+func newOptions(opts []Option) *options {
+	o := &options{}
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(o)
+		}
+	}
+	return o
+}
+
+// siteOr returns the site that RegisteredAt set, or site.
+func (o *options) siteOr(site string) string {
+	if o.site != "" {
+		return o.site
+	}
+	return site
 }
 
 type optionFunc func(*options)
@@ -122,6 +142,23 @@ func ClientSide(mws ...middleware.Middleware) Option {
 // Doc sets the command's description, shown in listings and API docs.
 func Doc(text string) Option {
 	return optionFunc(func(o *options) { o.doc = text })
+}
+
+// AsEvent makes the command an event entry ([middleware.Event] in its
+// Spec's Kind) rather than a command: a topic or a subscriber of package
+// events, which registers them with it. Its chains are composed as a
+// command's, transports do not serve it, and a name registered with one
+// kind cannot be declared or registered again with the other.
+func AsEvent() Option {
+	return optionFunc(func(o *options) { o.kind = middleware.Event })
+}
+
+// RegisteredAt makes errors and listings name site ("file:line") as
+// where the command was registered or declared, instead of the caller of
+// Register or Declare: for packages that register commands on behalf of
+// their own callers, as package events does for topics and subscribers.
+func RegisteredAt(site string) Option {
+	return optionFunc(func(o *options) { o.site = site })
 }
 
 // Register registers fn as the command name ("service.Operation") in
@@ -189,6 +226,8 @@ func lookupFrom[Req, Resp any](c *Catalog, name string, skip int) (*Command[Req,
 }
 
 func register[Req, Resp any](c *Catalog, name string, fn CommandFunc[Req, Resp], site string, opts []Option) (*Command[Req, Resp], error) {
+	o := newOptions(opts)
+	site = o.siteOr(site)
 	if !validName(name) {
 		return nil, &RegistrationError{Name: name, Site: site, Err: ErrInvalidName,
 			Detail: `want "service.Operation" made of letters, digits, '_' and '-'`}
@@ -198,7 +237,7 @@ func register[Req, Resp any](c *Catalog, name string, fn CommandFunc[Req, Resp],
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.declareLocked(name, site, opts, reflectTypes[Req, Resp]())
+	h, err := c.declareLocked(name, site, o, reflectTypes[Req, Resp]())
 	if err != nil {
 		return nil, err
 	}
@@ -212,13 +251,15 @@ func register[Req, Resp any](c *Catalog, name string, fn CommandFunc[Req, Resp],
 }
 
 func declare[Req, Resp any](c *Catalog, name, site string, opts []Option) (*Command[Req, Resp], error) {
+	o := newOptions(opts)
+	site = o.siteOr(site)
 	if !validName(name) {
 		return nil, &RegistrationError{Name: name, Site: site, Err: ErrInvalidName,
 			Detail: `want "service.Operation" made of letters, digits, '_' and '-'`}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	h, err := c.declareLocked(name, site, opts, reflectTypes[Req, Resp]())
+	h, err := c.declareLocked(name, site, o, reflectTypes[Req, Resp]())
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +269,7 @@ func declare[Req, Resp any](c *Catalog, name, site string, opts []Option) (*Comm
 // typesMaker builds a new *Command for declareLocked without it being
 // generic itself.
 type typesMaker interface {
-	newCommand(c *Catalog, name, site string) entry
+	newCommand(c *Catalog, name, site string, kind middleware.Kind) entry
 	req() reflect.Type
 	resp() reflect.Type
 }
@@ -237,34 +278,40 @@ type types[Req, Resp any] struct{}
 
 func reflectTypes[Req, Resp any]() typesMaker { return types[Req, Resp]{} }
 
-func (types[Req, Resp]) newCommand(c *Catalog, name, site string) entry {
+func (types[Req, Resp]) newCommand(c *Catalog, name, site string, kind middleware.Kind) entry {
 	return &Command[Req, Resp]{cat: c, name: name, declSite: site,
-		spec: &middleware.Spec{Name: name, Request: reflect.TypeFor[Req](), Response: reflect.TypeFor[Resp]()}}
+		spec: &middleware.Spec{Name: name, Request: reflect.TypeFor[Req](), Response: reflect.TypeFor[Resp](), Kind: kind}}
+}
+
+// kindNoun names what a command of kind k is, for errors.
+func kindNoun(k middleware.Kind) string {
+	if k == middleware.Event {
+		return "an event (package events)"
+	}
+	return "a " + k.String() + " command"
 }
 func (types[Req, Resp]) req() reflect.Type  { return reflect.TypeFor[Req]() }
 func (types[Req, Resp]) resp() reflect.Type { return reflect.TypeFor[Resp]() }
 
 // declareLocked finds or creates the command name with the given types and
-// merges opts into it. Called with c.mu held.
-func (c *Catalog) declareLocked(name, site string, opts []Option, t typesMaker) (entry, error) {
-	var o options
-	for _, opt := range opts {
-		if opt != nil {
-			opt.apply(&o)
-		}
-	}
+// merges o into it. Called with c.mu held.
+func (c *Catalog) declareLocked(name, site string, o *options, t typesMaker) (entry, error) {
 	if e, ok := c.lookup(name); ok {
 		spec := e.Spec()
 		if spec.Request != t.req() || spec.Response != t.resp() {
 			return nil, &RegistrationError{Name: name, Site: site, Other: e.siteLocked(), Err: ErrTypeMismatch,
 				Detail: fmt.Sprintf("%s here, %s there", signatureTypes(t.req(), t.resp()), signature(spec))}
 		}
-		e.(merger).merge(o)
+		if spec.Kind != o.kind {
+			return nil, &RegistrationError{Name: name, Site: site, Other: e.siteLocked(), Err: ErrTypeMismatch,
+				Detail: fmt.Sprintf("%s here, %s there", kindNoun(o.kind), kindNoun(spec.Kind))}
+		}
+		e.(merger).merge(*o)
 		e.recompose()
 		return e, nil
 	}
-	e := t.newCommand(c, name, site)
-	e.(merger).merge(o)
+	e := t.newCommand(c, name, site, o.kind)
+	e.(merger).merge(*o)
 	e.setRoute(c.routeFor(name))
 	e.recompose()
 	c.add(name, e)

@@ -13,7 +13,8 @@
 // object of strings, numbers and booleans — is decoded in one walk without
 // encoding/json and without allocating beyond the strings it sets.
 // [Unmarshal] and [Parse] apply the same rule off the hot path, for tests
-// and tools.
+// and tools. [Decode] is the lenient counterpart, for what a peer answers:
+// json.Unmarshal's result, with the common body taken in the same one walk.
 //
 // Every failure is an invalid-argument *errs.Error with one field
 // violation: the path of the field ("items.0.qty"), or "body" for the

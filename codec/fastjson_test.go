@@ -81,6 +81,55 @@ func FuzzFastDecode(f *testing.F) {
 	f.Fuzz(checkFastSame)
 }
 
+// checkDecodeSame decodes body with Decode and with json.Unmarshal and
+// fails when the values or the errors differ.
+func checkDecodeSame(t *testing.T, body []byte) {
+	jt := TypeOf(reflect.TypeFor[fastBody]())
+	var a, b fastBody
+	ea, eb := Decode(body, &a, jt), json.Unmarshal(body, &b)
+	if (ea == nil) != (eb == nil) || (ea != nil && ea.Error() != eb.Error()) {
+		t.Fatalf("%q: Decode error %v, json.Unmarshal error %v", body, ea, eb)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Fatalf("%q: Decode %+v, json.Unmarshal %+v", body, a, b)
+	}
+}
+
+func TestDecodeSameAsUnmarshal(t *testing.T) {
+	for _, s := range fastSeeds {
+		checkDecodeSame(t, []byte(s))
+	}
+	var v struct{ A string }
+	if err := Decode([]byte(`{"A":"x"}`), &v, nil); err != nil || v.A != "x" {
+		t.Errorf("without a JSONType: %+v, %v", v, err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range fastSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(checkDecodeSame)
+}
+
+// Decode of the common answer allocates only the strings it sets.
+func TestDecodeAllocations(t *testing.T) {
+	type answer struct {
+		ID        string `json:"id"`
+		Remaining int    `json:"remaining"`
+	}
+	jt := TypeOf(reflect.TypeFor[answer]())
+	body := []byte(`{"id":"apple-123","remaining":97}`)
+	var v answer
+	if n := testing.AllocsPerRun(100, func() {
+		if err := Decode(body, &v, jt); err != nil {
+			t.Fatal(err)
+		}
+	}); n > 1 {
+		t.Errorf("%v allocations per Decode, want at most 1 (the id)", n)
+	}
+}
+
 func TestFastPlanEligibility(t *testing.T) {
 	type emb struct{ A int }
 	type withEmbedded struct {

@@ -47,6 +47,23 @@ func DecodeStrict(body []byte, v any, jt *JSONType, sc *Scanner) *errs.Error {
 	return nil
 }
 
+// Decode decodes the JSON value in body into v as json.Unmarshal(body, v)
+// does, to the same value or the same error: leniently, unlike
+// [DecodeStrict], for what a peer answers (a newer peer may add fields).
+// The common body, a flat object whose keys are exactly the fields' JSON
+// names, is decoded in one walk with jt's plan, without allocating beyond
+// the strings it sets; any other goes to encoding/json. jt is v's type's
+// ([TypeOf]).
+func Decode(body []byte, v any, jt *JSONType) error {
+	if jt != nil && jt.fast != nil {
+		var vals [8]fastVal // scratch that stays on the stack
+		if _, ok := jt.fast.decode(body, v, vals[:0]); ok {
+			return nil
+		}
+	}
+	return json.Unmarshal(body, v)
+}
+
 // syntaxError returns the error of a body that is not valid JSON: where
 // it stops being JSON, or that data follows the value.
 func syntaxError(body []byte) *errs.Error {

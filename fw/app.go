@@ -21,6 +21,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/i18n"
 	wlog "github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
@@ -111,6 +112,9 @@ type App struct {
 	store     store.Store // made from configuration (see store.go)
 	storeKind string
 
+	eventsCfg events.Config // see events.go
+	bus       *events.Bus
+
 	node       registry.Node // the application's own node, once registered
 	registered bool
 
@@ -133,7 +137,7 @@ type App struct {
 // KnownSections are the top-level configuration keys that fw reads itself,
 // besides one per transport (named after it) and those declared with
 // [Sections].
-var KnownSections = []string{"app", "config", "log", "routes", "middleware", "http_client", "registry", "store", AuthSection}
+var KnownSections = []string{"app", "config", "log", "routes", "middleware", "http_client", "registry", "store", "events", AuthSection}
 
 // New builds an application from its options and configuration. It loads
 // and validates the configuration (an unknown top-level key, a wrong type
@@ -217,6 +221,9 @@ func New(opts ...Option) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.readEvents(); err != nil {
+		return nil, err
+	}
 	if err := a.makeEngine(dyn.KV != ""); err != nil {
 		return nil, err
 	}
@@ -235,6 +242,11 @@ func New(opts ...Option) (*App, error) {
 	}
 	if err := a.applyRoutes(); err != nil {
 		_ = a.clients.Close() // idle connections only: nothing to report
+		a.closeMiddleware()
+		return nil, err
+	}
+	if err := a.makeEvents(); err != nil {
+		_ = a.clients.Close()
 		a.closeMiddleware()
 		return nil, err
 	}
@@ -476,6 +488,9 @@ func (a *App) start(ctx context.Context) error {
 	if err := a.startStore(ctx); err != nil {
 		return err
 	}
+	if err := a.startEvents(ctx); err != nil {
+		return err
+	}
 	host := a.Host()
 	for _, t := range a.opts.transports {
 		if err := t.Start(ctx, host); err != nil {
@@ -557,6 +572,7 @@ func (a *App) stopTransports(ctx context.Context) error {
 		}
 	}
 	a.started = nil
+	errs = append(errs, a.stopEvents(ctx))
 	// Before the engine closes the connection that the configuration
 	// bucket is followed on.
 	_ = a.cfg.Close()
@@ -582,7 +598,7 @@ func (a *App) stopTransports(ctx context.Context) error {
 // when dynamic is true, that keeps the dynamic configuration.
 func (a *App) makeEngine(dynamic bool) error {
 	for _, name := range transport.EngineNames() {
-		need := dynamic || a.cfg.IsSet(name)
+		need := dynamic || a.cfg.IsSet(name) || a.eventsNeedEngine(name)
 		for _, t := range a.opts.transports {
 			need = need || t.Name() == name
 		}

@@ -27,8 +27,8 @@
 // configured shutdown timeout. [App.Start] and [App.Stop] are the two
 // halves, for tests and for programs that manage their own lifetime.
 //
-//	New ─▶ BeforeStart hooks ─▶ transports start ─▶ AfterStart hooks ─▶ running
-//	running ─▶ BeforeStop hooks ─▶ transports stop (reverse order, drain) ─▶ AfterStop hooks
+//	New ─▶ BeforeStart hooks ─▶ engine, registry, store, events ─▶ transports start ─▶ AfterStart hooks ─▶ running
+//	running ─▶ BeforeStop hooks ─▶ transports stop (reverse order, drain) ─▶ events, registry, store, engine ─▶ AfterStop hooks
 //
 // Starting twice, stopping before starting, and starting after stopping are
 // errors ([ErrAlreadyStarted], [ErrNotStarted], [ErrStopped]).
@@ -37,7 +37,7 @@
 //
 // The sections fw reads itself are app (name, shutdown_timeout), log (see
 // package log), routes (remote routes, see below), middleware, registry,
-// store and config; each transport reads the section named after it
+// store, events and config; each transport reads the section named after it
 // (http). Any other top-level key fails start-up, so that a typo is not
 // silently ignored; declare the application's own sections with
 // [Sections].
@@ -88,6 +88,17 @@
 // Stop closes it after the transports. Code reaches it with [App.Store],
 // and commands with the dependency [StoreDep], which tests replace with
 // package catalogtest.
+//
+// # Events
+//
+// [New] makes the application's event bus from the events section (see
+// package events: backend memory by default; nats and jetstream need
+// package events/natsevents imported, or New fails with
+// [ErrEventsNotLinked], naming it, and the NATS engine). Start starts it
+// after the store and before the transports, subscribing every subscriber
+// of the catalog; Stop stops it after the transports, delivering what it
+// holds, before the store and the engine close. [App.Events] is the bus;
+// [OnDeadLetter] receives its dead letters.
 //
 // # Routes
 //

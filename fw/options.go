@@ -10,6 +10,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
@@ -46,6 +47,7 @@ type options struct {
 	afterStart      []Hook
 	beforeStop      []Hook
 	afterStop       []Hook
+	onDeadLetter    func(context.Context, *events.DeadLetter)
 }
 
 // Name sets the application's name. Default: the app.name key of the

@@ -55,8 +55,9 @@ type Spec struct {
 	// introspection has no side (0).
 	Side Side
 	// Kind is how requests and responses flow: [Unary] (one each) for
-	// every command today. Chains of streaming kinds are composed with
-	// [BuildStream], which fails closed.
+	// commands, [Event] for the topics and subscribers of package events.
+	// Chains of streaming kinds are composed with [BuildStream], which
+	// fails closed.
 	Kind Kind
 }
 
@@ -72,13 +73,19 @@ const (
 	ServerStream
 	// BidiStream: streams both ways.
 	BidiStream
+	// Event: one message and no response, with no caller waiting for the
+	// function: a topic of package events, whose client chain runs when an
+	// event is published, or a subscriber, whose server chain runs when an
+	// event is delivered. Its chains are composed like a unary command's.
+	// Transports do not serve events as commands.
+	Event
 )
 
 // IsStream reports whether k is one of the streaming kinds.
-func (k Kind) IsStream() bool { return k != Unary }
+func (k Kind) IsStream() bool { return k == ClientStream || k == ServerStream || k == BidiStream }
 
-// String returns "unary", "client_stream", "server_stream" or
-// "bidi_stream".
+// String returns "unary", "client_stream", "server_stream",
+// "bidi_stream" or "event".
 func (k Kind) String() string {
 	switch k {
 	case Unary:
@@ -89,6 +96,8 @@ func (k Kind) String() string {
 		return "server_stream"
 	case BidiStream:
 		return "bidi_stream"
+	case Event:
+		return "event"
 	}
 	return "unknown"
 }

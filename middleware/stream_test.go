@@ -57,8 +57,9 @@ func TestBuildStreamFailsClosed(t *testing.T) {
 func TestKind(t *testing.T) {
 	t.Parallel()
 	for k, want := range map[middleware.Kind]string{middleware.Unary: "unary", middleware.ClientStream: "client_stream",
-		middleware.ServerStream: "server_stream", middleware.BidiStream: "bidi_stream", 9: "unknown"} {
-		if k.String() != want || k.IsStream() == (k == middleware.Unary) {
+		middleware.ServerStream: "server_stream", middleware.BidiStream: "bidi_stream", middleware.Event: "event", 9: "unknown"} {
+		stream := k == middleware.ClientStream || k == middleware.ServerStream || k == middleware.BidiStream
+		if k.String() != want || k.IsStream() != stream {
 			t.Errorf("%d: %s, IsStream %v", k, k, k.IsStream())
 		}
 	}

@@ -127,6 +127,7 @@ type Command struct {
 	spec      *middleware.Spec
 	name      string
 	noContent bool
+	event     bool // an event entry: never served (see Serve)
 	codec     *jsonCodec
 	reqs      sync.Pool // *Req
 	resps     sync.Pool // *Resp
@@ -138,6 +139,7 @@ func (c *Core) Command(e catalog.Entry) *Command {
 	cmd := &Command{
 		core: c, entry: e, spec: spec, name: spec.Name,
 		noContent: spec.Response == nil || EmptyType(spec.Response),
+		event:     spec.Kind == middleware.Event,
 		codec:     newJSONCodec(spec.Request, spec.Response),
 	}
 	cmd.reqs.New = func() any { return e.NewRequest() }
@@ -190,7 +192,10 @@ func (cmd *Command) DecodeBody(ct []string, body []byte, req any) error {
 // after a success; a canceled command whose caller is gone is not
 // answered, and returns its cancellation error. A panic outside the
 // server chain (which recovers its own) is answered as an internal error
-// and logged with its stack; http.ErrAbortHandler passes through.
+// and logged with its stack; http.ErrAbortHandler passes through. An
+// entry of the Event kind (a topic or a subscriber of package events),
+// which a transport that serves every command may have prepared, is
+// refused as an unknown command.
 func (cmd *Command) Serve(ctx context.Context, id log.RequestID, x Exchange) (answered error) {
 	c := cmd.core
 	md := x.Metadata()
@@ -210,6 +215,13 @@ func (cmd *Command) Serve(ctx context.Context, id log.RequestID, x Exchange) (an
 			c.Panicked(ctx, id, md, x, v)
 		}
 	}()
+	if cmd.event {
+		// A topic or a subscriber (package events) is no command: its
+		// events arrive through its backend, never from a caller.
+		err := catalog.ErrUnknownCommand.New(errs.InternalParam("command", cmd.name))
+		c.Fail(ctx, id, md, x, err, false)
+		return err
+	}
 	if err := x.Admit(); err != nil {
 		c.Fail(ctx, id, md, x, err, true)
 		return err

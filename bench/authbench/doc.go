@@ -12,6 +12,10 @@
 //
 //	go test -run '^$' -bench . -benchmem ./authbench
 //
-// BenchmarkTargets runs the pairs alternately and reports the ratios as
-// metrics (hit/parse, first/parse) beside the decision's ns/op.
+// Command benchreport runs BenchmarkJWT and BenchmarkDecide in interleaved
+// repetitions and reports the medians of the ratios within each
+// repetition beside the targets, in docs/performance.md. BenchmarkTargets
+// measures the same in one process: it runs the pairs in alternating
+// slices and reports the ratios as metrics (hit/parse, first/parse)
+// beside the decision's ns/op.
 package authbench

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -90,29 +89,20 @@ func barePut(db *bolt.DB, key, value []byte) error {
 func benchBareGet(b *testing.B) {
 	db := bareDB(b, true)
 	key := []byte(boltKey)
-	b.ReportAllocs()
-	for b.Loop() {
-		sinkBytes, sinkErr = bareGet(db, key)
-	}
+	loop(b, true, func() error { sinkBytes, sinkErr = bareGet(db, key); return sinkErr })
 }
 
 func benchStoreGet(b *testing.B) {
 	s := boltStore(b, true)
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		sinkRecord, sinkErr = s.Get(ctx, boltKey)
-	}
+	loop(b, true, func() error { sinkRecord, sinkErr = s.Get(ctx, boltKey); return sinkErr })
 }
 
 func benchBarePut(noSync bool) func(*testing.B) {
 	return func(b *testing.B) {
 		db := bareDB(b, noSync)
 		key := []byte(boltKey)
-		b.ReportAllocs()
-		for b.Loop() {
-			sinkErr = barePut(db, key, boltValue)
-		}
+		loop(b, true, func() error { sinkErr = barePut(db, key, boltValue); return sinkErr })
 	}
 }
 
@@ -120,32 +110,26 @@ func benchStorePut(noSync bool) func(*testing.B) {
 	return func(b *testing.B) {
 		s := boltStore(b, noSync)
 		ctx := context.Background()
-		b.ReportAllocs()
-		for b.Loop() {
-			sinkRev, sinkErr = s.Put(ctx, boltKey, boltValue, store.PutOptions{})
-		}
+		loop(b, true, func() error { sinkRev, sinkErr = s.Put(ctx, boltKey, boltValue, store.PutOptions{}); return sinkErr })
 	}
 }
 
 // BenchmarkBoltGet reads one record: bare bbolt (View, Get, copy) and
 // the Store.
 func BenchmarkBoltGet(b *testing.B) {
-	b.Run("bare", benchBareGet)
-	b.Run("store", benchStoreGet)
+	runSides(b, side{"bare", benchBareGet}, side{"store", benchStoreGet})
 }
 
 // BenchmarkBoltPut writes one record in its own transaction, fsynced:
 // bare bbolt (Update, Put) and the Store.
 func BenchmarkBoltPut(b *testing.B) {
-	b.Run("bare", benchBarePut(false))
-	b.Run("store", benchStorePut(false))
+	runSides(b, side{"bare", benchBarePut(false)}, side{"store", benchStorePut(false)})
 }
 
 // BenchmarkBoltPutNoSync is BenchmarkBoltPut without the fsyncs, which
 // leaves the CPU's share: what the Store adds to bbolt.
 func BenchmarkBoltPutNoSync(b *testing.B) {
-	b.Run("bare", benchBarePut(true))
-	b.Run("store", benchStorePut(true))
+	runSides(b, side{"bare", benchBarePut(true)}, side{"store", benchStorePut(true)})
 }
 
 // BenchmarkBoltPutParallel writes from many goroutines, each its own
@@ -202,72 +186,22 @@ func parallel(b *testing.B, writers int, put func(key string) error) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "writes/s")
 }
 
-// TestBoltOverhead checks the targets for a read and a write:
-// the Store takes at most 1.1x the time of bare bbolt doing the same, and
-// makes at most 3 allocations more. Both run in turns, in rounds of a few
-// milliseconds on one thread, and the median of the rounds' ratios of
-// the thread's CPU time is checked, so that a machine whose load changes
-// during the test loads both alike, and time spent waiting for a core
-// counts for neither. The
-// writes are measured without fsync, whose time (milliseconds on a shared
-// disk, and varying) would hide the Store's share; BenchmarkBoltPut has
-// the synced figures.
-func TestBoltOverhead(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures for seconds")
-	}
+// TestBoltAllocs checks the target on allocations for a read
+// and a write: the Store makes at most 3 allocations more than bare bbolt
+// doing the same. The times are measured by the benchmarks, and their
+// ratios reported by command benchreport.
+func TestBoltAllocs(t *testing.T) {
 	ctx := context.Background()
 	db := bareDB(t, true)
 	s := boltStore(t, true)
 	key := []byte(boltKey)
-	for _, c := range []struct {
-		name        string
-		n           int // operations per round
-		bare, store func()
-	}{
-		{"Get", 2000,
-			func() { sinkBytes, sinkErr = bareGet(db, key) },
-			func() { sinkRecord, sinkErr = s.Get(ctx, boltKey) }},
-		{"Put (no fsync)", 100,
-			func() { sinkErr = barePut(db, key, boltValue) },
-			func() { sinkRev, sinkErr = s.Put(ctx, boltKey, boltValue, store.PutOptions{}) }},
-	} {
-		clock, unlock := threadClock()
-		round := func(f func()) time.Duration {
-			start := clock()
-			for range c.n {
-				f()
-			}
-			return clock() - start
-		}
-		round(c.bare) // warm up
-		round(c.store)
-		const rounds = 201
-		ratios := make([]float64, rounds)
-		var bareSum, storeSum time.Duration
-		for i := range ratios {
-			var b, st time.Duration
-			if i%2 == 0 { // alternate which one goes first
-				b, st = round(c.bare), round(c.store)
-			} else {
-				st, b = round(c.store), round(c.bare)
-			}
-			ratios[i] = float64(st) / float64(b)
-			bareSum, storeSum = bareSum+b, storeSum+st
-		}
-		unlock()
-		slices.Sort(ratios)
-		ratio := ratios[rounds/2]
-		bareAllocs := testing.AllocsPerRun(100, c.bare)
-		storeAllocs := testing.AllocsPerRun(100, c.store)
-		per := time.Duration(rounds * c.n)
-		t.Logf("%s: bare %v/op %.0f allocs, store %v/op %.0f allocs (CPU time): median ratio %.3fx (quartiles %.3f-%.3f), %+.0f allocs",
-			c.name, bareSum/per, bareAllocs, storeSum/per, storeAllocs, ratio, ratios[rounds/4], ratios[3*rounds/4], storeAllocs-bareAllocs)
-		if ratio > 1.1 {
-			t.Errorf("%s: the Store takes %.3fx the time of bare bbolt, want at most 1.1x", c.name, ratio)
-		}
-		if storeAllocs > bareAllocs+3 {
-			t.Errorf("%s: the Store makes %.0f allocations, bare bbolt %.0f: want at most 3 more", c.name, storeAllocs, bareAllocs)
-		}
+	allocsAtMost3More(t, "Get",
+		func() { sinkBytes, sinkErr = bareGet(db, key) },
+		func() { sinkRecord, sinkErr = s.Get(ctx, boltKey) })
+	allocsAtMost3More(t, "Put (no fsync)",
+		func() { sinkErr = barePut(db, key, boltValue) },
+		func() { sinkRev, sinkErr = s.Put(ctx, boltKey, boltValue, store.PutOptions{}) })
+	if sinkErr != nil {
+		t.Fatal(sinkErr)
 	}
 }

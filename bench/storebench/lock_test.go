@@ -55,24 +55,14 @@ func lockOps(p *natsPair) []struct {
 }
 
 // BenchmarkLock takes and releases a lock on NATS key-value, bare and
-// through package lock, one at a time.
+// through package lock, one at a time. reqs/op and replies/op count the
+// engine's round trips (see natsPair.loop).
 func BenchmarkLock(b *testing.B) {
 	p := newNATSPair(b)
 	for _, op := range lockOps(p) {
-		for _, side := range []struct {
-			name string
-			fn   func(context.Context) error
-		}{{"bare", op.bare}, {"wego", op.wego}} {
-			b.Run(op.name+"/"+side.name, func(b *testing.B) {
-				ctx := context.Background()
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := side.fn(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-		}
+		runSides(b,
+			side{op.name + "/bare", func(b *testing.B) { p.loop(b, op.bare) }},
+			side{op.name + "/wego", func(b *testing.B) { p.loop(b, op.wego) }})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -24,6 +25,7 @@ import (
 type natsPair struct {
 	s  *natsstore.Store
 	kv jetstream.KeyValue
+	nc *nats.Conn // the connection both sides share
 }
 
 const natsBucket = "bench"
@@ -61,7 +63,7 @@ func newNATSPair(tb testing.TB) *natsPair {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	p := &natsPair{s: s, kv: kv}
+	p := &natsPair{s: s, kv: kv, nc: js.Conn()}
 	for _, k := range []string{"get.wego", "get.bare"} {
 		if _, err := s.Put(ctx, k, value, store.PutOptions{}); err != nil {
 			tb.Fatal(err)
@@ -99,25 +101,38 @@ func (p *natsPair) ops() []struct {
 
 // BenchmarkNATS reads and writes one record of a NATS key-value bucket,
 // bare (nats.go's KeyValue Get and Put) and through natsstore, one call at
-// a time. allocs/op counts the client and the embedded server together.
+// a time. allocs/op counts the client and the embedded server together;
+// reqs/op and replies/op are the messages the client sent and received
+// (see natsLoop).
 func BenchmarkNATS(b *testing.B) {
 	p := newNATSPair(b)
 	for _, op := range p.ops() {
-		for _, side := range []struct {
-			name string
-			fn   func(context.Context) error
-		}{{"bare", op.bare}, {"wego", op.wego}} {
-			b.Run(op.name+"/"+side.name, func(b *testing.B) {
-				ctx := context.Background()
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := side.fn(ctx); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+		runSides(b,
+			side{op.name + "/bare", func(b *testing.B) { p.loop(b, op.bare) }},
+			side{op.name + "/wego", func(b *testing.B) { p.loop(b, op.wego) }})
+	}
+}
+
+// loop runs op with b.Loop, fails b if op fails, and reports its
+// allocations and, as the metrics reqs/op and replies/op, the messages
+// the connection sent and received per operation: a round trip of the
+// engine is a request and its reply.
+func (p *natsPair) loop(b *testing.B, op func(context.Context) error) {
+	ctx := context.Background()
+	if err := p.nc.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	before := p.nc.Stats()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := op(ctx); err != nil {
+			b.Fatal(err)
 		}
 	}
+	after := p.nc.Stats()
+	n := float64(b.N)
+	b.ReportMetric(float64(after.OutMsgs-before.OutMsgs)/n, "reqs/op")
+	b.ReportMetric(float64(after.InMsgs-before.InMsgs)/n, "replies/op")
 }
 
 // TestNATS checks that a Get and a Put through natsstore allocate at most

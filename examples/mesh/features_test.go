@@ -9,13 +9,17 @@ import (
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service"
+	"github.com/wegomesh/wego/examples/mesh/shipping"
+	shippingsvc "github.com/wegomesh/wego/examples/mesh/shipping/service"
 	"github.com/wegomesh/wego/i18n"
 )
 
 // TestFeatures runs the example mesh's feature files (features/*.feature),
-// each scenario in a world of its own with fresh stores.
+// each scenario in a world of its own with fresh stores, and shipping
+// subscribed to orders' events on the world's in-process bus.
 func TestFeatures(t *testing.T) {
-	bundle, err := i18n.New(i18n.Files(inventory.Messages, "locales/*.toml"), i18n.Files(orders.Messages, "locales/*.toml"))
+	bundle, err := i18n.New(i18n.Files(inventory.Messages, "locales/*.toml"), i18n.Files(orders.Messages, "locales/*.toml"),
+		i18n.Files(shipping.Messages, "locales/*.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,9 +35,15 @@ func TestFeatures(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			undoShip, err := catalog.ReplaceDep(w.Catalog, shippingsvc.StoreDep, shippingsvc.NewStore())
+			if err != nil {
+				return err
+			}
 			w.Cleanup(undoInv)
 			w.Cleanup(undoOrd)
-			return nil
+			w.Cleanup(undoShip)
+			// Shipping runs in the scenario, on its in-process bus.
+			return shippingsvc.Subscribe(w.Catalog)
 		}),
 	)
 }

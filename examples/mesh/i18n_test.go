@@ -15,6 +15,7 @@ import (
 
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/orders"
+	"github.com/wegomesh/wego/examples/mesh/shipping"
 )
 
 // errorAnswer is what a test reads of an error body.
@@ -105,7 +106,7 @@ func TestSpanishValidationErrors(t *testing.T) {
 // Spanish, service by service.
 func TestLocalesHaveEveryIDInBothLanguages(t *testing.T) {
 	t.Parallel()
-	for name, fsys := range map[string]fs.FS{"inventory": inventory.Messages, "orders": orders.Messages} {
+	for name, fsys := range map[string]fs.FS{"inventory": inventory.Messages, "orders": orders.Messages, "shipping": shipping.Messages} {
 		ids := map[string]map[string]bool{} // language → IDs
 		names, err := fs.Glob(fsys, "locales/*.toml")
 		if err != nil || len(names) == 0 {

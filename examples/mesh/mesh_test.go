@@ -23,6 +23,7 @@ import (
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service"
+	"github.com/wegomesh/wego/examples/mesh/shipping"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/i18n"
 	"github.com/wegomesh/wego/transport"
@@ -54,6 +55,7 @@ func deployableApp(t *testing.T, cat *catalog.Catalog, yaml string, extra ...tra
 		fw.Sections("inventory"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
 		fw.Messages(orders.Messages, "locales/*.toml"),
+		fw.Messages(shipping.Messages, "locales/*.toml"),
 		fw.Transports(append([]transport.Transport{server}, extra...)...),
 	)
 	if err != nil {
@@ -266,7 +268,8 @@ func TestRoutedCommandsAreNotServed(t *testing.T) {
 // English and Spanish.
 func TestMessagesComplete(t *testing.T) {
 	t.Parallel()
-	b, err := i18n.New(i18n.Files(inventory.Messages, "locales/*.toml"), i18n.Files(orders.Messages, "locales/*.toml"))
+	b, err := i18n.New(i18n.Files(inventory.Messages, "locales/*.toml"), i18n.Files(orders.Messages, "locales/*.toml"),
+		i18n.Files(shipping.Messages, "locales/*.toml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,4 +136,10 @@ func TestReplicasNeverOversell(t *testing.T) {
 	if placed != 5 || refused != 55 {
 		t.Fatalf("placed %d, refused %d; want 5 and 55", placed, refused)
 	}
+	// A command whose HTTP request binds its path reaches a replica over
+	// NATS with its fields in the JSON body.
+	var stock inventory.StockResponse
+	if err := ordCat.Call(t.Context(), "inventory.Stock", &inventory.StockRequest{SKU: "pear"}, &stock); err != nil || stock.Available != 0 || stock.SKU != "pear" {
+		t.Fatalf("inventory.Stock over NATS = %+v, %v; want no pear left", stock, err)
+	}
 }

@@ -22,8 +22,9 @@ const (
 	// P2CEWMA draws two distinct nodes at random and takes the one with
 	// the lower peak-EWMA latency multiplied by its calls in flight plus
 	// one (as Finagle and linkerd do): the estimate jumps to a slower
-	// latency at once and decays toward faster ones, and a node that is
-	// not chosen sees its estimate decay until it is tried again.
+	// latency at once and decays toward faster ones — over time, and at
+	// least as an average of the last 16 answers would — and a node that
+	// is not chosen sees its estimate decay until it is tried again.
 	P2CEWMA Policy = "p2c_ewma"
 )
 
@@ -40,7 +41,9 @@ const (
 
 // Decay is the time constant of the P2CEWMA latency estimate: an
 // observation weighs e⁻¹ after this long, and the estimate of a node that
-// gets no calls falls to a tenth of its value in about 23s.
+// gets no calls falls to a tenth of its value in about 23s. A node that
+// answers faster than that forgets a slow answer faster: each faster
+// answer moves its estimate by at least a sixteenth of the difference.
 const Decay = 10 * time.Second
 
 // Config configures a [Picker]. It is usually a section of a transport's

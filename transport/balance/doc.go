@@ -32,7 +32,9 @@
 // keeps callers that share no state from all choosing the same node.
 // [P2CEWMA] weighs the two by their peak-EWMA latency times their calls in
 // flight plus one, as Finagle and linkerd do: a slower answer raises a
-// node's estimate at once, faster ones lower it gradually, and the
+// node's estimate at once, faster ones lower it gradually (each by at
+// least a sixteenth of the difference, so that a busy node forgets one
+// slow answer within a few dozen calls, not seconds), and the
 // estimate of a node that is not chosen decays (time constant [Decay])
 // until it is tried again. A node with no latency observed yet costs
 // nothing, so a new node is chosen by the next calls, one call at a time

@@ -455,10 +455,16 @@ func (n *Node) load(now int64) float64 {
 	return c * (pending + 1)
 }
 
+// recent is the number of answers that a node's latency estimate follows
+// when they come faster than [Decay]: each faster answer moves it by at
+// least 1/recent of the difference.
+const recent = 16
+
 // observe updates n's latency estimate with rtt (ns) at now. A slower
 // latency replaces the estimate at once; a faster one moves it by the
-// weight of the time since the last observation, unless it comes from a
-// fault (up): a node that fails fast must not look fast.
+// weight of the time since the last observation, and at least by
+// 1/recent, unless it comes from a fault (up): a node that fails fast
+// must not look fast.
 func (n *Node) observe(now int64, rtt float64, up bool) {
 	n.ewmaMu.Lock()
 	c := math.Float64frombits(n.cost.Load())
@@ -467,8 +473,14 @@ func (n *Node) observe(now int64, rtt float64, up bool) {
 		c = rtt
 	case up:
 	default:
+		// The weight of the time since the last observation, and at
+		// least 1/recent: on a node that answers thousands of calls a
+		// second, one slow answer (a pause of the caller's process, a
+		// garbage collection) would otherwise hold the estimate up for
+		// seconds, and a node that is really slower would look no worse
+		// than the others.
 		td := max(now-n.stamp.Load(), 0)
-		w := math.Exp(-float64(td) / float64(Decay))
+		w := min(math.Exp(-float64(td)/float64(Decay)), 1-1.0/recent)
 		c = c*w + rtt*(1-w)
 	}
 	n.cost.Store(math.Float64bits(c))

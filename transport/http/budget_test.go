@@ -146,8 +146,12 @@ func newCompletionFixture(t *testing.T, wait time.Duration, opts ...httptranspor
 			select {
 			case <-time.After(wait):
 			case <-ctx.Done():
+			}
+			// Both may be ready when the goroutine runs late (a loaded
+			// machine): an ended context wins, whichever select chose.
+			if err := ctx.Err(); err != nil {
 				cf.canceled.Add(1)
-				return ReserveResponse{}, ctx.Err()
+				return ReserveResponse{}, err
 			}
 			if name == "orders.Place" {
 				cf.placed.Add(1)

@@ -34,8 +34,11 @@
 // server's logs.
 //
 // The server also answers /healthz, /readyz, GET /openapi.json (an OpenAPI
-// 3.1 document generated from the catalog, see [OpenAPI]) and GET / (the
-// list of commands).
+// 3.1 document generated from the catalog, see [OpenAPI]), GET
+// /asyncapi.json (an AsyncAPI 3.0 document of the events the deployable
+// publishes and receives, see events.AsyncAPI) and GET / (the list of
+// commands). Topics and subscribers of package events are not served as
+// endpoints, even with an endpoint attribute.
 //
 // # Client
 //

@@ -21,6 +21,7 @@ import (
 	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/log"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
@@ -59,7 +60,7 @@ var (
 )
 
 // handler serves one catalog: the commands' routes, the health and
-// readiness probes, the OpenAPI document and the listing.
+// readiness probes, the OpenAPI and AsyncAPI documents and the listing.
 type handler struct {
 	core     *transport.Core // serves each command's request
 	log      *zap.Logger
@@ -69,6 +70,7 @@ type handler struct {
 	mux      *http.ServeMux
 	methods  []string // the methods some route serves, for Allow
 	openapi  []byte
+	asyncapi []byte
 	listing  []byte
 	patterns map[string]string // ServeMux pattern -> owner, for conflict errors
 	limit    *limiter          // requests in flight, memory of large bodies
@@ -104,8 +106,8 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 	for _, e := range cat.Commands() {
 		spec := e.Spec()
 		r, ok := EndpointOf(spec)
-		if !ok || !e.Local() || e.Routed() {
-			continue // served where it runs: a routed command's server is elsewhere
+		if !ok || !e.Local() || e.Routed() || spec.Kind == middleware.Event {
+			continue // served where it runs (a routed command's server is elsewhere); events are not served
 		}
 		ep, err := newEndpoint(h, e, r)
 		if err != nil {
@@ -118,6 +120,9 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 		return nil, err
 	}
 	h.openapi = doc
+	if h.asyncapi, err = events.AsyncAPI(cat, host.Name); err != nil {
+		return nil, err
+	}
 	h.listing = listing(host.Name, eps)
 
 	builtin := []struct {
@@ -127,6 +132,7 @@ func newHandler(host transport.Host, s *serverSettings, ready *atomic.Bool) (*ha
 		{"GET /healthz", h.healthz},
 		{"GET /readyz", h.readyz},
 		{"GET /openapi.json", h.serveOpenAPI},
+		{"GET /asyncapi.json", h.serveAsyncAPI},
 		{"GET /{$}", h.serveListing},
 		{"/", h.fallback},
 	}
@@ -261,6 +267,11 @@ func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
 func (h *handler) serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
 	w.Header()["Content-Type"] = jsonContentType
 	_, _ = w.Write(h.openapi)
+}
+
+func (h *handler) serveAsyncAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Content-Type"] = jsonContentType
+	_, _ = w.Write(h.asyncapi)
 }
 
 func (h *handler) serveListing(w http.ResponseWriter, _ *http.Request) {

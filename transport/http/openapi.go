@@ -12,6 +12,7 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/codec/jsonschema"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/middleware/idempotency"
 )
 
@@ -40,7 +41,7 @@ func OpenAPI(cat *catalog.Catalog, title string) ([]byte, error) {
 	var eps []*endpoint
 	for _, e := range cat.Commands() {
 		r, ok := EndpointOf(e.Spec())
-		if !ok || !e.Local() || e.Routed() {
+		if !ok || !e.Local() || e.Routed() || e.Spec().Kind == middleware.Event {
 			continue
 		}
 		ep, err := newEndpoint(h, e, r)

@@ -15,8 +15,9 @@
 // Requests and answers carry what HTTP headers carry, as NATS headers:
 // X-Request-Id, Content-Type (JSON; a request without one is taken as
 // JSON), X-Wego-Timeout (the caller's time left, in milliseconds),
-// Idempotency-Key and the propagators' headers (distributed tracing). A
-// failed call is answered with NATS's service-error headers —
+// X-Wego-Deadline (the caller's deadline: a request that arrives past it
+// is not run), Idempotency-Key and the propagators' headers (distributed
+// tracing). A failed call is answered with NATS's service-error headers —
 // Nats-Service-Error, the error's code, and Nats-Service-Error-Code, its
 // status in HTTP's terms — and WeGO's JSON error body, so that the same
 // typed error comes back on the calling side.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"sync"
@@ -30,6 +31,14 @@ import (
 // DefaultRequestTimeout bounds a call over NATS whose context has no
 // deadline: NATS needs one to wait for an answer.
 const DefaultRequestTimeout = 60 * time.Second
+
+// HeaderDeadline is the request header that carries the caller's
+// deadline, in milliseconds since the Unix epoch (rounded up), beside its
+// time left in [transport.HeaderTimeout]: a server refuses a request
+// whose deadline has passed by the time it would run it — one held in
+// transit, or by a replica that froze — instead of running it for a
+// caller that has given up ([ServerConfig.ClockSkew]).
+const HeaderDeadline = "X-Wego-Deadline"
 
 // Route sends calls over NATS: each to the subject of its command's name,
 // answered by whichever server serves it (the queue group of its service
@@ -159,6 +168,9 @@ func (r *Route) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 	if spec.Request != nil {
 		b.plan = codec.PlanOf(spec.Request)
 	}
+	if spec.Response != nil {
+		b.resp = codec.TypeOf(spec.Response)
+	}
 	return b.call, nil
 }
 
@@ -166,8 +178,9 @@ func (r *Route) Bind(spec *middleware.Spec) (middleware.Handler, error) {
 type binding struct {
 	r          *Route
 	subject    string
-	plan       *codec.Plan // the request's one-pass encoder, or nil
-	idempotent bool        // send again after the attempt timeout
+	plan       *codec.Plan     // the request's one-pass encoder, or nil
+	resp       *codec.JSONType // the response's, for its one-walk decoder
+	idempotent bool            // send again after the attempt timeout
 }
 
 var contentJSON = []string{transport.ContentTypeJSON}
@@ -185,28 +198,33 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) (outcome error) 
 	if n != nil {
 		c.Node = n.ID()
 	}
-	data, err := b.encode(c.Request)
-	if err != nil {
+	out := outbounds.Get().(*outbound)
+	defer out.free()
+	if err := b.encode(out, c.Request); err != nil {
 		return errs.Internal().WithCause(fmt.Errorf("natstransport: encoding the request of %s: %w", b.subject, err))
 	}
-	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
-	if err := transport.Outgoing(ctx, transport.MD(msg.Header), b.r.props); err != nil {
+	if err := transport.Outgoing(ctx, &out.hdr, b.r.props); err != nil {
 		return err
 	}
-	msg.Header[transport.HeaderContentType] = contentJSON
+	out.hdr.h[transport.HeaderContentType] = contentJSON
+	if dl, ok := ctx.Deadline(); ok {
+		// Rounded up: a server never refuses a request before its time.
+		out.hdr.Set(HeaderDeadline, strconv.FormatInt((dl.UnixNano()+int64(time.Millisecond)-1)/int64(time.Millisecond), 10))
+	}
+	out.msg.Subject = subject
 	var began time.Time
 	if n != nil {
 		b.r.picker.Start(n)
 		began = time.Now()
 	}
-	resp, err := b.request(ctx, nc, msg)
+	resp, err := b.request(ctx, nc, out)
 	if n != nil && errors.Is(err, nats.ErrNoResponders) {
 		// The node is gone and the registry does not know yet: no one
 		// got the request, so the queue group may have it.
 		b.r.picker.Done(n, transport.ErrUnavailable.New(), time.Since(began))
 		n = nil
-		msg.Subject = b.subject
-		resp, err = b.request(ctx, nc, msg)
+		out.msg.Subject = b.subject
+		resp, err = b.request(ctx, nc, out)
 	}
 	if n != nil {
 		defer func() { b.r.picker.Done(n, outcome, time.Since(began)) }()
@@ -224,37 +242,33 @@ func (b *binding) call(ctx context.Context, c *middleware.Call) (outcome error) 
 	if len(resp.Data) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(resp.Data, c.Response); err != nil {
+	if err := codec.Decode(resp.Data, c.Response, b.resp); err != nil {
 		return transport.ErrBadResponse.Wrap(fmt.Errorf("natstransport: %s: decoding the response: %w", b.subject, err))
 	}
 	return nil
 }
 
-// request sends msg and waits for its answer; an idempotent command's
+// request sends out and waits for its answer; an idempotent command's
 // request is sent once more when the first gets no answer within the
 // attempt timeout and the call has time left.
-func (b *binding) request(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) {
+func (b *binding) request(ctx context.Context, nc *nats.Conn, out *outbound) (*nats.Msg, error) {
 	if !b.idempotent {
-		return send(ctx, nc, msg)
+		return send(ctx, nc, &out.msg)
 	}
 	actx, cancel := context.WithTimeout(ctx, b.r.attempt)
-	resp, err := nc.RequestMsgWithContext(actx, msg)
+	resp, err := nc.RequestMsgWithContext(actx, &out.msg)
 	cancel()
 	if err == nil || ctx.Err() != nil || actx.Err() == nil {
 		return resp, err
-	}
-	again := &nats.Msg{Subject: msg.Subject, Data: msg.Data, Header: nats.Header{}}
-	for k, v := range msg.Header {
-		again.Header[k] = v
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		left := time.Until(dl)
 		if left <= 0 {
 			return nil, context.DeadlineExceeded
 		}
-		again.Header[transport.HeaderTimeout] = []string{transport.FormatTimeout(left)}
+		out.hdr.Set(transport.HeaderTimeout, transport.FormatTimeout(left))
 	}
-	return send(ctx, nc, again)
+	return send(ctx, nc, &out.msg)
 }
 
 // send sends msg and waits for its answer until ctx ends, or for
@@ -273,16 +287,89 @@ func send(ctx context.Context, nc *nats.Conn, msg *nats.Msg) (*nats.Msg, error) 
 	return nc.RequestMsgWithContext(ctx, msg)
 }
 
-// encode returns the JSON of a request, as a remote HTTP route sends it.
-func (b *binding) encode(req any) ([]byte, error) {
+// outbound is the message of a call, pooled: NATS encodes a request's
+// headers and copies its payload when it sends it, so that its header
+// map, value slices and payload buffer are free once the request is
+// sent.
+type outbound struct {
+	msg nats.Msg
+	hdr header
+	buf []byte // the payload's, when the request's plan encoded it
+}
+
+// outbounds pools the messages of calls.
+var outbounds = sync.Pool{New: func() any {
+	r := &outbound{hdr: header{h: nats.Header{}, spare: map[string][]string{}}}
+	r.msg.Header = r.hdr.h
+	return r
+}}
+
+// free puts r back into outbounds, without its headers' values.
+func (r *outbound) free() {
+	r.msg.Subject, r.msg.Data = "", nil
+	clear(r.hdr.h)
+	if len(r.hdr.spare) > maxSpare || cap(r.buf) > transport.MaxPooledBuffer {
+		return // an unusual call: let the garbage collector have it
+	}
+	for _, v := range r.hdr.spare {
+		v[0] = ""
+	}
+	outbounds.Put(r)
+}
+
+// maxSpare bounds the header keys whose value slices a pooled request
+// keeps.
+const maxSpare = 16
+
+// header is the [transport.Metadata] of a request being written: a NATS
+// header whose value slices are kept for the next request, one per key
+// (so a slice that Values returns is valid until the call returns).
+type header struct {
+	h     nats.Header
+	spare map[string][]string
+}
+
+var _ transport.Metadata = (*header)(nil)
+
+// Get returns the first value of key.
+func (h *header) Get(key string) string { return transport.MD(h.h).Get(key) }
+
+// Values returns the values of key.
+func (h *header) Values(key string) []string { return transport.MD(h.h).Values(key) }
+
+// Set replaces the values of key with value, in a value slice of its
+// own.
+func (h *header) Set(key, value string) {
+	key = textproto.CanonicalMIMEHeaderKey(key)
+	v := h.spare[key]
+	if v == nil {
+		v = make([]string, 1)
+		h.spare[key] = v
+	}
+	v[0] = value
+	h.h[key] = v[:1:1]
+}
+
+// Keys returns the keys that have values.
+func (h *header) Keys() []string { return transport.MD(h.h).Keys() }
+
+// encode sets out's payload to the JSON of a request, as a remote HTTP
+// route sends it: into out's buffer, when the request's plan encodes it.
+func (b *binding) encode(out *outbound, req any) error {
 	if b.plan != nil {
 		if n, ok := b.plan.Bound(req); ok {
-			if out, ok := b.plan.EncodeUnescaped(make([]byte, 0, n), req); ok {
-				return out, nil
+			if cap(out.buf) < n {
+				out.buf = make([]byte, 0, n)
+			}
+			if data, ok := b.plan.EncodeUnescaped(out.buf[:0], req); ok {
+				out.buf, out.msg.Data = data, data
+				return nil
 			}
 		}
 	}
-	return json.Marshal(req)
+	data, err := json.Marshal(req)
+	out.msg.Data = data
+	return err
 }
 
 // requestError maps the error of a request: no responders and a lost

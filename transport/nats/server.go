@@ -2,7 +2,6 @@ package natstransport
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/textproto"
@@ -51,6 +50,12 @@ type ServerConfig struct {
 	// MaxTimeout caps the time a caller asks for in X-Wego-Timeout.
 	// Default 0: no cap.
 	MaxTimeout time.Duration `mapstructure:"max_timeout"`
+	// ClockSkew is how far behind the server's clock the callers' clocks
+	// may be: a request whose absolute deadline ([HeaderDeadline]) passed
+	// more than ClockSkew before a worker takes it is answered
+	// deadline_exceeded and never runs. Default 250ms; 0 turns the check
+	// off, and the relative X-Wego-Timeout alone bounds each command.
+	ClockSkew time.Duration `mapstructure:"clock_skew"`
 	// Version is the version that the services announce in $SRV.INFO, in
 	// SemVer form. Default "0.0.0".
 	Version string `mapstructure:"version"`
@@ -62,8 +67,16 @@ type ServerConfig struct {
 
 // DefaultServerConfig returns the defaults of [ServerConfig].
 func DefaultServerConfig() ServerConfig {
-	return ServerConfig{MaxBodyBytes: 1 << 20, MaxConcurrent: 1024, Version: "0.0.0", Health: DefaultHealthConfig()}
+	return ServerConfig{MaxBodyBytes: 1 << 20, MaxConcurrent: 1024, ClockSkew: DefaultClockSkew, Version: "0.0.0",
+		Health: DefaultHealthConfig()}
 }
+
+// DefaultClockSkew is the default of [ServerConfig.ClockSkew]: well
+// above what NTP leaves between the clocks of a data center's machines (a
+// few milliseconds), so that a live request is never refused because of
+// it, and well below the seconds a request waits for a frozen or
+// reconnecting replica, so that those are refused.
+const DefaultClockSkew = 250 * time.Millisecond
 
 // Validate reports the first wrong value, naming its key relative to the
 // section.
@@ -77,6 +90,8 @@ func (c *ServerConfig) Validate() error {
 		return config.Errorf("command_timeout", "must not be negative, got %s", c.CommandTimeout)
 	case c.MaxTimeout < 0:
 		return config.Errorf("max_timeout", "must not be negative, got %s", c.MaxTimeout)
+	case c.ClockSkew < 0:
+		return config.Errorf("clock_skew", "must not be negative, got %s", c.ClockSkew)
 	case !validVersion(c.Version):
 		return config.Errorf("version", "must be a SemVer version such as 1.2.3, got %q", c.Version)
 	}
@@ -114,6 +129,9 @@ func CommandTimeout(d time.Duration) ServerOption {
 	return func(c *ServerConfig) { c.CommandTimeout = d }
 }
 
+// ClockSkew sets [ServerConfig.ClockSkew].
+func ClockSkew(d time.Duration) ServerOption { return func(c *ServerConfig) { c.ClockSkew = d } }
+
 // Version sets [ServerConfig.Version].
 func Version(v string) ServerOption { return func(c *ServerConfig) { c.Version = v } }
 
@@ -131,32 +149,34 @@ func Version(v string) ServerOption { return func(c *ServerConfig) { c.Version =
 type Server struct {
 	opts []ServerOption
 
-	mu       sync.Mutex
-	started  bool
-	svcs     []micro.Service
-	direct   []*nats.Subscription // the per-instance subjects
-	id       string               // this server's instance id
-	core     *transport.Core
-	cfg      ServerConfig
-	eng      *engine.Engine
-	app      string
-	order    []string                        // the services, in the catalog's order
-	groups   map[string][]*transport.Command // the commands of each service
-	health   *health
-	left     bool // the services left their queue groups (unhealthy)
-	sem      chan struct{}
-	inflight sync.WaitGroup
+	mu      sync.Mutex
+	started bool
+	svcs    []micro.Service
+	direct  []*nats.Subscription // the per-instance subjects
+	id      string               // this server's instance id
+	core    *transport.Core
+	cfg     ServerConfig
+	eng     *engine.Engine
+	app     string
+	order   []string                        // the services, in the catalog's order
+	groups  map[string][]*transport.Command // the commands of each service
+	health  *health
+	left    bool     // the services left their queue groups (unhealthy)
+	pool    *workers // serve the requests
+	nc      *nats.Conn
 	// monitorDone is closed when the health monitor has returned.
 	monitorDone chan struct{}
 	dispatched  atomic.Int64 // requests dispatched so far, for Stop to see when they end
-	// refused counts the requests refused over max_concurrent since
-	// lastRefusal (UnixNano), when the last line about them was logged.
-	refused, lastRefusal atomic.Int64
-	base                 context.Context // ends when the server stops
-	cancel               context.CancelFunc
-	reqs                 context.Context // of the requests: ends when a stop runs out of time
-	cancelRequests       context.CancelFunc
-	log                  *zap.Logger
+	// The requests refused over max_concurrent, and past their deadline.
+	overloaded, expired refusals
+	base                context.Context // ends when the server stops
+	cancel              context.CancelFunc
+	reqs                context.Context // of the requests: ends when a stop runs out of time
+	cancelRequests      context.CancelFunc
+	log                 *zap.Logger
+	// pickup, in tests, runs as a worker takes a request (before its
+	// deadline is checked): a worker that froze.
+	pickup func()
 }
 
 // NewServer returns a NATS server configured by the section
@@ -205,7 +225,8 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 	s.cfg = cfg
 	s.core = transport.NewCore(Name, host, transport.CoreLimits{CommandBudget: cfg.CommandTimeout, MaxTimeout: cfg.MaxTimeout})
 	s.log = s.core.Logger()
-	s.sem = make(chan struct{}, cfg.MaxConcurrent)
+	s.nc = eng.Conn()
+	s.pool = newWorkers(cfg.MaxConcurrent, workerIdle, s.initWorker, s.work)
 	// Requests run with reqs, which only a stop past its deadline cancels;
 	// base ends with the server (the health monitor).
 	reqs, cancelReqs := context.WithCancel(context.WithoutCancel(ctx))
@@ -227,6 +248,7 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 	s.eng, s.app, s.order, s.groups = eng, host.Name, order, groups
 	s.id = strings.ReplaceAll(uuid.NewString(), "-", "")
 	if err := s.join(ctx); err != nil {
+		s.pool.close()
 		return err
 	}
 	s.started = true
@@ -240,7 +262,7 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 // join adds the services and their endpoints, each command in its
 // service's queue group, and returns once NATS routes requests to them.
 func (s *Server) join(ctx context.Context) error {
-	nc := s.eng.Conn()
+	nc, p := s.eng.Conn(), s.pool
 	for _, name := range s.order {
 		svc, err := micro.AddService(nc, micro.Config{
 			Name:        name,
@@ -256,13 +278,13 @@ func (s *Server) join(ctx context.Context) error {
 		s.svcs = append(s.svcs, svc)
 		for _, cmd := range s.groups[name] {
 			subject := cmd.Spec().Name
-			err := svc.AddEndpoint(endpointName(subject), micro.HandlerFunc(func(r micro.Request) { s.dispatch(cmd, r) }),
+			err := svc.AddEndpoint(endpointName(subject), micro.HandlerFunc(func(r micro.Request) { s.dispatch(p, cmd, r) }),
 				micro.WithEndpointSubject(subject), micro.WithEndpointMetadata(map[string]string{"command": subject}))
 			if err != nil {
 				s.stopServices()
 				return fmt.Errorf("natstransport: command %s: %w", subject, err)
 			}
-			sub, err := nc.Subscribe(InstanceSubject(s.id, subject), func(m *nats.Msg) { s.dispatchMsg(cmd, m) })
+			sub, err := nc.Subscribe(InstanceSubject(s.id, subject), func(m *nats.Msg) { s.dispatchMsg(p, cmd, m) })
 			if err != nil {
 				s.stopServices()
 				return fmt.Errorf("natstransport: command %s: %w", subject, err)
@@ -311,38 +333,52 @@ func sanitize(s string) string {
 	return string(b)
 }
 
-// dispatch serves r on a goroutine of its own (a subscription delivers
-// its messages one at a time), or, when max_concurrent requests are in
-// flight already, answers it overloaded at once.
-func (s *Server) dispatch(cmd *transport.Command, r micro.Request) {
-	s.dispatched.Add(1)
-	select {
-	case s.sem <- struct{}{}:
-	default:
-		s.serve(cmd, r, false)
-		return
-	}
-	s.inflight.Add(1)
-	go func() {
-		defer func() { <-s.sem; s.inflight.Done() }()
-		s.serve(cmd, r, true)
-	}()
+// dispatch hands a request of a service's endpoint to p's workers.
+func (s *Server) dispatch(p *workers, cmd *transport.Command, r micro.Request) {
+	s.hand(p, job{cmd: cmd, r: r})
 }
 
-func (s *Server) serve(cmd *transport.Command, r micro.Request, admitted bool) {
-	md := metadataOf(r.Headers())
-	id, echo := transport.RequestIDOf(md)
-	x := &exchange{s: s, cmd: cmd, r: r, md: md, id: id, admitted: admitted}
-	if echo {
-		// The answer carries the caller's own id: its header value as is.
-		x.idValue = md[transport.HeaderRequestID][:1:1]
+// dispatchMsg hands a request that came on a per-instance subject to p's
+// workers.
+func (s *Server) dispatchMsg(p *workers, cmd *transport.Command, m *nats.Msg) {
+	s.hand(p, job{cmd: cmd, m: m})
+}
+
+// hand gives j to the workers, which never makes the subscription wait
+// (it delivers its messages one at a time), or, when max_concurrent
+// requests are in flight already, answers it overloaded at once.
+func (s *Server) hand(p *workers, j job) {
+	s.dispatched.Add(1)
+	if p.dispatch(j) {
+		return
 	}
+	x := &exchange{}
+	s.initExchange(x)
+	s.serve(x, j, false)
+}
+
+// initWorker prepares a new worker's scratch space.
+func (s *Server) initWorker(w *worker) { s.initExchange(&w.x) }
+
+// work serves j on worker w.
+func (s *Server) work(w *worker, j job) {
+	if s.pickup != nil {
+		s.pickup()
+	}
+	s.serve(&w.x, j, true)
+}
+
+// serve serves j through x; admitted is false for a request over
+// max_concurrent, which x refuses.
+func (s *Server) serve(x *exchange, j job, admitted bool) {
+	x.start(j, admitted)
+	defer x.end()
 	if !s.health.timed() {
-		s.health.record(cmd.Serve(s.reqs, id, x), 0)
+		s.health.record(j.cmd.Serve(s.reqs, x.id, x), 0)
 		return
 	}
 	began := time.Now() // only for the latency limit: a clock read costs
-	err := cmd.Serve(s.reqs, id, x)
+	err := j.cmd.Serve(s.reqs, x.id, x)
 	s.health.record(err, time.Since(began))
 }
 
@@ -350,7 +386,7 @@ func (s *Server) serve(cmd *transport.Command, r micro.Request, admitted bool) {
 // themselves when each key is in canonical form already, as WeGO and most
 // clients send them, and otherwise [transport.MDFrom]'s canonical copy.
 // (NATS's headers are case-sensitive; WeGO's metadata is not.)
-func metadataOf(h micro.Headers) transport.MD {
+func metadataOf(h map[string][]string) transport.MD {
 	for k := range h {
 		if textproto.CanonicalMIMEHeaderKey(k) != k {
 			return transport.MDFrom(h)
@@ -384,22 +420,27 @@ func (s *Server) Stop(ctx context.Context) error {
 		defer close(done)
 		for {
 			n := s.dispatched.Load()
-			s.inflight.Wait()
 			time.Sleep(quiet)
-			if s.dispatched.Load() == n && len(s.sem) == 0 || ctx.Err() != nil {
+			if s.dispatched.Load() == n && s.pool.busy() == 0 || ctx.Err() != nil {
 				return
 			}
 		}
 	}()
+	var err error
 	select {
 	case <-done:
-		s.log.Info("nats: stopped")
-		return nil
 	case <-ctx.Done():
 		s.cancelRequests()
 		<-done
-		return fmt.Errorf("natstransport: requests still running at the end of the shutdown: %w", ctx.Err())
+		err = fmt.Errorf("natstransport: requests still running at the end of the shutdown: %w", ctx.Err())
 	}
+	// The workers exit, once the requests that were canceled return.
+	s.pool.close()
+	if err != nil {
+		return err
+	}
+	s.log.Info("nats: stopped")
+	return nil
 }
 
 // quiet is how long a stopping server waits for its drained subscriptions
@@ -449,44 +490,116 @@ func (s *Server) Endpoints() map[string]string {
 	return nil
 }
 
-// exchange is one request of a command as the serving core sees it.
+// exchange is one request of a command as the serving core sees it, and
+// the scratch space of its answer, which a worker reuses from request to
+// request: NATS encodes a message's headers when it publishes it, so the
+// maps and value slices are free again once the answer is sent.
 type exchange struct {
 	s        *Server
-	cmd      *transport.Command
-	r        micro.Request
+	j        job
 	md       transport.MD
 	id       log.RequestID
-	idValue  []string // the X-Request-Id of the answer, when it is the request's
+	echo     bool // the answer's X-Request-Id is the request's own
 	admitted bool
+
+	out    nats.Msg
+	ok     nats.Header // an answer's headers: X-Request-Id, Content-Type
+	failed nats.Header // and NATS's service-error headers
+	idv    [1]string   // the X-Request-Id of the answer
+	code   [1]string   // Nats-Service-Error
+	status [1]string   // Nats-Service-Error-Code
 }
 
 var _ transport.Exchange = (*exchange)(nil)
 
+// initExchange prepares x's answers.
+func (s *Server) initExchange(x *exchange) {
+	x.s = s
+	x.ok = nats.Header{transport.HeaderRequestID: x.idv[:], transport.HeaderContentType: jsonDefault}
+	x.failed = nats.Header{transport.HeaderRequestID: x.idv[:], transport.HeaderContentType: jsonDefault,
+		micro.ErrorHeader: x.code[:], micro.ErrorCodeHeader: x.status[:]}
+}
+
+// start makes x the exchange of j.
+func (x *exchange) start(j job, admitted bool) {
+	x.j, x.admitted = j, admitted
+	if j.r != nil {
+		x.md = metadataOf(j.r.Headers())
+	} else {
+		x.md = metadataOf(j.m.Header)
+	}
+	x.id, x.echo = transport.RequestIDOf(x.md)
+}
+
+// end drops what x holds of its request.
+func (x *exchange) end() {
+	x.j, x.md = job{}, nil
+	x.idv[0], x.code[0], x.status[0] = "", "", ""
+}
+
 // Metadata returns the request's headers, in canonical form.
 func (x *exchange) Metadata() transport.Metadata { return x.md }
 
-// Admit refuses a request that came when max_concurrent were in flight.
-// The refusal is logged once a second at most, with the count since.
+// Admit refuses a request that came when max_concurrent were in flight,
+// and one whose absolute deadline ([HeaderDeadline]) passed more than
+// clock_skew ago: its caller has given up, and it gets
+// deadline_exceeded without running. Either refusal is logged once a
+// second at most, with the count since.
 func (x *exchange) Admit() error {
+	s := x.s
 	if !x.admitted {
-		x.s.refused.Add(1)
-		now, last := time.Now().UnixNano(), x.s.lastRefusal.Load()
-		if now-last >= int64(time.Second) && x.s.lastRefusal.CompareAndSwap(last, now) {
-			x.s.log.Warn("nats: requests refused over max_concurrent",
-				zap.Int64("refused", x.s.refused.Swap(0)), zap.Int("max_concurrent", x.s.cfg.MaxConcurrent))
-		}
+		s.overloaded.note(s.log, "nats: requests refused over max_concurrent", zap.Int("max_concurrent", s.cfg.MaxConcurrent))
 		return transport.ErrOverloaded.New()
+	}
+	if s.cfg.ClockSkew <= 0 {
+		return nil
+	}
+	v := x.md[HeaderDeadline]
+	if len(v) == 0 {
+		return nil
+	}
+	dl, err := strconv.ParseInt(v[0], 10, 64)
+	if err != nil {
+		return nil // the relative timeout still bounds the command
+	}
+	if late := time.Now().UnixMilli() - dl; late > s.cfg.ClockSkew.Milliseconds() {
+		s.expired.note(s.log, "nats: requests refused past their deadline", zap.Duration("clock_skew", s.cfg.ClockSkew))
+		return errs.DeadlineExceeded().WithCause(fmt.Errorf("natstransport: the request's deadline passed %dms before a worker took it", late))
 	}
 	return nil
 }
 
-// jsonDefault is the content type of a request that names none: NATS
-// clients such as the nats CLI send no headers.
+// refusals counts requests refused for one reason, and logs their count
+// once a second at most.
+type refusals struct {
+	n, last atomic.Int64 // refusals since last (UnixNano), when the last line was logged
+}
+
+// note counts a refusal, and logs msg with the count since the last line
+// when a second has passed since.
+func (r *refusals) note(l *zap.Logger, msg string, field zap.Field) {
+	r.n.Add(1)
+	now, last := time.Now().UnixNano(), r.last.Load()
+	if now-last >= int64(time.Second) && r.last.CompareAndSwap(last, now) {
+		l.Warn(msg, zap.Int64("refused", r.n.Swap(0)), field)
+	}
+}
+
+// jsonDefault is the content type of a request that names none (NATS
+// clients such as the nats CLI send no headers), and of every answer.
 var jsonDefault = []string{transport.ContentTypeJSON}
+
+// data returns the request's payload.
+func (x *exchange) data() []byte {
+	if x.j.r != nil {
+		return x.j.r.Data()
+	}
+	return x.j.m.Data
+}
 
 // Decode decodes the payload within max_body_bytes.
 func (x *exchange) Decode(req any) error {
-	body := x.r.Data()
+	body := x.data()
 	if int64(len(body)) > x.s.cfg.MaxBodyBytes {
 		return transport.ErrBodyTooLarge.New(errs.P("limit", x.s.cfg.MaxBodyBytes))
 	}
@@ -494,87 +607,48 @@ func (x *exchange) Decode(req any) error {
 	if len(ct) == 0 {
 		ct = jsonDefault
 	}
-	return x.cmd.DecodeBody(ct, body, req)
+	return x.j.cmd.DecodeBody(ct, body, req)
 }
 
 // Gone is false: NATS does not tell a responder that its requester gave
 // up.
 func (x *exchange) Gone() bool { return false }
 
-func (x *exchange) headers() micro.Headers {
-	id := x.idValue
-	if id == nil {
-		id = []string{x.id.String()}
-	}
-	return micro.Headers{
-		transport.HeaderRequestID:   id,
-		transport.HeaderContentType: jsonDefault,
-	}
-}
-
 // Reply answers with the response.
-func (x *exchange) Reply(body []byte) {
-	if err := x.r.Respond(body, micro.WithHeaders(x.headers())); err != nil {
-		x.s.log.Debug("nats: answering a request", zap.String("command", x.cmd.Spec().Name), zap.Error(err))
-	}
-}
+func (x *exchange) Reply(body []byte) { x.respond(x.ok, body) }
 
 // Fail answers with NATS's service-error headers — Nats-Service-Error
 // the error's code, Nats-Service-Error-Code its status in HTTP's terms —
-// and the WeGO error body.
+// and the WeGO error body, as NATS's service API answers an error.
 func (x *exchange) Fail(e *errs.Error, body []byte) {
-	if err := x.r.Error(strconv.Itoa(e.Status()), e.Code(), body, micro.WithHeaders(x.headers())); err != nil {
-		x.s.log.Debug("nats: answering a request", zap.String("command", x.cmd.Spec().Name), zap.Error(err))
+	x.code[0], x.status[0] = e.Code(), strconv.Itoa(e.Status())
+	x.respond(x.failed, body)
+}
+
+// respond publishes the answer, with the headers h, to the request's
+// reply subject, on the server's connection — the one its subscriptions
+// use, so the answer follows the same path NATS's service API takes.
+func (x *exchange) respond(h nats.Header, body []byte) {
+	var to string
+	if x.j.r != nil {
+		to = x.j.r.Reply()
+	} else {
+		to = x.j.m.Reply
+	}
+	if to == "" {
+		return // a message published without a reply subject: no one waits
+	}
+	if x.echo {
+		x.idv[0] = x.md[transport.HeaderRequestID][0] // the caller's own id, as is
+	} else {
+		x.idv[0] = x.id.String()
+	}
+	x.out = nats.Msg{Subject: to, Header: h, Data: body}
+	err := x.s.nc.PublishMsg(&x.out)
+	x.out = nats.Msg{}
+	if err != nil {
+		x.s.log.Debug("nats: answering a request", zap.String("command", x.j.cmd.Spec().Name), zap.Error(err))
 	}
 }
 
 var _ catalog.Route = (*Route)(nil)
-
-// dispatchMsg serves a request that came on a per-instance subject.
-func (s *Server) dispatchMsg(cmd *transport.Command, m *nats.Msg) { s.dispatch(cmd, msgRequest{m}) }
-
-// msgRequest is a request on a per-instance subject, which is a plain
-// subscription: it answers as NATS's service API does, service-error
-// headers included.
-type msgRequest struct{ m *nats.Msg }
-
-var _ micro.Request = msgRequest{}
-
-// Respond answers with data and the headers of opts.
-func (r msgRequest) Respond(data []byte, opts ...micro.RespondOpt) error {
-	resp := &nats.Msg{Data: data, Header: nats.Header{}}
-	for _, o := range opts {
-		o(resp)
-	}
-	return r.m.RespondMsg(resp)
-}
-
-// RespondJSON answers with v in JSON.
-func (r msgRequest) RespondJSON(v any, opts ...micro.RespondOpt) error {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return r.Respond(data, opts...)
-}
-
-// Error answers with the service-error headers, data and opts's headers.
-func (r msgRequest) Error(code, description string, data []byte, opts ...micro.RespondOpt) error {
-	resp := &nats.Msg{Data: data, Header: nats.Header{micro.ErrorHeader: {description}, micro.ErrorCodeHeader: {code}}}
-	for _, o := range opts {
-		o(resp)
-	}
-	return r.m.RespondMsg(resp)
-}
-
-// Data returns the request's payload.
-func (r msgRequest) Data() []byte { return r.m.Data }
-
-// Headers returns the request's headers.
-func (r msgRequest) Headers() micro.Headers { return micro.Headers(r.m.Header) }
-
-// Subject returns the subject the request came on.
-func (r msgRequest) Subject() string { return r.m.Subject }
-
-// Reply returns the subject the answer goes to.
-func (r msgRequest) Reply() string { return r.m.Reply }

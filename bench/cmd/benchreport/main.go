@@ -1,11 +1,14 @@
 // Command benchreport runs WeGO's benchmark suites — the in-process Go
-// benchmarks of package inproc, the HTTP suite of package httpbench and
-// the NATS suite of package natsbench — takes the median of the
+// benchmarks of package inproc, the HTTP suite of package httpbench, the
+// NATS suite of package natsbench, and the Go benchmarks of the store's
+// backends and locks (package storebench) and of authentication and
+// authorization (package authbench) — takes the median of the
 // repetitions, compares each figure with its target and writes the report
 // (docs/performance.md by default).
 //
-//	go run ./cmd/benchreport            # full: -count 10, 1s benchtime, 9 HTTP rounds
-//	go run ./cmd/benchreport -quick     # under two minutes
+//	go run ./cmd/benchreport                   # full: -count 10, 1s benchtime, 9 HTTP rounds
+//	go run ./cmd/benchreport -quick            # a few minutes
+//	go run ./cmd/benchreport -only store,auth  # those sections alone, put in place in the page
 //
 // Run it from the bench module's directory. The HTTP targets, the NATS
 // server and the NATS responders run in child processes of this program
@@ -15,7 +18,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -47,6 +49,9 @@ type settings struct {
 	inproc    bool
 	http      bool
 	nats      bool
+	store     bool
+	auth      bool
+	only      string
 	natsDiag  bool
 	profile   string
 }
@@ -55,8 +60,8 @@ func main() {
 	serve := flag.String("serve", "", "internal: run the HTTP or NATS target `name` (used by the runner itself)")
 	natsURL := flag.String("nats-url", "", "internal: the NATS server a NATS responder connects to")
 	var s settings
-	flag.BoolVar(&s.quick, "quick", false, "a quick run (under two minutes): fewer, shorter repetitions")
-	flag.StringVar(&s.out, "out", "../docs/performance.md", "where to write the report (- for stdout only)")
+	flag.BoolVar(&s.quick, "quick", false, "a quick run (a few minutes): fewer, shorter repetitions")
+	flag.StringVar(&s.out, "out", "../docs/performance.md", "where to write the report (- for stdout only); when some sections do not run, only the sections that ran replace theirs in the page")
 	flag.IntVar(&s.count, "count", 0, "repetitions of the in-process suite, each a whole run (default 10, quick 6)")
 	flag.StringVar(&s.benchtime, "benchtime", "", "go test -benchtime (default 1s, quick 100ms)")
 	flag.StringVar(&s.bench, "bench", ".", "go test -bench pattern of the in-process suite")
@@ -67,6 +72,10 @@ func main() {
 	flag.BoolVar(&s.inproc, "inproc", true, "run the in-process suite")
 	flag.BoolVar(&s.http, "http", true, "run the HTTP suite")
 	flag.BoolVar(&s.nats, "nats", true, "run the NATS suite (the remote route over NATS)")
+	flag.BoolVar(&s.store, "store", true, "run the store's suite (its backends and locks beside the bare libraries)")
+	flag.BoolVar(&s.auth, "auth", true, "run the auth suite (token verification and rule decisions)")
+	flag.StringVar(&s.only, "only", "", "run only the sections `list` names, comma-separated, of "+strings.Join(sectionNames, ", ")+
+		"; the other flags that choose sections are then ignored")
 	flag.BoolVar(&s.natsDiag, "nats-diag", false, "add the NATS suite's diagnostic pairs (mixed pairs, bare pair with WeGO's headers) to its table")
 	flag.StringVar(&s.profile, "profile", "", "write CPU and allocation profiles of each HTTP server and NATS process into `dir`")
 	flag.Parse()
@@ -102,6 +111,11 @@ func main() {
 	if s.conns < 16 {
 		fail(fmt.Errorf("-conns must be at least 16"))
 	}
+	if s.only != "" {
+		if err := s.choose(s.only); err != nil {
+			fail(err)
+		}
+	}
 	if err := run(s); err != nil {
 		fail(err)
 	}
@@ -121,14 +135,14 @@ func run(s settings) error {
 	if l, err := strconv.ParseFloat(loadAvg(), 64); err == nil && l > float64(runtime.NumCPU())/2 {
 		logf("warning: load average %.2f on %d cores: other work will make the figures noisy", l, runtime.NumCPU())
 	}
-	var doc strings.Builder
+	var doc, sections strings.Builder
 	doc.WriteString(header(s, started))
 	if s.inproc {
 		res, err := runInproc(s)
 		if err != nil {
 			return err
 		}
-		doc.WriteString(inprocTable(res))
+		sections.WriteString(inprocTable(res))
 	}
 	var servers []*httpbench.Server
 	defer func() {
@@ -142,23 +156,52 @@ func run(s settings) error {
 		if err != nil {
 			return err
 		}
-		doc.WriteString(tbl)
+		sections.WriteString(tbl)
 	}
 	if s.http || s.nats {
 		tbl, err := runRemote(s, servers)
 		if err != nil {
 			return err
 		}
-		doc.WriteString(tbl)
+		sections.WriteString(tbl)
 	}
-	doc.WriteString(footer(s, time.Since(started)))
-	fmt.Print(doc.String())
-	if s.out != "-" {
-		if err := os.WriteFile(s.out, []byte(doc.String()), 0o644); err != nil {
+	if s.store {
+		tbl, err := runStore(s)
+		if err != nil {
 			return err
 		}
-		logf("wrote %s in %s", s.out, time.Since(started).Round(time.Second))
+		sections.WriteString(tbl)
 	}
+	if s.auth {
+		tbl, err := runAuth(s)
+		if err != nil {
+			return err
+		}
+		sections.WriteString(tbl)
+	}
+	doc.WriteString(sections.String())
+	doc.WriteString(footer(s, time.Since(started)))
+	fmt.Print(doc.String())
+	if s.out == "-" {
+		return nil
+	}
+	page := doc.String()
+	if !s.all() {
+		// A partial run replaces its own sections of the page and keeps the
+		// others, which other runs measured.
+		old, err := os.ReadFile(s.out)
+		switch {
+		case err == nil:
+			page = splice(string(old), header(s, started), sections.String())
+			logf("replacing the sections that ran in %s, keeping the others", s.out)
+		case !os.IsNotExist(err):
+			return err
+		}
+	}
+	if err := os.WriteFile(s.out, []byte(page), 0o644); err != nil {
+		return err
+	}
+	logf("wrote %s in %s", s.out, time.Since(started).Round(time.Second))
 	return nil
 }
 
@@ -211,7 +254,7 @@ func header(s settings, t time.Time) string {
 	var b strings.Builder
 	b.WriteString("# Performance\n\n")
 	b.WriteString("<!-- Generated by bench/cmd/benchreport; do not edit by hand. Regenerate with `make bench` (or `make bench-quick`). -->\n\n")
-	b.WriteString("WeGO's benchmark suite (module `bench/`): the call path in process, the HTTP transport on loopback, and remote calls over HTTP and NATS, ")
+	b.WriteString("WeGO's benchmark suite (module `bench/`): the call path in process, the HTTP transport on loopback, remote calls over HTTP and NATS, the store's backends and locks, and authentication and authorization, ")
 	b.WriteString("each against a baseline measured in the same run and against the targets of the design ")
 	b.WriteString("([architecture.md, \"The cost of a call\"](architecture.md#the-cost-of-a-call)). Figures are medians of the repetitions; ratios are to the ")
 	b.WriteString("baseline of the same run, so they compare across machines better than the absolute times do. ")
@@ -233,11 +276,12 @@ func footer(s settings, d time.Duration) string {
 	var b strings.Builder
 	b.WriteString("## How to reproduce\n\n")
 	b.WriteString("```sh\ncd bench\ngo run ./cmd/benchreport           # full run, writes docs/performance.md\n")
-	b.WriteString("go run ./cmd/benchreport -quick    # under two minutes\n")
+	b.WriteString("go run ./cmd/benchreport -quick    # a few minutes\n")
 	b.WriteString("go test -run '^$' -bench . -benchmem -count 6 ./inproc   # the Go benchmarks alone\n")
 	b.WriteString("go test -run '^$' -bench 'Audit/wego' -benchmem -cpuprofile cpu.out -memprofile mem.out ./inproc  # profile one\n")
 	b.WriteString("go run ./cmd/benchreport -inproc=false -http=false -nats-diag -out -   # the NATS pairs alone, with diagnostic pairs\n")
-	b.WriteString("go test -run '^$' -bench . -benchmem ./natsbench   # the NATS pairs in one process, for profiling\n```\n\n")
+	b.WriteString("go test -run '^$' -bench . -benchmem ./natsbench   # the NATS pairs in one process, for profiling\n")
+	b.WriteString("go run ./cmd/benchreport -only store,auth   # the store's and auth's sections alone, put in place in the page\n```\n\n")
 	fmt.Fprintf(&b, "This run took %s; the 1-minute load average was %s at its end. A load average well above 0 ", d.Round(time.Second), loadAvg())
 	b.WriteString("means other work shared the cores, and absolute times are then high and noisy; ratios suffer less, allocation counts not at all.\n")
 	return b.String()
@@ -245,44 +289,22 @@ func footer(s settings, d time.Duration) string {
 
 // ---- in-process suite ----
 
-type sample struct{ ns, bytes, allocs float64 }
+// sample is one result line of a benchmark: its time, bytes and
+// allocations per operation, and the metrics it reports beside them
+// (b.ReportMetric), by unit.
+type sample struct {
+	ns, bytes, allocs float64
+	metrics           map[string]float64
+}
 
-// inprocResult holds the samples of each benchmark, one per run of the
-// suite, in run order (runs[i] of two benchmarks come from the same run).
+// inprocResult holds the samples of each benchmark of a Go suite (the
+// in-process suite's, or another package's), one per run of the suite,
+// in run order (runs[i] of two benchmarks come from the same run).
 type inprocResult map[string][]sample
 
 func runInproc(s settings) (inprocResult, error) {
-	dir, err := os.MkdirTemp("", "wego-bench-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "inproc.test")
-	logf("go test -c -o %s ./inproc", bin)
-	build := exec.Command("go", "test", "-c", "-o", bin, "./inproc")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return nil, fmt.Errorf("building the in-process suite: %w", err)
-	}
-	// The repetitions are whole runs of the suite, one after the other,
-	// rather than -count N (which repeats each benchmark N times in a row):
-	// every benchmark and its baseline then share the machine's noise.
-	args := []string{"-test.run", "^$", "-test.bench", s.bench, "-test.benchmem", "-test.count", "1", "-test.benchtime", s.benchtime}
-	var out bytes.Buffer
-	for i := range s.count {
-		logf("in-process repetition %d/%d: inproc.test %s", i+1, s.count, strings.Join(args, " "))
-		cmd := exec.Command(bin, args...)
-		cmd.Dir = "inproc"
-		cmd.Stdout = io.MultiWriter(&out, os.Stderr)
-		cmd.Stderr = os.Stderr
-		if err := cmd.Run(); err != nil {
-			return nil, fmt.Errorf("in-process suite: %w", err)
-		}
-	}
-	if raw := filepath.Join(os.TempDir(), "wego-bench-inproc.txt"); os.WriteFile(raw, out.Bytes(), 0o644) == nil {
-		logf("raw output in %s (benchstat reads it)", raw)
-	}
-	return parseBench(&out), nil
+	res, _, err := runGoBench(s, goSuite{pkg: "inproc", pattern: s.bench})
+	return res, err
 }
 
 // parseBench reads `go test -bench -benchmem` output.
@@ -313,6 +335,11 @@ func parseBench(r io.Reader) inprocResult {
 				sm.bytes = v
 			case "allocs/op":
 				sm.allocs = v
+			default:
+				if sm.metrics == nil {
+					sm.metrics = map[string]float64{}
+				}
+				sm.metrics[f[i+1]] = v
 			}
 		}
 		res[name] = append(res[name], sm)
@@ -341,7 +368,7 @@ func (r inprocResult) med(name string) (sample, bool) {
 	for _, s := range ss {
 		ns, by, al = append(ns, s.ns), append(by, s.bytes), append(al, s.allocs)
 	}
-	return sample{median(ns), median(by), median(al)}, true
+	return sample{ns: median(ns), bytes: median(by), allocs: median(al)}, true
 }
 
 // ratio is the median over the runs of a's time divided by b's time in

@@ -68,7 +68,7 @@ type ReleaseResponse struct {
 
 // StockRequest asks how many units of SKU are available.
 type StockRequest struct {
-	SKU string `path:"sku" json:"-"`
+	SKU string `path:"sku" json:"sku"`
 }
 
 // StockResponse is the stock of one SKU.

@@ -5,9 +5,11 @@ package orders
 import (
 	"embed"
 	"net/http"
+	"time"
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/middleware/idempotency"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
@@ -28,7 +30,7 @@ type Order struct {
 
 // GetRequest names an order.
 type GetRequest struct {
-	ID string `path:"id" json:"-"`
+	ID string `path:"id" json:"id"`
 }
 
 // ErrNotFound: no order has that id (404).
@@ -49,6 +51,22 @@ var (
 		httptransport.GET("/orders/{id}"),
 		catalog.Doc("Return an order by id."))
 )
+
+// OrderPlaced is the event of a placed order: its stock is reserved and
+// the order is stored. Its message id is the order's id, so that a
+// backend that de-duplicates (JetStream) stores a republished event once.
+type OrderPlaced struct {
+	OrderID       string    `json:"order_id"`
+	SKU           string    `json:"sku"`
+	Qty           int       `json:"qty"`
+	ReservationID string    `json:"reservation_id"`
+	PlacedAt      time.Time `json:"placed_at"`
+}
+
+// Placed is the topic orders.OrderPlaced: orders publishes an OrderPlaced
+// for every order it places, at least once.
+var Placed = events.NewTopic[OrderPlaced]("orders.OrderPlaced",
+	events.Doc("An order was placed and its stock reserved; published at least once, with the order id as message id."))
 
 // Messages holds the English and Spanish messages of the error codes.
 //

@@ -108,7 +108,8 @@ func init() {
 	catalog.Register("orders.Get", get)
 }
 
-// place reserves the stock, then stores the order. It runs to completion:
+// place reserves the stock, then stores the order and publishes its
+// OrderPlaced event (through the outbox, events.go). It runs to completion:
 // its context is detached from its caller (the deadline middleware), so
 // neither a client that goes away nor its X-Wego-Timeout stops it between
 // the two steps.
@@ -134,10 +135,17 @@ func place(ctx context.Context, req orders.PlaceRequest) (orders.Order, error) {
 		return orders.Order{}, err
 	}
 	o := orders.Order{OrderID: uuid.NewString(), SKU: r.SKU, Qty: req.Qty, ReservationID: r.ReservationID}
-	if err := s.add(ctx, o); err != nil {
+	e := placedEvent(o) // published through the outbox: see events.go
+	if err := s.pend(ctx, e); err != nil {
 		release(ctx, r.ReservationID)
 		return orders.Order{}, err
 	}
+	if err := s.add(ctx, o); err != nil {
+		_ = s.unpend(ctx, o.OrderID) // what stays, Republish drops: there is no order
+		release(ctx, r.ReservationID)
+		return orders.Order{}, err
+	}
+	_ = s.publish(ctx, e) // what fails stays in the outbox, for Republish
 	return o, nil
 }
 

@@ -9,6 +9,12 @@
 // in this process, and this server exposes them too. The code is the same
 // either way.
 //
+// Orders publishes orders.OrderPlaced for every order (events.backend:
+// NATS core in dev). Shipping receives it: in its own deployable in dev,
+// where this server answers GET /shipments/{order_id} by calling it over
+// NATS (routes.shipping.*), and in this process with WEGO_ENV=single, on
+// the in-process backend.
+//
 // WEGO_HTTP_ADDR=127.0.0.1:9080 moves the server (WEGO_HTTP_ADDR=:8080
 // listens on every interface, to expose it); the variable of the route's key,
 // WEGO_ROUTES_INVENTORY_*=http://127.0.0.1:8081 (set with env(1)), sends
@@ -22,13 +28,19 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
+	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service" // registers the orders commands
+	"github.com/wegomesh/wego/examples/mesh/shipping"
+	shippingsvc "github.com/wegomesh/wego/examples/mesh/shipping/service"
 	"github.com/wegomesh/wego/fw"
 	_ "github.com/wegomesh/wego/store/boltstore" // store.kind bbolt
 	httptransport "github.com/wegomesh/wego/transport/http"
@@ -53,14 +65,33 @@ func run() error {
 	server := httptransport.NewServer()
 	mode, local := "inventory runs in this process", true
 	var app *fw.App
+	outboxCtx, stopOutbox := context.WithCancel(context.Background())
+	defer stopOutbox()
+	var outbox sync.WaitGroup
 	app, err = fw.New(
 		fw.ConfigOptions(config.FS(embedded)),
 		fw.Sections("inventory"),
 		fw.Messages(orders.Messages, "locales/*.toml"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
+		fw.Messages(shipping.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
 			printCurls(os.Stdout, server.URL(), mode, local, devToken(app.Config(), "alice", "orders"))
+			return nil
+		}),
+		// The outbox republishes the OrderPlaced events whose publish
+		// failed, while the application runs.
+		fw.AfterStart(func(context.Context) error {
+			outbox.Add(1)
+			go func() {
+				defer outbox.Done()
+				orderssvc.RunOutbox(outboxCtx, app.Catalog(), outboxEvery)
+			}()
+			return nil
+		}),
+		fw.BeforeStop(func(context.Context) error {
+			stopOutbox()
+			outbox.Wait()
 			return nil
 		}),
 	)
@@ -75,8 +106,19 @@ func run() error {
 	} else if err := inventorysvc.Setup(app.Catalog(), app.Config()); err != nil {
 		return err
 	}
+	if !shipping.Get.Routed() {
+		// No route to a shipping service: shipping runs here, and
+		// receives orders' events in this process.
+		mode = strings.Replace(mode, "inventory runs", "inventory and shipping run", 1)
+		if err := shippingsvc.Setup(app.Catalog()); err != nil {
+			return err
+		}
+	}
 	return app.Run(context.Background())
 }
+
+// outboxEvery is how often the outbox looks for events to republish.
+const outboxEvery = 5 * time.Second
 
 // devToken mints a development token for sub with scopes, meant for this
 // deployable's audiences, with the development key of cfg's auth section;
@@ -98,8 +140,9 @@ func devToken(cfg *config.Config, sub string, scopes ...string) string {
 }
 
 // printCurls prints the curl lines of what this process serves at base:
-// the orders endpoints, and the inventory ones when inventory runs here.
-// With a development token, they carry it.
+// the orders endpoints, and the inventory and shipping ones when they run
+// here (both or neither, as the configuration routes them). With a
+// development token, they carry it.
 func printCurls(w io.Writer, base, mode string, local bool, token string) {
 	fmt.Fprintf(w, "orders listening on %s (%s)\n", base, mode)
 	authz := ""
@@ -112,6 +155,7 @@ func printCurls(w io.Writer, base, mode string, local bool, token string) {
 	fmt.Fprintf(w, "  curl %s/orders/<order_id>%s\n", base, authz)
 	if local {
 		fmt.Fprintf(w, "  curl %s/inventory/stock/apple\n", base)
+		fmt.Fprintf(w, "  curl %s/shipments/<order_id>%s\n", base, authz)
 	}
 	fmt.Fprintf(w, "  curl %s/            (the commands served here)\n", base)
 	fmt.Fprintf(w, "  curl %s/openapi.json\n", base)
