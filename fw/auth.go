@@ -108,10 +108,11 @@ func buildAuth(a *App) (middleware.Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmds := a.cat.Commands()
-	resources := make([]auth.Resource, len(cmds))
-	for i, e := range cmds {
-		resources[i] = authmw.ResourceOf(e.Spec())
+	var resources []auth.Resource
+	for _, e := range a.cat.Commands() {
+		if e.Spec().Kind != middleware.Event { // the middleware checks no event (see authmw.Middleware.Wrap)
+			resources = append(resources, authmw.ResourceOf(e.Spec()))
+		}
 	}
 	m, err := authmw.New(cfg, resources, authmw.WithLogger(a.logger), authmw.WithRefused(a.authRefused))
 	if err != nil {

@@ -100,14 +100,14 @@ func shippedAuth(t *testing.T, file string) map[string]any {
 	return a
 }
 
-// securedMesh is inventory and orders, each with the auth section it
-// ships with, logging to one observer, orders calling inventory over
-// HTTP or NATS.
+// securedMesh is inventory, orders and shipping, each with the auth
+// section it ships with, logging to one observer, orders calling
+// inventory over HTTP or NATS.
 type securedMesh struct {
-	inv, ord string // base URLs
-	natsURL  string
-	logs     *observer.ObservedLogs
-	devKey   string
+	inv, ord, ship string // base URLs
+	natsURL        string
+	logs           *observer.ObservedLogs
+	devKey         string
 }
 
 func startSecured(t *testing.T, overNATS bool) *securedMesh {
@@ -159,6 +159,10 @@ func startSecured(t *testing.T, overNATS bool) *securedMesh {
 		doc["routes"] = map[string]any{"inventory.*": "nats://inventory"}
 	}
 	m.ord, _ = start(ordCat, doc)
+
+	shipCat, _ := catalogtest.New(t)
+	m.ship, _ = start(shipCat, map[string]any{"app": map[string]any{"name": "shipping"}, "middleware": audited,
+		"auth": shippedAuth(t, "shipping/cmd/shipping/config/dev.yaml")})
 	return m
 }
 
@@ -187,7 +191,8 @@ func (m *securedMesh) token(t *testing.T, claims jwt.MapClaims, mod ...func(*jwt
 
 type command struct {
 	name, app, method, path, body string
-	ok                            int // the status of success
+	ok                            int    // the status of an authorized call
+	okCode                        string // and its code, for an error
 }
 
 // TestSecurity runs every command of the example with every kind of
@@ -219,11 +224,12 @@ func TestSecurity(t *testing.T) {
 	}
 
 	commands := []command{
-		{"inventory.Reserve", "inventory", "POST", "/inventory/reserve", `{"sku":"apple","qty":1}`, 200},
-		{"inventory.Release", "inventory", "POST", "/inventory/release", `{"reservation_id":"r-0"}`, 200},
-		{"inventory.Stock", "inventory", "GET", "/inventory/stock/apple", "", 200},
-		{"orders.Place", "orders", "POST", "/orders", `{"sku":"apple","qty":1}`, 201},
-		{"orders.Get", "orders", "GET", "/orders/" + orderID, "", 200},
+		{"inventory.Reserve", "inventory", "POST", "/inventory/reserve", `{"sku":"apple","qty":1}`, 200, ""},
+		{"inventory.Release", "inventory", "POST", "/inventory/release", `{"reservation_id":"r-0"}`, 200, ""},
+		{"inventory.Stock", "inventory", "GET", "/inventory/stock/apple", "", 200, ""},
+		{"orders.Place", "orders", "POST", "/orders", `{"sku":"apple","qty":1}`, 201, ""},
+		{"orders.Get", "orders", "GET", "/orders/" + orderID, "", 200, ""},
+		{"shipping.Get", "shipping", "GET", "/shipments/o-none", "", 404, "shipping.not_found"}, // authorized: it looks
 	}
 	const (
 		ok = iota
@@ -291,10 +297,10 @@ func TestSecurity(t *testing.T) {
 		{"revoked API key", header("ApiKey " + revokedKey), always(unauthenticated, "auth.key_revoked")},
 		{"valid, wrong scope", forApp(func(aud string) string { return user(aud, "profile") }), publicOr(denied, "auth.denied")},
 		{"valid, right scope", func(c command) string {
-			if c.app == "orders" {
-				return "Bearer " + user("orders", "orders")
+			if c.app == "inventory" {
+				return "Bearer " + operator("inventory")
 			}
-			return "Bearer " + operator("inventory")
+			return "Bearer " + user(c.app, "orders")
 		}, always(ok, "")},
 		{"API key, right scope", header("ApiKey " + opsKey), always(ok, "")},
 		{"service account of another service", forApp(func(aud string) string {
@@ -315,15 +321,15 @@ func TestSecurity(t *testing.T) {
 	var allBodies bytes.Buffer
 	for _, cred := range creds {
 		for _, c := range commands {
-			base := m.inv
-			if c.app == "orders" {
-				base = m.ord
-			}
+			base := map[string]string{"inventory": m.inv, "orders": m.ord, "shipping": m.ship}[c.app]
 			h := cred.header(c)
 			a := m.do(t, base, c.method, c.path, c.body, h)
 			allBodies.Write(a.raw)
 			outcome, code := cred.want(c)
 			want := map[int]int{ok: c.ok, unauthenticated: 401, denied: 403}[outcome]
+			if outcome == ok {
+				code = c.okCode
+			}
 			gotCode, _ := a.body["code"].(string)
 			if a.status != want || gotCode != code {
 				t.Errorf("%s, %s: %d %q, want %d %q", cred.name, c.name, a.status, gotCode, want, code)
@@ -342,8 +348,8 @@ func TestSecurity(t *testing.T) {
 	if n := audit.FilterField(zap.String("outcome", "auth.token_expired")).Len(); n != len(commands) {
 		t.Errorf("%d audit records of expired tokens, want %d", n, len(commands))
 	}
-	if n := audit.FilterField(zap.String("outcome", "auth.denied")).FilterField(zap.String("principal", "billing")).Len(); n != 4 {
-		t.Errorf("%d audit records of billing's denied calls, want 4", n)
+	if n := audit.FilterField(zap.String("outcome", "auth.denied")).FilterField(zap.String("principal", "billing")).Len(); n != 5 {
+		t.Errorf("%d audit records of billing's denied calls, want 5", n)
 	}
 	if n := audit.FilterField(zap.String("outcome", "ok")).FilterField(zap.String("principal", "ops")).Len(); n < 5 {
 		t.Errorf("%d audit records of ops's calls, want at least 5", n)

@@ -242,8 +242,12 @@ func (m *Middleware) logger(ctx context.Context) *zap.Logger {
 // in its context (auth.FromContext); nil when auth is off. On the client
 // side it returns, for a remote command called on the caller's behalf
 // (identity.on_behalf), a handler that makes the call carry the caller's
-// credential; nil otherwise.
+// credential; nil otherwise. It adds nothing to the entries of events
+// (middleware.Event): a delivery carries no caller's credential yet.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	if spec.Kind == middleware.Event {
+		return nil
+	}
 	switch spec.Side {
 	case middleware.ServerSide:
 		g := m.guard(spec)

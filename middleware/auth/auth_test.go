@@ -217,6 +217,18 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
+// The entries of events are not checked: a delivery carries no caller.
+func TestEventsNotChecked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, baseConfig())
+	for _, side := range []middleware.Side{middleware.ServerSide, middleware.ClientSide} {
+		spec := &middleware.Spec{Name: "shipping.OnOrderPlaced", Side: side, Kind: middleware.Event, Remote: true}
+		if h.m.Wrap(spec, func(context.Context, *middleware.Call) error { return nil }) != nil {
+			t.Errorf("%s side: an event entry was wrapped", side)
+		}
+	}
+}
+
 // Rules that name no command, or malformed ones, fail with their key.
 func TestBadRules(t *testing.T) {
 	t.Parallel()

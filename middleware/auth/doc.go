@@ -51,6 +51,13 @@
 // propagator; for the commands of identity.on_behalf, the client side of
 // the middleware makes it carry the caller's own credential instead.
 //
+// # Events
+//
+// The entries of events (middleware.Event: topics and subscribers of
+// package events) are not checked: a delivery does not carry its
+// publisher's credential yet, and their names are not resources of the
+// rules.
+//
 // # Reloads
 //
 // [Middleware.Reload] puts new rules, keys and identities in force without
