@@ -86,9 +86,6 @@ func (s SigningKeyConfig) set() bool {
 // defaultIdentityTTL is the lifetime of minted service tokens.
 const defaultIdentityTTL = 15 * time.Minute
 
-// Configured reports whether the section configures an identity.
-func (c *IdentityConfig) Configured() bool { return c.Account != "" }
-
 // Validate checks the section, but for reading files.
 func (c *IdentityConfig) Validate() error {
 	var problems []error
@@ -179,19 +176,17 @@ type header struct {
 }
 
 // ServiceIdentity returns the identity the section auth.identity
-// configures, or nil when it configures none. A minted token is minted now, and a file
-// read now, so that a key or a file that does not work fails start-up;
-// problems name the key relative to the section ("identity.token_file").
+// configures, or nil when it configures none. A minted token is minted
+// now, and a file read now, so that a key or a file that does not work
+// fails start-up; problems name the key relative to the section
+// ("identity.token_file").
 func (c *Config) ServiceIdentity(opts ...Option) (*Identity, error) {
 	ic := c.Identity
-	if !ic.Configured() {
-		if err := ic.Validate(); err != nil {
-			return nil, config.Under("identity", err)
-		}
-		return nil, nil
-	}
 	if err := ic.Validate(); err != nil {
 		return nil, config.Under("identity", err)
+	}
+	if ic.Account == "" {
+		return nil, nil
 	}
 	o := newOptions(opts)
 	id := &Identity{
@@ -276,10 +271,6 @@ func (s SigningKeyConfig) signer(opts ...Option) (*Signer, error) {
 // makes as itself carry it ([NewContext]); the callee's rules see it as
 // they see the account of the service's credential.
 func (id *Identity) Account() *Account { return id.account }
-
-// Scheme returns the scheme of the service's credential, 0 when it has
-// none.
-func (id *Identity) Scheme() Scheme { return id.scheme }
 
 // OnBehalf reports whether the remote calls of the command name carry the
 // caller's credential rather than the service's (identity.on_behalf).
