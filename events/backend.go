@@ -105,7 +105,8 @@ type Subscription struct {
 
 // Backend carries events from publishers to subscriptions. The in-process
 // backend ([Memory]) is the default; packages register others by kind
-// ([RegisterKind]): NATS core and JetStream in package events/natsevents.
+// ([RegisterKind]): NATS core in package events/natsevents, JetStream in
+// package events/jsevents.
 // A Backend is made without I/O; its methods are safe for concurrent use.
 type Backend interface {
 	// Kind names the backend ("memory", "nats", "jetstream").

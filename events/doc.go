@@ -31,9 +31,9 @@
 // # Bus and backends
 //
 // A [Bus] runs the subscribers of a catalog on a [Backend]: the
-// in-process [Memory] (the default; synchronous for tests), NATS core or
-// JetStream (package events/natsevents, registered by kind with
-// [RegisterKind]). An application (package fw) makes its bus from the
+// in-process [Memory] (the default; synchronous for tests), NATS core
+// (package events/natsevents) or JetStream (package events/jsevents),
+// registered by kind with [RegisterKind]. An application (package fw) makes its bus from the
 // events section ([Config]), starts it before its transports and stops
 // it, draining, after them. Every backend settles a delivery by the same
 // rule ([OutcomeOf], [Settle]): nil acknowledges; an invalid_argument

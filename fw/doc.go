@@ -92,9 +92,9 @@
 // # Events
 //
 // [New] makes the application's event bus from the events section (see
-// package events: backend memory by default; nats and jetstream need
-// package events/natsevents imported, or New fails with
-// [ErrEventsNotLinked], naming it, and the NATS engine). Start starts it
+// package events: backend memory by default; nats needs package
+// events/natsevents imported, jetstream package events/jsevents, or New
+// fails with [ErrEventsNotLinked], naming it; both need the NATS engine). Start starts it
 // after the store and before the transports, subscribing every subscriber
 // of the catalog; Stop stops it after the transports, delivering what it
 // holds, before the store and the engine close. [App.Events] is the bus;

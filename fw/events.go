@@ -19,7 +19,7 @@ var ErrEventsNotLinked = errors.New("events backend not linked into this program
 // does not link itself.
 var eventsPackages = map[string]string{
 	"nats":      "github.com/wegomesh/wego/events/natsevents",
-	"jetstream": "github.com/wegomesh/wego/events/natsevents",
+	"jetstream": "github.com/wegomesh/wego/events/jsevents",
 }
 
 // OnDeadLetter sets a function that receives each dead letter of the

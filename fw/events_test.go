@@ -152,11 +152,14 @@ func TestEventsConfigErrors(t *testing.T) {
 		is              error
 	}{
 		{"events: {backend: nats}\n", "events.backend", `add import _ "github.com/wegomesh/wego/events/natsevents"`, fw.ErrEventsNotLinked},
-		{"events: {backend: jetstream}\n", "events.backend", `events/natsevents`, fw.ErrEventsNotLinked},
+		{"events: {backend: jetstream}\n", "events.backend", `events/jsevents`, fw.ErrEventsNotLinked},
 		{"events: {backend: nosuch}\n", "events.backend", `no events backend of kind "nosuch" is linked (linked: `, nil},
 		{"events: {retry: {max_deliveries: 0}}\n", "events.retry.max_deliveries", "must be from 1 to 10000", nil},
 		{"events: {backend: fwtest, memory: {queue_size: 13}}\n", "events.fwtest.path", "is required by kind fwtest", nil},
 		{"events: {backendd: memory}\n", "events.backendd", "unknown key", nil},
+		{"events: {jetstream: {storage: disk}}\n", "events.jetstream.storage", "must be file or memory", nil},
+		{"events: {jetstream: {ack_backoff: [1s, 0s]}}\n", "events.jetstream.ack_backoff[1]", "at least 1ms", nil},
+		{"events: {jetstream: {max_age: 1m, duplicate_window: 2m}}\n", "events.jetstream.duplicate_window", "from 1ms to max_age", nil},
 	} {
 		_, err := appWithConfig(t, catalog.New(), c.yaml)
 		var ce *config.Error

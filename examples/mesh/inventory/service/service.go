@@ -44,23 +44,27 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// The records of inventory in the store. Each SKU is one record holding
-// its stock and its open reservations, so that a reservation changes
-// both in one compare-and-set: two replicas that reserve at once never
-// both take the last unit. Two small index records find a reservation's
-// SKU by its id and by its key.
+// The records of inventory in the store. Each SKU's stock is one small
+// record that a reservation decrements with a compare-and-set, so that
+// two replicas that reserve at once never both take the last unit; each
+// reservation is a record of its own, and a key's claim another:
 //
 //	stock.<sku>          stockRecord
-//	reservation.<id>     the reservation's SKU (an index)
-//	reservekey.<digest>  the reservation made with a key (an index)
+//	reservation.<id>     reservedUnit
+//	reservekey.<digest>  the reservation made with a key
+//
+// A reservation claims its key first (Create), then takes the units,
+// then writes its record; a release deletes the record (only one release
+// wins the delete) before it gives the units back. A process that dies
+// between two steps leaves units held back, never units sold twice.
 type stockRecord struct {
-	Available    int                     `json:"available"`
-	Reservations map[string]reservedUnit `json:"reservations,omitempty"`
+	Available int `json:"available"`
 }
 
-// reservedUnit is what a reservation holds back, and the digest of the
-// key it was made with.
+// reservedUnit is a reservation: what it holds back, and the digest of
+// the key it was made with.
 type reservedUnit struct {
+	SKU string `json:"sku"`
 	Qty int    `json:"qty"`
 	Key string `json:"key,omitempty"`
 }
@@ -78,7 +82,7 @@ type keyRecord struct {
 type Store struct {
 	s     store.Store
 	stock *store.Typed[stockRecord]
-	ids   *store.Typed[string]
+	res   *store.Typed[reservedUnit]
 	keys  *store.Typed[keyRecord]
 
 	seed   map[string]int
@@ -102,7 +106,7 @@ func Open(s store.Store, stock map[string]int) *Store {
 	return &Store{
 		s:     s,
 		stock: store.NewTyped[stockRecord](s).WithUpdateAttempts(1000),
-		ids:   store.NewTyped[string](s),
+		res:   store.NewTyped[reservedUnit](s),
 		keys:  store.NewTyped[keyRecord](s),
 		seed:  stock,
 	}
@@ -168,15 +172,11 @@ func (s *Store) Available(sku string) (int, bool) {
 // Reservations returns the number of reservations held: made and not
 // released.
 func (s *Store) Reservations() int {
-	items, err := s.stock.List(context.Background(), "stock.", store.ListOptions{})
+	keys, err := s.s.Keys(context.Background(), "reservation.", store.ListOptions{})
 	if err != nil {
 		return 0
 	}
-	n := 0
-	for _, it := range items {
-		n += len(it.Value.Reservations)
-	}
-	return n
+	return len(keys)
 }
 
 // errUnknownSKU marks an Update of a SKU the store does not hold.
@@ -186,79 +186,68 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 	if err := s.ensureSeeded(ctx); err != nil {
 		return inventory.ReserveResponse{}, err
 	}
+	id := uuid.NewString()
 	digest := ""
 	if key != "" {
+		// Claim the key: a retry, or a copy that arrived late, finds the
+		// reservation made for it.
 		digest = keyDigest(key)
-		// A retry, or a copy that arrived late: the reservation made for it.
-		if k, _, err := s.keys.Get(ctx, "reservekey."+digest); err == nil {
-			return s.existing(ctx, k, sku, qty)
-		} else if !errors.Is(err, store.ErrNotFound) {
-			return inventory.ReserveResponse{}, err
-		}
-	}
-	id := uuid.NewString()
-	var answer inventory.ReserveResponse
-	_, _, err := s.stock.Update(ctx, stockKey(sku), func(r *stockRecord) error {
-		if r.Reservations == nil && r.Available == 0 && !s.known(ctx, sku) {
-			return errUnknownSKU
-		}
-		if digest != "" {
-			for rid, u := range r.Reservations {
-				if u.Key == digest { // a concurrent copy with the same key won
-					answer = inventory.ReserveResponse{ReservationID: rid, SKU: sku, Remaining: r.Available}
-					if u.Qty != qty {
-						return inventory.ErrKeyConflict.New()
-					}
-					return errKept
-				}
-			}
-		}
-		if r.Available < qty {
-			return inventory.ErrInsufficientStock.New(errs.P("sku", sku), errs.P("available", r.Available), errs.P("requested", qty))
-		}
-		r.Available -= qty
-		if r.Reservations == nil {
-			r.Reservations = map[string]reservedUnit{}
-		}
-		r.Reservations[id] = reservedUnit{Qty: qty, Key: digest}
-		answer = inventory.ReserveResponse{ReservationID: id, SKU: sku, Remaining: r.Available}
-		return nil
-	})
-	switch {
-	case errors.Is(err, errKept):
-		return answer, nil
-	case errors.Is(err, errUnknownSKU):
-		return inventory.ReserveResponse{}, inventory.ErrUnknownSKU.New(errs.P("sku", sku))
-	case err != nil:
-		return inventory.ReserveResponse{}, err
-	}
-	// The indexes. A reservation whose index writes fail still exists:
-	// release finds it by scanning the SKUs.
-	if _, err := s.ids.Put(ctx, "reservation."+id, sku, store.PutOptions{Create: true}); err != nil {
-		return answer, nil
-	}
-	if digest != "" {
 		_, err := s.keys.Put(ctx, "reservekey."+digest, keyRecord{ID: id, SKU: sku, Qty: qty}, store.PutOptions{Create: true})
 		if errors.Is(err, store.ErrConflict) {
-			// The same key reserved another SKU at the same moment: that
-			// one stands, this one is given back.
-			s.release(ctx, id)
 			k, _, gerr := s.keys.Get(ctx, "reservekey."+digest)
 			if gerr != nil {
 				return inventory.ReserveResponse{}, gerr
 			}
 			return s.existing(ctx, k, sku, qty)
 		}
+		if err != nil {
+			return inventory.ReserveResponse{}, err
+		}
 	}
-	return answer, nil
+	unclaim := func() {
+		if digest != "" {
+			_ = s.s.Delete(context.WithoutCancel(ctx), "reservekey."+digest, store.DeleteOptions{})
+		}
+	}
+	r, _, err := s.stock.Update(ctx, stockKey(sku), func(r *stockRecord) error {
+		if r.Available == 0 && !s.known(ctx, sku) {
+			return errUnknownSKU
+		}
+		if r.Available < qty {
+			return inventory.ErrInsufficientStock.New(errs.P("sku", sku), errs.P("available", r.Available), errs.P("requested", qty))
+		}
+		r.Available -= qty
+		return nil
+	})
+	switch {
+	case errors.Is(err, errUnknownSKU):
+		unclaim()
+		return inventory.ReserveResponse{}, inventory.ErrUnknownSKU.New(errs.P("sku", sku))
+	case err != nil:
+		unclaim()
+		return inventory.ReserveResponse{}, err
+	}
+	if _, err := s.res.Put(context.WithoutCancel(ctx), "reservation."+id, reservedUnit{SKU: sku, Qty: qty, Key: digest}, store.PutOptions{Create: true}); err != nil {
+		// Give the units back: without its record the reservation could
+		// never be released.
+		s.giveBack(context.WithoutCancel(ctx), sku, qty)
+		unclaim()
+		return inventory.ReserveResponse{}, err
+	}
+	return inventory.ReserveResponse{ReservationID: id, SKU: sku, Remaining: r.Available}, nil
 }
 
-// errKept ends an Update that found the reservation of its key already
-// made: nothing is written.
-var errKept = errors.New("reservation kept")
+// giveBack adds qty units of sku back to its stock.
+func (s *Store) giveBack(ctx context.Context, sku string, qty int) error {
+	_, _, err := s.stock.Update(ctx, stockKey(sku), func(r *stockRecord) error {
+		r.Available += qty
+		return nil
+	})
+	return err
+}
 
 // known reports whether sku has a record: an Update of a missing key sees
-// the zero record, which an out-of-stock SKU with no reservations has too.
+// the zero record, which an out-of-stock SKU has too.
 func (s *Store) known(ctx context.Context, sku string) bool {
 	_, err := s.s.Get(ctx, stockKey(sku))
 	return err == nil
@@ -283,48 +272,33 @@ func (s *Store) release(ctx context.Context, id string) (bool, error) {
 	if err := s.ensureSeeded(ctx); err != nil {
 		return false, err
 	}
-	skus := []string{}
-	if sku, _, err := s.ids.Get(ctx, "reservation."+id); err == nil {
-		skus = append(skus, stockKey(sku))
-	} else if errors.Is(err, store.ErrNotFound) {
-		// Released already, or its index was never written: look for it.
-		keys, err := s.s.Keys(ctx, "stock.", store.ListOptions{})
-		if err != nil {
-			return false, err
-		}
-		skus = keys
-	} else {
+	key := "reservation." + id
+	if !store.ValidKey(key) {
+		return false, nil
+	}
+	u, rec, err := s.res.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
 		return false, err
 	}
-	for _, key := range skus {
-		released, digest := false, ""
-		_, _, err := s.stock.Update(ctx, key, func(r *stockRecord) error {
-			u, ok := r.Reservations[id]
-			if !ok {
-				return errKept
-			}
-			delete(r.Reservations, id)
-			r.Available += u.Qty
-			released, digest = true, u.Key
-			return nil
-		})
-		if errors.Is(err, errKept) {
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		if released {
-			// Best effort: a stale index is harmless (it names a
-			// reservation that no SKU holds any more).
-			_ = s.s.Delete(ctx, "reservation."+id, store.DeleteOptions{})
-			if digest != "" {
-				_ = s.s.Delete(ctx, "reservekey."+digest, store.DeleteOptions{})
-			}
-			return true, nil
-		}
+	// Only one release deletes the record at this revision: it alone
+	// gives the units back.
+	err = s.s.Delete(ctx, key, store.DeleteOptions{IfRevision: rec.Revision})
+	if errors.Is(err, store.ErrConflict) {
+		return false, nil
 	}
-	return false, nil
+	if err != nil {
+		return false, err
+	}
+	if err := s.giveBack(context.WithoutCancel(ctx), u.SKU, u.Qty); err != nil {
+		return false, err
+	}
+	if u.Key != "" {
+		_ = s.s.Delete(context.WithoutCancel(ctx), "reservekey."+u.Key, store.DeleteOptions{})
+	}
+	return true, nil
 }
 
 // StoreDep is inventory's store that the commands use; [Setup] binds it

@@ -23,6 +23,7 @@ import (
 
 	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
+	_ "github.com/wegomesh/wego/events/jsevents"   // events.backend jetstream
 	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
 	"github.com/wegomesh/wego/examples/mesh/shipping"
 	"github.com/wegomesh/wego/examples/mesh/shipping/service"
