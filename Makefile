@@ -47,6 +47,9 @@ fuzz: ## every fuzz target for FUZZTIME (10s) each
 	GO=$(GO) .ci/fuzz-one ./middleware FuzzPattern $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./middleware/requestid FuzzFromHeader $(FUZZTIME)
 	GO=$(GO) .ci/fuzz-one ./middleware/logging FuzzAppendString $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./auth FuzzAuthenticate $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./auth FuzzRuleMatch $(FUZZTIME)
+	GO=$(GO) .ci/fuzz-one ./middleware/auth FuzzAuthorizationHeader $(FUZZTIME)
 
 soak: ## the long runs: 50,000 orders, faults, shutdown, integrity, memory; 1,000 fresh-process catalog isolation runs
 	WEGO_SOAK=1 $(GO) test -race -shuffle=on -count=1 -timeout 30m -v ./examples/mesh/reliability

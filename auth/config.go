@@ -45,6 +45,12 @@ type Config struct {
 	// DevKey is the key that mints development tokens (wego token); its
 	// tokens are accepted too. Leave it out of production configuration.
 	DevKey DevKeyConfig `mapstructure:"dev_key"`
+	// Identity is the service account of the deployable, and the
+	// credential its remote calls carry (see [Config.ServiceIdentity]).
+	Identity IdentityConfig `mapstructure:"identity"`
+	// ClientCerts map verified client certificates to service accounts
+	// (see [Certificates]).
+	ClientCerts []ClientCertConfig `mapstructure:"client_certs"`
 }
 
 // JWTConfig is the section auth.jwt.
@@ -204,7 +210,29 @@ func (c *Config) Validate() error {
 	if _, err := c.DevKey.key(); err != nil {
 		problems = append(problems, config.Under("dev_key", err))
 	}
+	if err := c.Identity.Validate(); err != nil {
+		problems = append(problems, config.Under("identity", err))
+	}
+	if c.Identity.UseDevKey && c.DevKey.Secret == "" && c.DevKey.SecretFile == "" {
+		problems = append(problems, config.Errorf("identity.use_dev_key", "no development key: set dev_key.secret or dev_key.secret_file"))
+	}
+	if _, err := NewCertificates(c.ClientCerts...); err != nil {
+		problems = append(problems, config.Under("client_certs", err))
+	}
 	return errors.Join(problems...)
+}
+
+// Certificates returns the mapping of client certificates of the section
+// auth.client_certs, or nil when it has none.
+func (c *Config) Certificates() (*Certificates, error) {
+	if len(c.ClientCerts) == 0 {
+		return nil, nil
+	}
+	certs, err := NewCertificates(c.ClientCerts...)
+	if err != nil {
+		return nil, config.Under("client_certs", err)
+	}
+	return certs, nil
 }
 
 // Validate checks the section auth.jwt, but for reading key files.

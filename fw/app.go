@@ -130,12 +130,14 @@ type App struct {
 	liveServer, liveClient []middleware.Middleware
 	retired                []built  // replaced by a change of settings; closed at stop
 	watches                []func() // stop the watches of the middleware sections
+
+	auth appAuth // the authentication middleware (see auth.go)
 }
 
 // KnownSections are the top-level configuration keys that fw reads itself,
 // besides one per transport (named after it) and those declared with
 // [Sections].
-var KnownSections = []string{"app", "config", "log", "routes", "middleware", "http_client", "registry", "store", "events"}
+var KnownSections = []string{"app", "config", "log", "routes", "middleware", "http_client", "registry", "store", "events", AuthSection}
 
 // New builds an application from its options and configuration. It loads
 // and validates the configuration (an unknown top-level key, a wrong type
@@ -443,6 +445,7 @@ func (a *App) Start(ctx context.Context) error {
 		a.logger.Warn("middleware registered but in no chain", zap.Strings("middleware", a.unused),
 			zap.String("hint", `name them in middleware.server or middleware.client, or give fw.Middleware a position such as fw.After("logging")`))
 	}
+	a.logAuth()
 	if missing := a.bundle.Missing(); len(missing) > 0 {
 		a.logger.Warn("error codes without a message in some languages", zap.Int("missing", len(missing)),
 			zap.Stringer("first", missing[0]))

@@ -30,10 +30,12 @@ import (
 // DefaultServerChain is the server chain an application runs when its
 // configuration does not list one (middleware.server), outermost first:
 //
-//	recovery ─▶ requestid ─▶ newrelic ─▶ logging ─▶ deadline ─▶ audit ─▶ ratelimit ─▶ faultinject ─▶ validate ─▶ idempotency ─▶ function
+//	recovery ─▶ requestid ─▶ auth ─▶ newrelic ─▶ logging ─▶ deadline ─▶ audit ─▶ ratelimit ─▶ faultinject ─▶ validate ─▶ idempotency ─▶ function
 //
 // Recovery is outermost so that a panic anywhere becomes an error; the
-// request id comes next so that everything after it can log it; New Relic
+// request id comes next so that everything after it can log it;
+// authentication follows at once, so that a call that may not proceed
+// costs nothing more (it logs and audits its refusals itself); New Relic
 // and logging measure everything inside them, rejections included; the
 // deadline refuses a call whose caller has gone or whose deadline has
 // passed, and detaches the commands that run to completion from their
@@ -53,17 +55,19 @@ import (
 // New Relic is linked only into programs that import package fw/newrelic;
 // without it, the chains skip newrelic, unless the configuration turns New
 // Relic on: [New] then fails with [ErrNotLinked], naming the import.
-var DefaultServerChain = []string{"recovery", "requestid", "newrelic", "logging", "deadline", "audit", "ratelimit", "faultinject", "validate", "idempotency"}
+var DefaultServerChain = []string{"recovery", "requestid", "auth", "newrelic", "logging", "deadline", "audit", "ratelimit", "faultinject", "validate", "idempotency"}
 
 // DefaultClientChain is the client chain an application runs when its
 // configuration does not list one (middleware.client), outermost first:
 //
-//	cache ─▶ timeout ─▶ retry ─▶ breaker ─▶ newrelic ─▶ route
+//	cache ─▶ timeout ─▶ retry ─▶ breaker ─▶ newrelic ─▶ auth ─▶ route
 //
 // A cache hit answers before anything else; the timeout bounds the whole
 // call, retries included; each attempt passes the breaker; New Relic
-// records an external segment per remote attempt.
-var DefaultClientChain = []string{"cache", "timeout", "retry", "breaker", "newrelic"}
+// records an external segment per remote attempt; auth makes the remote
+// calls of commands called on their caller's behalf carry the caller's
+// credential (auth.identity.on_behalf), and adds nothing otherwise.
+var DefaultClientChain = []string{"cache", "timeout", "retry", "breaker", "newrelic", "auth"}
 
 // The built-in middleware, by the name the configuration uses. Each reads
 // its section, middleware.<name>, into its Config.
@@ -88,7 +92,7 @@ func init() {
 		return validate.New(c)
 	})
 	builtin("idempotency", idempotency.DefaultConfig, func(a *App, c idempotency.Config) (*idempotency.Middleware, error) {
-		return idempotency.New(c, idempotency.WithLogger(a.logger), idempotency.WithPrincipal(audit.PrincipalFrom))
+		return idempotency.New(c, idempotency.WithLogger(a.logger), idempotency.WithPrincipal(Principal))
 	})
 	builtin("cache", cache.DefaultConfig, func(_ *App, c cache.Config) (*cache.Cache, error) {
 		return cache.New(c)
@@ -112,7 +116,7 @@ func init() {
 // logger, they go through a logger of their own, like the application's
 // but at info and unsampled.
 func newAudit(a *App, cfg audit.Config) (*audit.Auditor, error) {
-	opts := []audit.Option{audit.WithLogger(a.logger)}
+	opts := []audit.Option{audit.WithLogger(a.logger), audit.WithPrincipal(Principal)}
 	if (cfg.Sink == "" || cfg.Sink == audit.SinkZap) && a.opts.logger == nil {
 		lc := a.logCfg
 		lc.Level, lc.Sampling = "info", nil
@@ -308,8 +312,13 @@ func (a *App) buildChains() error {
 		a.closeMiddleware()
 		return err
 	}
+	if err := a.checkAuthChains(serverNames, clientNames); err != nil {
+		a.closeMiddleware()
+		return err
+	}
 	a.serverChain, a.clientChain = serverNames, clientNames
 	a.liveServer, a.liveClient = s, c
+	a.noteAuditor()
 	a.cat.SetChains(s, c)
 	for n := range byName {
 		if w := watchers[n]; w != nil {
@@ -415,6 +424,7 @@ func (a *App) swapMiddleware(name string, m middleware.Middleware) {
 			a.built[i].m = m
 		}
 	}
+	a.noteAuditor()
 	a.cat.SetChains(a.liveServer, a.liveClient)
 	a.logger.Info("middleware settings changed", zap.String("middleware", name), zap.String("key", "middleware."+name))
 }

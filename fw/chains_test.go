@@ -171,8 +171,8 @@ func Example_chainOrder() {
 	// server s3
 	// function
 	// hello gopher
-	// default server chain: recovery → requestid → newrelic → logging → deadline → audit → ratelimit → faultinject → validate → idempotency
-	// default client chain: cache → timeout → retry → breaker → newrelic
+	// default server chain: recovery → requestid → auth → newrelic → logging → deadline → audit → ratelimit → faultinject → validate → idempotency
+	// default client chain: cache → timeout → retry → breaker → newrelic → auth
 }
 
 // Audit records are written even when the application logs only errors:

@@ -93,7 +93,7 @@ func ExampleMiddleware() {
 	fmt.Println("hello.Greet:", counter.Calls("hello.Greet"))
 	fmt.Println("hello.Ping:", counter.Calls("hello.Ping"))
 	// Output:
-	// recovery → requestid → logging → counter → deadline → audit → ratelimit → faultinject → validate → idempotency
+	// recovery → requestid → auth → logging → counter → deadline → audit → ratelimit → faultinject → validate → idempotency
 	// hello.Greet: 2
 	// hello.Ping: 0
 }

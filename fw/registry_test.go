@@ -85,10 +85,10 @@ func TestMiddlewarePositions(t *testing.T) {
 		t.Fatal(err)
 	}
 	server, client := a.ChainNames()
-	if got, want := strings.Join(server, " "), "first recovery requestid both logging counter inner deadline audit ratelimit faultinject validate idempotency"; got != want {
+	if got, want := strings.Join(server, " "), "first recovery requestid auth both logging counter inner deadline audit ratelimit faultinject validate idempotency"; got != want {
 		t.Errorf("server chain:\n got %s\nwant %s", got, want)
 	}
-	if got, want := strings.Join(client, " "), "cache timeout retry breaker counter inner both"; got != want {
+	if got, want := strings.Join(client, " "), "cache timeout retry breaker counter inner both auth"; got != want {
 		t.Errorf("client chain:\n got %s\nwant %s", got, want)
 	}
 	if _, err := h.Call(context.Background(), "x"); err != nil {

@@ -1,7 +1,9 @@
-// Command wego generates WeGO services from a small YAML spec.
+// Command wego generates WeGO services from a small YAML spec, and mints
+// development tokens.
 //
 //	wego new service NAME [--spec FILE] [--dir DIR] [--module PATH] [--force] [--wego-replace PATH]
 //	wego gen [--spec FILE] [--dir DIR]
+//	wego token SUBJECT [--config FILE] [--scope SCOPE]... [--aud AUDIENCE]... [--type user|service] [--ttl DURATION]
 //	wego version
 //	wego help [COMMAND]
 //
@@ -9,7 +11,9 @@
 // the implementation, a main, features, Makefile, Dockerfile and the spec
 // itself as wego.yaml. gen regenerates the generated files of the service in
 // DIR (. by default) from its wego.yaml after a change, and never touches
-// the files that are yours. See docs/codegen.md.
+// the files that are yours. See docs/codegen.md. token prints a token for
+// SUBJECT signed with the development key of a service's configuration
+// (auth.dev_key, config/dev.yaml by default). See docs/auth.md.
 //
 // Install it from a clone of WeGO, in the clone's root, with
 //
@@ -58,10 +62,11 @@ const usage = `wego generates WeGO services.
 Usage:
   wego new service NAME [flags]   write a new service into ./NAME
   wego gen [flags]                regenerate a service's generated files from wego.yaml
+  wego token SUBJECT [flags]      mint a development token with a configuration's dev key
   wego version                    print wego's version
-  wego help [COMMAND]             print help, for new or gen
+  wego help [COMMAND]             print help, for new, gen or token
 
-Run "wego help new" or "wego help gen" for their flags.
+Run "wego help new", "wego help gen" or "wego help token" for their flags.
 `
 
 const newUsage = `Usage: wego new service NAME [--spec FILE] [--dir DIR] [--module PATH] [--force] [--wego-replace PATH]
@@ -104,6 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runNew(args[1:], stdout, stderr)
 	case "gen":
 		err = runGen(args[1:], stdout, stderr)
+	case "token":
+		err = runToken(args[1:], stdout, stderr)
 	case "version":
 		if len(args) > 1 {
 			err = usagef("version takes no arguments")
@@ -120,14 +127,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case "gen":
 			fmt.Fprint(stdout, genUsage)
 			genFlags(io.Discard).setOutput(stdout).PrintDefaults()
+		case "token":
+			fmt.Fprint(stdout, tokenUsage)
+			tokenFlags(io.Discard, new(tokenOpts)).setOutput(stdout).PrintDefaults()
 		default:
-			err = usagef("no help for %q: the commands are new, gen and version", args[1])
+			err = usagef("no help for %q: the commands are new, gen, token and version", args[1])
 		}
 	case "":
 		fmt.Fprint(stderr, usage)
 		return exitUsage
 	default:
-		err = usagef("unknown command %q: the commands are new, gen, version and help", cmd)
+		err = usagef("unknown command %q: the commands are new, gen, token, version and help", cmd)
 	}
 	var ue *usageError
 	switch {

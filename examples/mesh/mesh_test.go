@@ -128,11 +128,21 @@ var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 // with ids masked, so that two meshes can be compared.
 func script(t *testing.T, ordersURL, inventoryURL string) []string {
 	t.Helper()
+	return scriptAs(t, ordersURL, inventoryURL, nil)
+}
+
+// scriptAs is script whose requests carry the Authorization header that
+// authz gives for their base URL and path, when authz is not nil.
+func scriptAs(t *testing.T, ordersURL, inventoryURL string, authz func(base, path string) string) []string {
+	t.Helper()
 	var out []string
 	do := func(base string, x exchange) map[string]any {
 		req, _ := http.NewRequest(x.method, base+x.path, strings.NewReader(x.body))
 		if x.body != "" {
 			req.Header.Set("Content-Type", "application/json")
+		}
+		if authz != nil {
+			req.Header.Set("Authorization", authz(base, x.path))
 		}
 		if x.lang != "" {
 			req.Header.Set("Accept-Language", x.lang)

@@ -66,7 +66,8 @@ func TestRegisteredFromConfiguration(t *testing.T) {
 	})
 	a := newApp(t, cat, "middleware:\n  newrelic: {license_key: \""+license+"\", log_level: off}\n")
 	server, client := a.ChainNames()
-	if !strings.Contains(strings.Join(server, " "), "requestid newrelic logging") || client[len(client)-1] != "newrelic" {
+	if !strings.Contains(strings.Join(server, " "), "requestid auth newrelic logging") ||
+		!strings.Contains(strings.Join(client, " "), "breaker newrelic auth") {
 		t.Fatalf("chains = %v / %v, want newrelic where the default chains have it", server, client)
 	}
 	host := a.Host()

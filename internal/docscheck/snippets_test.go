@@ -234,6 +234,7 @@ var autoImports = map[string]string{
 	// WeGO
 	"audit":         "github.com/wegomesh/wego/middleware/audit",
 	"auth":          "github.com/wegomesh/wego/auth",
+	"authmw":        "github.com/wegomesh/wego/middleware/auth",
 	"bdd":           "github.com/wegomesh/wego/bdd",
 	"breaker":       "github.com/wegomesh/wego/middleware/breaker",
 	"cache":         "github.com/wegomesh/wego/middleware/cache",

@@ -119,9 +119,10 @@ func (c Config) Validate() error {
 type Option interface{ apply(*options) }
 
 type options struct {
-	sink   Sink
-	logger *zap.Logger
-	now    func() time.Time
+	sink      Sink
+	logger    *zap.Logger
+	now       func() time.Time
+	principal func(context.Context) (string, bool)
 }
 
 type optionFunc func(*options)
@@ -137,6 +138,14 @@ func WithSink(s Sink) Option { return optionFunc(func(o *options) { o.sink = s }
 // each call's context ([log.FromContext]).
 func WithLogger(l *zap.Logger) Option { return optionFunc(func(o *options) { o.logger = l }) }
 
+// WithPrincipal makes records take their principal from principal(ctx)
+// instead of [PrincipalFrom]: an application passes the function that
+// reads the account of its authentication middleware (fw does), which
+// falls back to PrincipalFrom. It must not allocate.
+func WithPrincipal(principal func(ctx context.Context) (string, bool)) Option {
+	return optionFunc(func(o *options) { o.principal = principal })
+}
+
 // WithClock makes records take their time from now instead of time.Now,
 // for tests and examples. Durations are measured with it too.
 func WithClock(now func() time.Time) Option { return optionFunc(func(o *options) { o.now = now }) }
@@ -145,12 +154,13 @@ func WithClock(now func() time.Time) Option { return optionFunc(func(o *options)
 // records it failed to write ([Auditor.Failures]) and owns its sink, which
 // [Auditor.Close] closes when the application shuts down.
 type Auditor struct {
-	cfg      Config
-	sink     Sink
-	zap      *ZapSink         // sink, when it is a *ZapSink
-	logger   *zap.Logger      // nil: the context's
-	clock    func() time.Time // WithClock's; nil: the real clock
-	failures atomic.Uint64
+	cfg       Config
+	sink      Sink
+	zap       *ZapSink         // sink, when it is a *ZapSink
+	logger    *zap.Logger      // nil: the context's
+	clock     func() time.Time // WithClock's; nil: the real clock
+	principal func(context.Context) (string, bool)
+	failures  atomic.Uint64
 }
 
 // New returns the audit middleware. It validates cfg and, for the file
@@ -164,7 +174,10 @@ func New(cfg Config, opts ...Option) (*Auditor, error) {
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
-	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, clock: o.now}
+	a := &Auditor{cfg: cfg, sink: o.sink, logger: o.logger, clock: o.now, principal: o.principal}
+	if a.principal == nil {
+		a.principal = PrincipalFrom
+	}
 	if a.sink == nil {
 		switch cfg.Sink {
 		case SinkFile:
@@ -198,9 +211,8 @@ type plan struct {
 	x          *extractor // nil: no request fields
 }
 
-// Wrap returns a handler that audits the command's calls, or nil (nothing
-// added) when the command is not audited.
-func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+// plan returns the plan of spec's command, and whether it is audited.
+func (a *Auditor) plan(spec *middleware.Spec) (*plan, bool) {
 	audited := a.cfg.All
 	if v, ok := Auditable.Get(spec.Attributes); ok {
 		audited = v
@@ -217,6 +229,32 @@ func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middlewar
 			p.failClosed = *o.FailClosed
 		}
 	}
+	return p, audited
+}
+
+// Refused writes the record of a call of spec's command that a middleware
+// before the auditor refused, so that the call never reached it: an
+// authentication middleware's refusal, say (fw reports those). The record
+// has phase "after", the outcome err's code, the principal given ("" for
+// a caller without a valid credential), no request fields and no
+// duration. It does nothing, and returns nil, when the command is not
+// audited; a record that cannot be written is counted and logged, and its
+// error returned.
+func (a *Auditor) Refused(ctx context.Context, spec *middleware.Spec, principal string, err error) error {
+	p, audited := a.plan(spec)
+	if !audited {
+		return nil
+	}
+	r := &Record{Time: a.now().UTC(), Command: p.name, Side: spec.Side.String(), Principal: principal,
+		Phase: PhaseAfter, Outcome: errs.CodeOf(err)}
+	r.RequestID, _ = log.RequestIDFrom(ctx)
+	return a.write(ctx, r, nil)
+}
+
+// Wrap returns a handler that audits the command's calls, or nil (nothing
+// added) when the command is not audited.
+func (a *Auditor) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
+	p, audited := a.plan(spec)
 	if !audited {
 		return nil
 	}
@@ -330,7 +368,7 @@ func (p *plan) record(ctx context.Context, r *Record, side middleware.Side, star
 	// built on the stack and copied.
 	r.Time, r.Command, r.Side, r.Request = start.UTC(), p.name, side.String(), fields
 	r.RequestID, _ = log.RequestIDFrom(ctx)
-	r.Principal, _ = PrincipalFrom(ctx)
+	r.Principal, _ = p.a.principal(ctx)
 	return r
 }
 

@@ -29,8 +29,11 @@
 //	}
 //
 // Only top-level fields count; the extractor is built once per command.
-// The principal is whatever an authentication middleware put in the
-// context with [ContextWithPrincipal].
+// The principal is who the authentication middleware found: fw passes
+// [WithPrincipal] the account id of middleware/auth, and
+// [ContextWithPrincipal] sets one by hand. Calls that a middleware before
+// the auditor refuses — an authentication failure, a denied account —
+// never reach it; [Auditor.Refused] records them (fw reports each).
 //
 // # Sinks
 //

@@ -41,7 +41,7 @@ type Record struct {
 	// RequestID is the call's request id; zero when the context has none.
 	RequestID log.RequestID `json:"request_id,omitzero"`
 	// Principal is who made the call, when an authentication middleware
-	// put it in the context (see [ContextWithPrincipal]).
+	// found it (see [WithPrincipal] and [ContextWithPrincipal]).
 	Principal string `json:"principal,omitempty"`
 	// Command is the command's name, "service.Operation".
 	Command string `json:"command"`

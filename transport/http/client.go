@@ -138,6 +138,13 @@ func newClient(cfg ClientConfig, opts []ClientOption) (*Client, error) {
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("httptransport: client: %w", config.Under("http_client", err))
 	}
+	if s.tls == nil {
+		cfg, err := s.TLS.Config()
+		if err != nil {
+			return nil, fmt.Errorf("httptransport: client: %w", config.Under("http_client.tls", err))
+		}
+		s.tls = cfg
+	}
 	rt := s.rt
 	if rt == nil {
 		rt = &http.Transport{

@@ -2,6 +2,7 @@ package httptransport
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -67,6 +68,10 @@ type ServerConfig struct {
 	// been in flight for this long; the Go runtime alone would keep it for
 	// minutes. Default 1s; 0 turns it off.
 	MemoryReleaseDelay time.Duration `mapstructure:"memory_release_delay"`
+
+	// TLS makes the server speak HTTPS, and verify client certificates
+	// (section http.tls). Default: plain HTTP.
+	TLS ServerTLSConfig `mapstructure:"tls"`
 }
 
 // DefaultServerConfig returns the defaults of the "http" section.
@@ -106,6 +111,9 @@ func (c *ServerConfig) Validate() error {
 		return &config.Error{Key: "max_concurrent", Err: fmt.Errorf("%d is negative", c.MaxConcurrent)}
 	case c.MemoryReleaseDelay < 0:
 		return &config.Error{Key: "memory_release_delay", Err: fmt.Errorf("negative duration %s", c.MemoryReleaseDelay)}
+	}
+	if err := c.TLS.Validate(); err != nil {
+		return config.Under("tls", err)
 	}
 	return c.validateBudgets()
 }
@@ -253,7 +261,28 @@ func loadServerSettings(c *config.Config, opts []ServerOption) (*serverSettings,
 	if err := s.Validate(); err != nil {
 		return nil, fmt.Errorf("httptransport: option: %w", config.Under("http", err))
 	}
+	if s.tls == nil {
+		cfg, err := s.TLS.Config()
+		if err != nil {
+			err = config.Under("http.tls", err)
+			if c != nil {
+				err = withFile(err, c.File())
+			}
+			return nil, err
+		}
+		s.tls = cfg
+	}
 	return s, nil
+}
+
+// withFile sets the file of a configuration error that names none.
+func withFile(err error, file string) error {
+	if ce, ok := errors.AsType[*config.Error](err); ok && ce.File == "" && ce.Source == "" {
+		cp := *ce
+		cp.File = file
+		return &cp
+	}
+	return err
 }
 
 // ClientConfig is the remote routes' configuration section,
@@ -288,6 +317,10 @@ type ClientConfig struct {
 	// [balance.DefaultConfig]: power of two choices on calls in flight, a
 	// node ejected after 5 server faults in a row.
 	Balance balance.Config `mapstructure:"balance"`
+	// TLS is how routes verify HTTPS servers, and the certificate they
+	// present to servers that ask for one (section http_client.tls).
+	// Default: the system's certificate authorities, no certificate.
+	TLS ClientTLSConfig `mapstructure:"tls"`
 }
 
 // DefaultClientConfig returns the defaults of the "http_client" section.
@@ -321,6 +354,9 @@ func (c *ClientConfig) Validate() error {
 		return &config.Error{Key: "max_conns_per_host", Err: fmt.Errorf("%d is negative", c.MaxConnsPerHost)}
 	case c.MaxResponseBytes <= 0:
 		return &config.Error{Key: "max_response_bytes", Err: fmt.Errorf("%d is not a positive size", c.MaxResponseBytes)}
+	}
+	if err := c.TLS.Validate(); err != nil {
+		return config.Under("tls", err)
 	}
 	return config.Under("balance", c.Balance.Validate())
 }

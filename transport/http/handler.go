@@ -18,6 +18,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/events"
@@ -47,12 +48,14 @@ const (
 
 // Canonical forms, for direct header map access.
 var (
-	canonRequestID = http.CanonicalHeaderKey(HeaderRequestID)
+	canonRequestID       = http.CanonicalHeaderKey(HeaderRequestID)
+	canonWWWAuthenticate = http.CanonicalHeaderKey("WWW-Authenticate")
 )
 
 // Shared header values; net/http only reads them.
 var (
 	jsonContentType = []string{"application/json; charset=utf-8"}
+	bearerChallenge = []string{"Bearer"} // of every 401 answer
 	nosniff         = []string{"nosniff"}
 )
 
@@ -359,10 +362,16 @@ type responder struct {
 // Reply is not used: the handler's own answers are errors.
 func (rs responder) Reply(body []byte) { writeJSON(rs.h, rs.w, http.StatusOK, body) }
 
-// Fail writes an error answer with the status of e.
+// Fail writes an error answer with the status of e; a 401 challenges the
+// client to authenticate with a bearer token (RFC 6750), as RFC 9110 asks
+// of every 401.
 func (rs responder) Fail(e *errs.Error, body []byte) {
 	rs.w.Header().Del("Content-Length")
-	writeJSON(rs.h, rs.w, e.Status(), body)
+	status := e.Status()
+	if status == http.StatusUnauthorized {
+		rs.w.Header()[canonWWWAuthenticate] = bearerChallenge
+	}
+	writeJSON(rs.h, rs.w, status, body)
 }
 
 // writeJSON writes a JSON answer.
@@ -481,7 +490,13 @@ func (ep *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			ep.h.limit.release()
 		}
 	}()
-	ep.cmd.Serve(r.Context(), id, x)
+	ctx := r.Context()
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.VerifiedChains[0]) > 0 {
+		// A client certificate that the server's authorities verified:
+		// the authentication middleware maps it to a service account.
+		ctx = auth.ContextWithPeerCertificate(ctx, r.TLS.VerifiedChains[0][0])
+	}
+	ep.cmd.Serve(ctx, id, x)
 	if x.gone {
 		// No answer: the client disconnected or half-closed its
 		// connection. The server chain's logging middleware logged the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/middleware/auth"
 	"github.com/wegomesh/wego/middleware/validate"
 	httptransport "github.com/wegomesh/wego/transport/http"
 )
@@ -90,7 +91,9 @@ var (
 		"The key was used for another reservation.")
 )
 
-// The commands of the inventory service.
+// The commands of the inventory service. Who may call Reserve and
+// Release is configuration (the auth section of each deployable): the
+// orders service, and operators with the scope inventory.admin.
 var (
 	// Reserve reserves stock: POST /inventory/reserve. With a key
 	// (ReserveRequest.Key) it reserves once for all the requests that
@@ -105,9 +108,11 @@ var (
 	Release = catalog.Declare[ReleaseRequest, ReleaseResponse]("inventory.Release",
 		httptransport.POST("/inventory/release"),
 		catalog.Doc("Release a reservation; idempotent: units come back once."))
-	// Stock reports the stock of a SKU: GET /inventory/stock/{sku}.
+	// Stock reports the stock of a SKU: GET /inventory/stock/{sku}. It is
+	// public: anyone may call it, with a credential or without.
 	Stock = catalog.Declare[StockRequest, StockResponse]("inventory.Stock",
 		httptransport.GET("/inventory/stock/{sku}"),
+		catalog.With(auth.Public()),
 		catalog.Doc("Report the units of a SKU still available."))
 )
 

@@ -20,13 +20,13 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/catalog"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/log"
-	"github.com/wegomesh/wego/middleware/audit"
 	"github.com/wegomesh/wego/middleware/idempotency"
 	"github.com/wegomesh/wego/middleware/timeout"
 	"github.com/wegomesh/wego/store"
@@ -126,8 +126,10 @@ func place(ctx context.Context, req orders.PlaceRequest) (orders.Order, error) {
 	// (inventory stalled) does not reserve a second time. Reserving may
 	// take three quarters of the time left, so that what comes back late
 	// can still be released.
+	key := reserveKey(ctx)
+	ctx = asOrders(ctx)
 	rctx, cancel := share(ctx, 3, 4)
-	r, err := inventory.Reserve.Call(rctx, inventory.ReserveRequest{SKU: req.SKU, Qty: req.Qty, Key: reserveKey(ctx)})
+	r, err := inventory.Reserve.Call(rctx, inventory.ReserveRequest{SKU: req.SKU, Qty: req.Qty, Key: key})
 	cancel()
 	if err != nil {
 		return orders.Order{}, err
@@ -147,6 +149,19 @@ func place(ctx context.Context, req orders.PlaceRequest) (orders.Order, error) {
 	return o, nil
 }
 
+// asOrders returns ctx carrying the orders service's own account, when
+// the deployable has one (auth.identity): orders reserves and releases
+// stock as itself, not as its caller — inventory lets only the orders
+// service, and operators, reserve. Over a route the call carries the
+// service's credential anyway; in one process the account of the context
+// is what inventory's rules see.
+func asOrders(ctx context.Context) context.Context {
+	if self, err := fw.ServiceAccountDep.Get(ctx); err == nil {
+		return auth.NewContext(ctx, self)
+	}
+	return ctx
+}
+
 // reserveKey returns the key of Place's reservation: a digest of its
 // caller's idempotency key, scoped like the idempotency middleware's
 // records (by command and principal), or "" when the caller sent none.
@@ -155,7 +170,7 @@ func reserveKey(ctx context.Context) string {
 	if !ok {
 		return ""
 	}
-	principal, _ := audit.PrincipalFrom(ctx)
+	principal, _ := fw.Principal(ctx)
 	h := sha256.New()
 	for _, s := range []string{"orders.Place", principal, key} {
 		h.Write([]byte(s))
@@ -196,7 +211,7 @@ func release(ctx context.Context, id string) {
 	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
 	defer cancel()
-	if _, err := inventory.Release.Call(cctx, inventory.ReleaseRequest{ReservationID: id}); err != nil {
+	if _, err := inventory.Release.Call(asOrders(cctx), inventory.ReleaseRequest{ReservationID: id}); err != nil {
 		log.For(ctx).Error("orders: a reservation without its order could not be released",
 			zap.String("reservation_id", id), zap.Error(err))
 	}

@@ -21,6 +21,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/inventory/service"
@@ -55,7 +56,8 @@ func run() error {
 	if cfg.IsSet("nats") {
 		transports = append(transports, natstransport.NewServer()) // the same commands, over NATS
 	}
-	app, err := fw.New(
+	var app *fw.App
+	app, err = fw.New(
 		fw.WithConfig(cfg),
 		fw.Sections("inventory"),
 		fw.Messages(inventory.Messages, "locales/*.toml"),
@@ -64,7 +66,12 @@ func run() error {
 			base := server.URL()
 			fmt.Printf("inventory listening on %s\n", base)
 			fmt.Printf("  curl %s/inventory/stock/apple\n", base)
-			fmt.Printf("  curl -X POST %s/inventory/reserve -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
+			authz := ""
+			if tok := devToken(app.Config(), "ops", "inventory.admin"); tok != "" {
+				fmt.Printf("  OPS=%s   # an operator, scope inventory.admin, for 1h (wego token mints others)\n", tok)
+				authz = ` -H "Authorization: Bearer $OPS"`
+			}
+			fmt.Printf("  curl -X POST %s/inventory/reserve%s -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base, authz)
 			return nil
 		}),
 	)
@@ -75,4 +82,23 @@ func run() error {
 		return err
 	}
 	return app.Run(context.Background())
+}
+
+// devToken mints a development token for sub with scopes, meant for this
+// deployable's audiences, with the development key of cfg's auth section;
+// "" when auth is off or there is no development key.
+func devToken(cfg *config.Config, sub string, scopes ...string) string {
+	ac, err := config.GetWithDefaults(cfg, "auth", auth.DefaultConfig())
+	if err != nil || !ac.Enabled {
+		return ""
+	}
+	signer, err := ac.DevSigner()
+	if err != nil {
+		return ""
+	}
+	tok, err := signer.Sign(auth.Claims{Subject: sub, Type: auth.User, Scopes: scopes, Audience: ac.JWT.Audience})
+	if err != nil {
+		return ""
+	}
+	return tok
 }

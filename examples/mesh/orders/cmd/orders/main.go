@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
 	_ "github.com/wegomesh/wego/events/jsevents"   // events.backend jetstream
 	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
@@ -76,7 +77,7 @@ func run() error {
 		fw.Messages(shipping.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
-			printCurls(os.Stdout, server.URL(), mode, local)
+			printCurls(os.Stdout, server.URL(), mode, local, devToken(app.Config(), "alice", "orders"))
 			return nil
 		}),
 		// The outbox republishes the OrderPlaced events whose publish
@@ -120,17 +121,42 @@ func run() error {
 // outboxEvery is how often the outbox looks for events to republish.
 const outboxEvery = 5 * time.Second
 
+// devToken mints a development token for sub with scopes, meant for this
+// deployable's audiences, with the development key of cfg's auth section;
+// "" when auth is off or there is no development key.
+func devToken(cfg *config.Config, sub string, scopes ...string) string {
+	ac, err := config.GetWithDefaults(cfg, "auth", auth.DefaultConfig())
+	if err != nil || !ac.Enabled {
+		return ""
+	}
+	signer, err := ac.DevSigner()
+	if err != nil {
+		return ""
+	}
+	tok, err := signer.Sign(auth.Claims{Subject: sub, Type: auth.User, Scopes: scopes, Audience: ac.JWT.Audience})
+	if err != nil {
+		return ""
+	}
+	return tok
+}
+
 // printCurls prints the curl lines of what this process serves at base:
 // the orders endpoints, and the inventory and shipping ones when they run
-// here (both or neither, as the configuration routes them).
-func printCurls(w io.Writer, base, mode string, local bool) {
+// here (both or neither, as the configuration routes them). With a
+// development token, they carry it.
+func printCurls(w io.Writer, base, mode string, local bool, token string) {
 	fmt.Fprintf(w, "orders listening on %s (%s)\n", base, mode)
-	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base)
-	fmt.Fprintf(w, "  curl -X POST %s/orders -H 'Content-Type: application/json' -H 'Accept-Language: es' -d '{\"sku\":\"pear\",\"qty\":50}'\n", base)
-	fmt.Fprintf(w, "  curl %s/orders/<order_id>\n", base)
+	authz := ""
+	if token != "" {
+		fmt.Fprintf(w, "  TOKEN=%s   # alice, scope orders, for 1h (wego token mints others)\n", token)
+		authz = ` -H "Authorization: Bearer $TOKEN"`
+	}
+	fmt.Fprintf(w, "  curl -X POST %s/orders%s -H 'Content-Type: application/json' -d '{\"sku\":\"apple\",\"qty\":2}'\n", base, authz)
+	fmt.Fprintf(w, "  curl -X POST %s/orders%s -H 'Content-Type: application/json' -H 'Accept-Language: es' -d '{\"sku\":\"pear\",\"qty\":50}'\n", base, authz)
+	fmt.Fprintf(w, "  curl %s/orders/<order_id>%s\n", base, authz)
 	if local {
 		fmt.Fprintf(w, "  curl %s/inventory/stock/apple\n", base)
-		fmt.Fprintf(w, "  curl %s/shipments/<order_id>\n", base)
+		fmt.Fprintf(w, "  curl %s/shipments/<order_id>%s\n", base, authz)
 	}
 	fmt.Fprintf(w, "  curl %s/            (the commands served here)\n", base)
 	fmt.Fprintf(w, "  curl %s/openapi.json\n", base)
