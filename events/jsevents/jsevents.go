@@ -143,76 +143,108 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, apiTimeout)
 }
 
+// wireHeaders are the headers of one outgoing event, with room for their
+// values, so that setting them allocates no slice per value.
+type wireHeaders struct {
+	h           nats.Header // nil until a header is set, or emptied for reuse
+	ct, cid, id [1]string
+}
+
+// set sets the headers that carry msg's metadata, cid being the text of
+// its correlation id. It is the one place where the backend decides what
+// an event carries besides its payload, and it sends only what carries
+// information: the server parses and stores the headers of every
+// message, and a message with none is published measurably faster.
+//
+//   - Content-Type only when msg names one: WeGO's events are JSON and
+//     leave it out, and a subscriber takes a missing content type as
+//     JSON; a publisher that names another keeps it, and the subscribers
+//     dead-letter the event.
+//   - X-Correlation-Id only when the publisher had a request id, which
+//     the subscriber's delivery runs with: its logs and audit records
+//     share the publisher's.
+//   - Nats-Msg-Id only when the publisher gave a message id: the stream
+//     stores a message with an id it has seen within its duplicate
+//     window once.
+func (w *wireHeaders) set(msg *events.Message, cid string) {
+	if msg.ContentType != "" {
+		w.put(events.HeaderContentType, &w.ct, msg.ContentType)
+	}
+	if cid != "" {
+		w.put(events.HeaderCorrelationID, &w.cid, cid)
+	}
+	if msg.ID != "" {
+		w.put(events.HeaderMessageID, &w.id, msg.ID)
+	}
+}
+
+func (w *wireHeaders) put(name string, slot *[1]string, v string) {
+	if w.h == nil {
+		w.h = make(nats.Header, 3)
+	}
+	slot[0] = v
+	w.h[name] = slot[:]
+}
+
+// reset empties w for its next message, keeping its map.
+func (w *wireHeaders) reset() {
+	clear(w.h)
+	w.ct[0], w.cid[0], w.id[0] = "", "", ""
+}
+
 // outgoing is a message being published synchronously, with its
 // headers; pooled, since nothing keeps it once the publish returns.
 type outgoing struct {
-	m           nats.Msg
-	h           nats.Header
-	ct, cid, id [1]string
-	cidBuf      [64]byte // the correlation id's text
+	m      nats.Msg
+	w      wireHeaders
+	cidBuf [64]byte // the correlation id's text
 }
 
-var outgoings = sync.Pool{New: func() any {
-	o := &outgoing{h: make(nats.Header, 3)}
-	o.m.Header = o.h
-	return o
-}}
+var outgoings = sync.Pool{New: func() any { return new(outgoing) }}
 
 // fill sets o's message to msg, with the headers of its metadata. The
 // correlation id's text lives in o.cidBuf, which o keeps until it is
 // filled again.
 func (o *outgoing) fill(msg *events.Message) {
 	o.m.Subject, o.m.Data = msg.Topic, msg.Data
-	o.ct[0] = msg.ContentType
-	o.h[events.HeaderContentType] = o.ct[:]
+	var cid string
 	if !msg.CorrelationID.IsZero() {
 		if b := msg.CorrelationID.AppendTo(o.cidBuf[:0]); &b[0] == &o.cidBuf[0] {
-			o.cid[0] = unsafe.String(&b[0], len(b))
+			cid = unsafe.String(&b[0], len(b))
 		} else {
-			o.cid[0] = string(b) // longer than the buffer
+			cid = string(b) // longer than the buffer
 		}
-		o.h[events.HeaderCorrelationID] = o.cid[:]
 	}
-	if msg.ID != "" {
-		o.id[0] = msg.ID
-		o.h[events.HeaderMessageID] = o.id[:]
-	}
+	o.w.set(msg, cid)
+	o.m.Header = o.w.h // nil or empty when there is nothing to send: no headers on the wire
 }
 
 func (o *outgoing) release() {
-	clear(o.h)
-	o.m.Subject, o.m.Data, o.m.Reply = "", nil, ""
-	o.ct[0], o.cid[0], o.id[0] = "", "", ""
+	o.w.reset()
+	o.m = nats.Msg{}
 	outgoings.Put(o)
 }
 
-// asyncMsg is a message published asynchronously: the JetStream context
-// keeps it until its acknowledgement, and publishes it again after a "no
-// responders", so that it owns its data.
-type asyncMsg struct {
-	m           nats.Msg
-	ct, cid, id [1]string
-}
-
-// newAsyncMsg returns the message of msg, with its data and the text of
-// its correlation id copied into one buffer.
+// newAsyncMsg returns the message of msg, published asynchronously: the
+// JetStream context keeps it until its acknowledgement, and publishes it
+// again after a "no responders", so that it owns its data, copied with
+// the text of its correlation id into one buffer.
 func newAsyncMsg(msg *events.Message) *nats.Msg {
-	a := &asyncMsg{}
-	buf := append(make([]byte, 0, len(msg.Data)+36), msg.Data...)
+	a := &struct {
+		m nats.Msg
+		w wireHeaders
+	}{}
+	buf := msg.Data
 	n := len(buf)
-	h := make(nats.Header, 3)
-	a.ct[0] = msg.ContentType
-	h[events.HeaderContentType] = a.ct[:]
-	if !msg.CorrelationID.IsZero() {
-		buf = msg.CorrelationID.AppendTo(buf)
-		a.cid[0] = unsafe.String(&buf[n], len(buf)-n)
-		h[events.HeaderCorrelationID] = a.cid[:]
+	var cid string
+	if msg.CorrelationID.IsZero() {
+		buf = append(make([]byte, 0, n), buf...)
+	} else {
+		buf = msg.CorrelationID.AppendTo(append(make([]byte, 0, n+36), buf...))
+		cid = unsafe.String(&buf[n], len(buf)-n)
 	}
-	if msg.ID != "" {
-		a.id[0] = msg.ID
-		h[events.HeaderMessageID] = a.id[:]
-	}
-	a.m = nats.Msg{Subject: msg.Topic, Data: buf[:n:n], Header: h}
+	a.w.set(msg, cid)
+	a.m = nats.Msg{Subject: msg.Topic, Data: buf[:n:n], Header: a.w.h}
 	return &a.m
 }
 

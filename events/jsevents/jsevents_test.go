@@ -22,9 +22,10 @@ import (
 )
 
 // An event is stored in the stream of its topic, made from the
-// configuration, with its metadata in headers; the subscriber's durable
-// consumer delivers it with the publisher's request id, and acknowledges
-// it.
+// configuration, with the headers that carry information — its
+// correlation id and message id when it has them, never a content type —
+// and the subscriber's durable consumer delivers it with the publisher's
+// request id (or a new one), and acknowledges it.
 func TestPublishAndDeliver(t *testing.T) {
 	eng := embedded(t)
 	sub := newService(t, eng, serviceOpts{name: "shipping.OnPlaced"})
@@ -52,9 +53,18 @@ func TestPublishAndDeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Header.Get("X-Correlation-Id") != id.String() || m.Header.Get("Content-Type") != "application/json" ||
+	if len(m.Header) != 2 || m.Header.Get("X-Correlation-Id") != id.String() ||
 		m.Header.Get("Nats-Msg-Id") != "o1-placed" || string(m.Data) != `{"order_id":"o1","qty":2}` {
 		t.Errorf("stored %v %s", m.Header, m.Data)
+	}
+	if err := pub.topic.Publish(pub.ctx, placed{OrderID: "o2", Qty: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if d := receive(t, sub.got); d.p.OrderID != "o2" || d.rid == "" || d.rid == id.String() {
+		t.Errorf("delivered without a correlation id: %+v", d)
+	}
+	if m, err := s.GetMsg(t.Context(), 2); err != nil || len(m.Header) != 0 {
+		t.Errorf("stored without a request id or a message id: %v (%v)", m, err)
 	}
 	c, err := s.Consumer(t.Context(), "shipping_OnPlaced")
 	if err != nil {
@@ -67,7 +77,7 @@ func TestPublishAndDeliver(t *testing.T) {
 	}
 	waitFor(t, "the acknowledgement", func() bool {
 		info, err := c.Info(t.Context())
-		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 1
+		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 2
 	})
 	if d, err := j.Stream(t.Context(), "WEGO_DLQ"); err != nil || fmt.Sprint(d.CachedInfo().Config.Subjects) != "[$WEGO.DLQ.>]" {
 		t.Errorf("dead-letter stream: %v", err)
@@ -259,14 +269,15 @@ func TestDeadLetterRecord(t *testing.T) {
 	}
 	if dl.Topic != "orders.Placed" || dl.Subscriber != "shipping.OnPlaced" || dl.Group != "shipping.OnPlaced" ||
 		dl.Reason != events.ReasonTerminated || dl.Code != "invalid_argument" || dl.Deliveries != 1 || dl.Sequence != 1 ||
-		dl.MessageID != "o9" || dl.CorrelationID != id.String() || dl.ContentType != "application/json" ||
+		dl.MessageID != "o9" || dl.CorrelationID != id.String() || dl.ContentType != "" ||
 		string(dl.Data) != `{"order_id":"o9","qty":-1}` {
 		t.Errorf("record %+v", dl)
 	}
 	if strings.Contains(dl.Error, "s3cr3t") || strings.Contains(dl.Error, "internal detail") || dl.Error == "" {
 		t.Errorf("the stored error %q has internal detail, or nothing", dl.Error)
 	}
-	if raw.Header.Get("Nats-Msg-Id") != "dlq:"+topicStream+":shipping_OnPlaced:1" || raw.Header.Get("X-Correlation-Id") != id.String() {
+	if raw.Header.Get("Nats-Msg-Id") != "dlq:"+topicStream+":shipping_OnPlaced:1" || raw.Header.Get("X-Correlation-Id") != id.String() ||
+		raw.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("record headers %v", raw.Header)
 	}
 	none(t, s.dead, 200*time.Millisecond)
@@ -437,15 +448,29 @@ func TestAsyncPublish(t *testing.T) {
 	if err != nil || st.CachedInfo().State.Msgs != n {
 		t.Fatalf("stored %d of %d (%v)", st.CachedInfo().State.Msgs, n, err)
 	}
+	if m, err := st.GetMsg(t.Context(), 1); err != nil || len(m.Header) != 1 || m.Header.Get("Nats-Msg-Id") != "0" {
+		t.Errorf("stored with a message id and without a request id: %v (%v)", m, err)
+	}
+	id := log.NewRequestID()
+	if err := s.topic.Publish(log.ContextWithRequestID(s.ctx, id), placed{OrderID: fmt.Sprint(n)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.backend.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := st.GetMsg(t.Context(), n+1); err != nil || len(m.Header) != 1 || m.Header.Get("X-Correlation-Id") != id.String() ||
+		string(m.Data) != fmt.Sprintf(`{"order_id":"%d","qty":0}`, n) {
+		t.Errorf("stored with a request id: %v (%v)", m, err)
+	}
 	seen := map[string]bool{}
-	for len(seen) < n {
+	for len(seen) < n+1 {
 		select {
 		case d := <-s.got:
 			seen[d.p.OrderID] = true
 		case <-time.After(30 * time.Second):
 			c, _ := js(t, eng).Consumer(t.Context(), topicStream, "shipping_OnPlaced")
 			info, err := c.Info(t.Context())
-			t.Fatalf("%d of %d delivered; consumer %+v %v", len(seen), n, info, err)
+			t.Fatalf("%d of %d delivered; consumer %+v %v", len(seen), n+1, info, err)
 		}
 	}
 }

@@ -26,16 +26,17 @@ type Engine interface {
 // Core is the NATS core backend (kind "nats"): at most once.
 //
 // An event is published on the subject named after its topic, with its
-// metadata in headers ([events.HeaderCorrelationID],
-// [events.HeaderContentType], [events.HeaderMessageID]). Each subscriber
-// group is a queue group on that subject: the replicas of a deployable
-// share the events, each delivered to one of them. Nothing is stored: an
-// event published while no member of a group is subscribed, or while the
-// connection is down for longer than its reconnect buffer lasts, never
-// reaches that group; one that a subscriber holds when its process dies
-// is lost; and a subscriber that falls far behind is a slow consumer,
-// whose pending events the client drops (the engine logs it). Publish
-// returns once the event is in the connection's buffer.
+// metadata in headers where it has any ([events.HeaderCorrelationID],
+// [events.HeaderContentType], [events.HeaderMessageID]: see [Header]).
+// Each subscriber group is a queue group on that subject: the replicas
+// of a deployable share the events, each delivered to one of them.
+// Nothing is stored: an event published while no member of a group is
+// subscribed, or while the connection is down for longer than its
+// reconnect buffer lasts, never reaches that group; one that a
+// subscriber holds when its process dies is lost; and a subscriber that
+// falls far behind is a slow consumer, whose pending events the client
+// drops (the engine logs it). Publish returns once the event is in the
+// connection's buffer.
 //
 // A delivery that fails with a retryable error is delivered again from
 // the process after the back-off, while the retry policy allows (see
@@ -118,15 +119,36 @@ func (c *Core) Publish(ctx context.Context, msg events.Message) error {
 	return nil
 }
 
-// Header returns the NATS headers of msg's metadata: the correlation id,
-// the content type and, when msg has one, the message id.
+// Header returns the NATS headers of msg's metadata, or nil when it has
+// none to send. It is the one place where the backend decides what an
+// event carries besides its payload, and it sends only what carries
+// information, since a message with headers costs the server more:
+//
+//   - Content-Type only when msg names one: WeGO's events are JSON and
+//     leave it out, and a subscriber takes a missing content type as
+//     JSON; a publisher that names another keeps it, and the subscribers
+//     dead-letter the event.
+//   - X-Correlation-Id only when the publisher had a request id, which
+//     the subscriber's delivery runs with.
+//   - Nats-Msg-Id only when the publisher gave a message id, which the
+//     subscriber's delivery and dead letters carry (NATS core does not
+//     de-duplicate by it).
 func Header(msg events.Message) nats.Header {
-	h := nats.Header{events.HeaderContentType: {msg.ContentType}}
+	var h nats.Header
+	set := func(name, v string) {
+		if h == nil {
+			h = make(nats.Header, 3)
+		}
+		h[name] = []string{v}
+	}
+	if msg.ContentType != "" {
+		set(events.HeaderContentType, msg.ContentType)
+	}
 	if !msg.CorrelationID.IsZero() {
-		h[events.HeaderCorrelationID] = []string{msg.CorrelationID.String()}
+		set(events.HeaderCorrelationID, msg.CorrelationID.String())
 	}
 	if msg.ID != "" {
-		h[events.HeaderMessageID] = []string{msg.ID}
+		set(events.HeaderMessageID, msg.ID)
 	}
 	return h
 }
