@@ -1,7 +1,9 @@
 package jsevents
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -244,7 +246,7 @@ func newAsyncMsg(msg *events.Message) *nats.Msg {
 		cid = unsafe.String(&buf[n], len(buf)-n)
 	}
 	a.w.set(msg, cid)
-	a.m = nats.Msg{Subject: msg.Topic, Data: buf[:n:n], Header: a.w.h}
+	a.m.Subject, a.m.Data, a.m.Header = msg.Topic, buf[:n:n], a.w.h
 	return &a.m
 }
 
@@ -260,8 +262,7 @@ func (b *Backend) Publish(ctx context.Context, msg events.Message) error {
 	if b.cfg.Async {
 		return b.publishAsync(ctx, &msg)
 	}
-	_, err := b.PublishAck(ctx, msg)
-	return err
+	return b.publishSync(ctx, &msg, nil)
 }
 
 // PublishAck publishes msg synchronously, whatever events.jetstream.async
@@ -269,29 +270,159 @@ func (b *Backend) Publish(ctx context.Context, msg events.Message) error {
 // sequence and, when the stream had stored a message with the same ID
 // within its duplicate window, Duplicate.
 func (b *Backend) PublishAck(ctx context.Context, msg events.Message) (*jetstream.PubAck, error) {
+	ack := new(jetstream.PubAck)
+	if err := b.publishSync(ctx, &msg, ack); err != nil {
+		return nil, err
+	}
+	return ack, nil
+}
+
+// publishSync publishes msg and waits for the stream's acknowledgement,
+// which it stores in ack unless ack is nil.
+func (b *Backend) publishSync(ctx context.Context, msg *events.Message, ack *jetstream.PubAck) error {
 	js, err := b.api()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := b.ensureTopic(ctx, js, msg.Topic); err != nil {
-		return nil, err
+		return err
 	}
+	nc := b.eng.Conn()
 	o := outgoings.Get().(*outgoing)
-	o.fill(&msg)
-	ack, err := js.PublishMsg(ctx, &o.m)
+	o.fill(msg)
+	err = request(ctx, nc, &o.m, ack)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		// The stream went away (deleted, or a server that lost it): make
 		// it again, once.
 		b.forget(msg.Topic)
 		if err = b.ensureTopic(ctx, js, msg.Topic); err == nil {
-			ack, err = js.PublishMsg(ctx, &o.m)
+			err = request(ctx, nc, &o.m, ack)
 		}
 	}
 	o.release()
 	if err != nil {
-		return nil, publishError(msg.Topic, err)
+		return publishError(msg.Topic, err)
 	}
-	return ack, nil
+	return nil
+}
+
+// publishTimeout bounds a synchronous publish whose context has no
+// deadline: nats.go's default for its JetStream API.
+const publishTimeout = 5 * time.Second
+
+// request publishes m to its stream and waits for the acknowledgement,
+// which it stores in ack unless ack is nil. It is what nats.go's
+// JetStream PublishMsg does — the same request, the same retries while no
+// stream answers ([jetstream.DefaultPubRetryAttempts] after
+// [jetstream.DefaultPubRetryWait]), the same errors — but it reads an
+// acknowledgement of the shape the server writes without encoding/json,
+// whose reflection cost a publish as much CPU time as all of WeGO's own
+// work (see docs/events.md, Performance). Anything else, an error among
+// them, goes through encoding/json as in nats.go.
+func request(ctx context.Context, nc *nats.Conn, m *nats.Msg, ack *jetstream.PubAck) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+	}
+	resp, err := nc.RequestMsgWithContext(ctx, m)
+	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
+		// A stream without a leader for a moment (an election) does not
+		// answer: wait and try again.
+		t := time.NewTimer(jetstream.DefaultPubRetryWait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		resp, err = nc.RequestMsgWithContext(ctx, m)
+	}
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return jetstream.ErrNoStreamResponse
+	case err != nil:
+		return err
+	}
+	if stream, domain, seq, dup, ok := parseAck(resp.Data); ok {
+		if ack != nil {
+			*ack = jetstream.PubAck{Stream: string(stream), Sequence: seq, Duplicate: dup, Domain: string(domain)}
+		}
+		return nil
+	}
+	var r struct {
+		Error *jetstream.APIError `json:"error,omitempty"`
+		*jetstream.PubAck
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return jetstream.ErrInvalidJSAck
+	}
+	if r.Error != nil {
+		return fmt.Errorf("nats: %w", r.Error)
+	}
+	if r.PubAck == nil || r.Stream == "" {
+		return jetstream.ErrInvalidJSAck
+	}
+	if ack != nil {
+		*ack = *r.PubAck
+	}
+	return nil
+}
+
+// parseAck reads a stream's acknowledgement of a publish in the shape
+// the server writes it:
+//
+//	{"stream":"S","seq":N}
+//	{"stream":"S","domain":"D","seq":N}
+//	{"stream":"S","seq":N,"duplicate": true}
+//
+// and reports whether data has that shape; stream and domain alias data.
+func parseAck(data []byte) (stream, domain []byte, seq uint64, dup, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(`{"stream":`))
+	if !ok {
+		return nil, nil, 0, false, false
+	}
+	if stream, rest, ok = jsonName(rest); !ok || len(stream) == 0 {
+		return nil, nil, 0, false, false
+	}
+	if r, found := bytes.CutPrefix(rest, []byte(`,"domain":`)); found {
+		if domain, rest, ok = jsonName(r); !ok {
+			return nil, nil, 0, false, false
+		}
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"seq":`)); !ok {
+		return nil, nil, 0, false, false
+	}
+	n := 0
+	for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 19 { // 19 digits are below 2^64
+		return nil, nil, 0, false, false
+	}
+	for _, c := range rest[:n] {
+		seq = seq*10 + uint64(c-'0')
+	}
+	switch rest = rest[n:]; string(rest) {
+	case `}`:
+	case `,"duplicate": true}`, `,"duplicate":true}`:
+		dup = true
+	default:
+		return nil, nil, 0, false, false
+	}
+	return stream, domain, seq, dup, true
+}
+
+// jsonName reads a JSON string without escapes at the start of data and
+// returns its contents and what follows it.
+func jsonName(data []byte) (name, rest []byte, ok bool) {
+	if len(data) == 0 || data[0] != '"' {
+		return nil, nil, false
+	}
+	i := bytes.IndexByte(data[1:], '"')
+	if i < 0 || bytes.IndexByte(data[1:1+i], '\\') >= 0 {
+		return nil, nil, false
+	}
+	return data[1 : 1+i], data[2+i:], true
 }
 
 // publishError returns the error of a publish to topic that failed with
