@@ -2,6 +2,7 @@ package eventsbench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -119,8 +120,15 @@ func sides(tb testing.TB, async bool) []side {
 		s := side{name: name, wait: func(context.Context) error { return nil }}
 		if async {
 			s.publish = func(context.Context) error {
-				_, err := js.PublishMsgAsync(&nats.Msg{Subject: subject, Data: bareJSON, Header: h})
-				return err
+				m := &nats.Msg{Subject: subject, Data: bareJSON, Header: h}
+				for {
+					// Wait while the window of publishes awaiting their
+					// acknowledgement is full, as WeGO does.
+					_, err := js.PublishMsgAsync(m)
+					if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+						return err
+					}
+				}
 			}
 			s.wait = func(ctx context.Context) error {
 				select {

@@ -439,7 +439,11 @@ func publishError(topic string, err error) error {
 
 // publishAsync hands msg to the JetStream context without waiting for its
 // acknowledgement. It waits while AsyncMaxPending publishes are awaiting
-// theirs, until ctx ends.
+// theirs, until ctx ends. It pipelines as a bare nats.go PublishMsgAsync
+// does, since it is one: the same window (AsyncMaxPending defaults to
+// nats.go's 4,000), acknowledgements read by nats.go's one reply
+// subscription, no goroutine per publish; it only drops the future, whose
+// failure asyncFailed logs.
 func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
 	js, err := b.api()
 	if err != nil {
