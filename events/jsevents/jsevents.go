@@ -107,8 +107,7 @@ func (b *Backend) api() (jetstream.JetStream, error) {
 		}
 		js, err := jetstream.New(nc,
 			jetstream.WithPublishAsyncMaxPending(b.cfg.AsyncMaxPending),
-			jetstream.WithPublishAsyncErrHandler(b.asyncFailed),
-			jetstream.WithPublishAsyncAckHandler(b.asyncStored))
+			jetstream.WithPublishAsyncErrHandler(b.asyncFailed))
 		if err != nil {
 			b.jsErr = fmt.Errorf("jsevents: %w", err)
 			return
@@ -228,49 +227,27 @@ func (o *outgoing) release() {
 	outgoings.Put(o)
 }
 
-// asyncMsg is a message published asynchronously, with its headers and
-// its own copy of the data and of the correlation id's text: the
-// JetStream context keeps it until the stream acknowledges it, and
-// publishes it again after a "no responders". It is pooled: asyncStored
-// puts it back once the stream has acknowledged it, when nats.go holds
-// it no more. One whose publish fails is left to the garbage collector,
-// since nats.go may still hold it then (a retry scheduled before a
-// reconnection failed it).
-type asyncMsg struct {
-	m   nats.Msg // first, so that asyncStored finds the asyncMsg from &m
-	w   wireHeaders
-	buf []byte // the data, then the correlation id's text
-}
-
-var asyncMsgs = sync.Pool{New: func() any { return new(asyncMsg) }}
-
-// maxPooledAsync is the largest buffer a pooled asyncMsg keeps.
-const maxPooledAsync = 64 << 10
-
-// newAsyncMsg returns the asynchronous message of msg.
-func newAsyncMsg(msg *events.Message) *asyncMsg {
-	a := asyncMsgs.Get().(*asyncMsg)
-	buf := append(a.buf[:0], msg.Data...)
+// newAsyncMsg returns the message of msg, published asynchronously: the
+// JetStream context keeps it until its acknowledgement, and publishes it
+// again after a "no responders", so that it owns its data, copied with
+// the text of its correlation id into one buffer.
+func newAsyncMsg(msg *events.Message) *nats.Msg {
+	a := &struct {
+		m nats.Msg
+		w wireHeaders
+	}{}
+	buf := msg.Data
 	n := len(buf)
 	var cid string
-	if !msg.CorrelationID.IsZero() {
-		buf = msg.CorrelationID.AppendTo(buf)
+	if msg.CorrelationID.IsZero() {
+		buf = append(make([]byte, 0, n), buf...)
+	} else {
+		buf = msg.CorrelationID.AppendTo(append(make([]byte, 0, n+36), buf...))
 		cid = unsafe.String(&buf[n], len(buf)-n)
 	}
-	a.buf = buf
 	a.w.set(msg, cid)
 	a.m.Subject, a.m.Data, a.m.Header = msg.Topic, buf[:n:n], a.w.h
-	return a
-}
-
-// release puts a back in the pool. Nothing may hold it any more.
-func (a *asyncMsg) release() {
-	a.w.reset()
-	a.m = nats.Msg{}
-	if cap(a.buf) > maxPooledAsync {
-		a.buf = nil
-	}
-	asyncMsgs.Put(a)
+	return &a.m
 }
 
 // Publish stores msg in the stream of its topic, made first if needed,
@@ -475,9 +452,9 @@ func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
 	if err := b.ensureTopic(ctx, js, msg.Topic); err != nil {
 		return err
 	}
-	a := newAsyncMsg(msg)
+	m := newAsyncMsg(msg)
 	for {
-		_, err = js.PublishMsgAsync(&a.m)
+		_, err = js.PublishMsgAsync(m)
 		if !errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 			break
 		}
@@ -489,14 +466,6 @@ func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
 		return publishError(msg.Topic, err)
 	}
 	return nil
-}
-
-// asyncStored puts back in the pool the message of an asynchronous
-// publish that the stream has acknowledged: nats.go calls it once it is
-// done with m, which publishAsync made, as every asynchronous publish on
-// the backend's JetStream context.
-func (b *Backend) asyncStored(_ jetstream.JetStream, m *nats.Msg, _ *jetstream.PubAck) {
-	(*asyncMsg)(unsafe.Pointer(m)).release()
 }
 
 // asyncFailed logs an asynchronous publish that the stream did not

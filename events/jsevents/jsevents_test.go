@@ -430,8 +430,7 @@ func TestReplicasShareAConsumer(t *testing.T) {
 
 // Asynchronous publishing returns before the acknowledgement; Flush and
 // Close wait for the acknowledgements, and every event is stored, with
-// its own headers: the backend reuses the messages of acknowledged
-// publishes, and none may carry another's data or ids.
+// its own headers and nothing of another's.
 func TestAsyncPublish(t *testing.T) {
 	eng := embedded(t)
 	cfg := testConfig()
