@@ -194,9 +194,6 @@ func (s *Store) Reservations() int {
 	return len(keys)
 }
 
-// errUnknownSKU marks an Update of a SKU the store does not hold.
-var errUnknownSKU = errors.New("unknown sku")
-
 func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (inventory.ReserveResponse, error) {
 	if err := s.ensureSeeded(ctx); err != nil {
 		return inventory.ReserveResponse{}, err
@@ -216,10 +213,7 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 			_ = s.s.Delete(context.WithoutCancel(ctx), "reservekey."+digest, store.DeleteOptions{})
 		}
 	}
-	r, _, err := s.stock.Update(ctx, stockKey(sku), func(r *stockRecord) error {
-		if r.Available == 0 && !s.known(ctx, sku) {
-			return errUnknownSKU
-		}
+	r, _, err := s.stock.UpdateExisting(ctx, stockKey(sku), func(r *stockRecord) error {
 		if r.Available < qty {
 			return inventory.ErrInsufficientStock.New(errs.P("sku", sku), errs.P("available", r.Available), errs.P("requested", qty))
 		}
@@ -227,7 +221,7 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 		return nil
 	})
 	switch {
-	case errors.Is(err, errUnknownSKU):
+	case errors.Is(err, store.ErrNotFound):
 		unclaim()
 		return inventory.ReserveResponse{}, inventory.ErrUnknownSKU.New(errs.P("sku", sku))
 	case err != nil:
@@ -251,13 +245,6 @@ func (s *Store) giveBack(ctx context.Context, sku string, qty int) error {
 		return nil
 	})
 	return err
-}
-
-// known reports whether sku has a record: an Update of a missing key sees
-// the zero record, which an out-of-stock SKU has too.
-func (s *Store) known(ctx context.Context, sku string) bool {
-	_, err := s.s.Get(ctx, stockKey(sku))
-	return err == nil
 }
 
 // claim claims the key of digest for the reservation want, and reports
