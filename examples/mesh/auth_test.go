@@ -161,6 +161,7 @@ func startSecured(t *testing.T, overNATS bool) *securedMesh {
 	m.ord, _ = start(ordCat, doc)
 
 	shipCat, _ := catalogtest.New(t)
+	withShipping(t, shipCat)
 	m.ship, _ = start(shipCat, map[string]any{"app": map[string]any{"name": "shipping"}, "middleware": audited,
 		"auth": shippedAuth(t, "shipping/cmd/shipping/config/dev.yaml")})
 	return m
