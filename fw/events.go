@@ -70,7 +70,8 @@ func (a *App) makeEvents() error {
 		}
 		return &config.Error{Key: "events.backend", File: a.cfg.File(), Err: err}
 	}
-	a.bus = events.NewBus(a.cat, b, events.WithLogger(a.logger), events.WithConfig(cfg), events.OnDeadLetter(a.opts.onDeadLetter))
+	a.bus = events.NewBus(a.cat, b, events.WithLogger(a.logger), events.WithConfig(cfg), events.OnDeadLetter(a.opts.onDeadLetter),
+		events.WithPropagators(a.eventPropagators()...))
 	return nil
 }
 

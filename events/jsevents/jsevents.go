@@ -146,10 +146,10 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 // outgoing is a message being published synchronously, with its
 // headers; pooled, since nothing keeps it once the publish returns.
 type outgoing struct {
-	m           nats.Msg
-	h           nats.Header
-	ct, cid, id [1]string
-	cidBuf      [64]byte // the correlation id's text
+	m                 nats.Msg
+	h                 nats.Header
+	ct, cid, id, auth [1]string
+	cidBuf            [64]byte // the correlation id's text
 }
 
 var outgoings = sync.Pool{New: func() any {
@@ -177,12 +177,16 @@ func (o *outgoing) fill(msg *events.Message) {
 		o.id[0] = msg.ID
 		o.h[events.HeaderMessageID] = o.id[:]
 	}
+	if msg.Authorization != "" {
+		o.auth[0] = msg.Authorization
+		o.h[events.HeaderAuthorization] = o.auth[:]
+	}
 }
 
 func (o *outgoing) release() {
 	clear(o.h)
 	o.m.Subject, o.m.Data, o.m.Reply = "", nil, ""
-	o.ct[0], o.cid[0], o.id[0] = "", "", ""
+	o.ct[0], o.cid[0], o.id[0], o.auth[0] = "", "", "", ""
 	outgoings.Put(o)
 }
 
@@ -190,8 +194,8 @@ func (o *outgoing) release() {
 // keeps it until its acknowledgement, and publishes it again after a "no
 // responders", so that it owns its data.
 type asyncMsg struct {
-	m           nats.Msg
-	ct, cid, id [1]string
+	m                 nats.Msg
+	ct, cid, id, auth [1]string
 }
 
 // newAsyncMsg returns the message of msg, with its data and the text of
@@ -212,12 +216,17 @@ func newAsyncMsg(msg *events.Message) *nats.Msg {
 		a.id[0] = msg.ID
 		h[events.HeaderMessageID] = a.id[:]
 	}
+	if msg.Authorization != "" {
+		a.auth[0] = msg.Authorization
+		h[events.HeaderAuthorization] = a.auth[:]
+	}
 	a.m = nats.Msg{Subject: msg.Topic, Data: buf[:n:n], Header: h}
 	return &a.m
 }
 
 // Publish stores msg in the stream of its topic, made first if needed,
-// with its metadata in headers. By default it waits for the stream's
+// with its metadata in headers (the publisher's credential among them;
+// its account stays in the process). By default it waits for the stream's
 // acknowledgement, which an embedded server that syncs always
 // (nats.server.sync_interval) sends once the event is on disk; with
 // events.jetstream.async it returns once the event is written to the

@@ -27,7 +27,8 @@ type Engine interface {
 //
 // An event is published on the subject named after its topic, with its
 // metadata in headers ([events.HeaderCorrelationID],
-// [events.HeaderContentType], [events.HeaderMessageID]). Each subscriber
+// [events.HeaderContentType], [events.HeaderMessageID],
+// [events.HeaderAuthorization]). Each subscriber
 // group is a queue group on that subject: the replicas of a deployable
 // share the events, each delivered to one of them. Nothing is stored: an
 // event published while no member of a group is subscribed, or while the
@@ -119,7 +120,9 @@ func (c *Core) Publish(ctx context.Context, msg events.Message) error {
 }
 
 // Header returns the NATS headers of msg's metadata: the correlation id,
-// the content type and, when msg has one, the message id.
+// the content type and, when msg has them, the message id and the
+// publisher's credential. The publisher's account (msg.Account) stays in
+// the process.
 func Header(msg events.Message) nats.Header {
 	h := nats.Header{events.HeaderContentType: {msg.ContentType}}
 	if !msg.CorrelationID.IsZero() {
@@ -127,6 +130,9 @@ func Header(msg events.Message) nats.Header {
 	}
 	if msg.ID != "" {
 		h[events.HeaderMessageID] = []string{msg.ID}
+	}
+	if msg.Authorization != "" {
+		h[events.HeaderAuthorization] = []string{msg.Authorization}
 	}
 	return h
 }
@@ -139,6 +145,7 @@ func Message(m *nats.Msg) events.Message {
 	if m.Header != nil {
 		msg.ID = m.Header.Get(events.HeaderMessageID)
 		msg.ContentType = m.Header.Get(events.HeaderContentType)
+		msg.Authorization = m.Header.Get(events.HeaderAuthorization)
 		if id, err := log.ParseRequestID(m.Header.Get(events.HeaderCorrelationID)); err == nil {
 			msg.CorrelationID = id
 		}
