@@ -161,6 +161,7 @@ func startSecured(t *testing.T, overNATS bool) *securedMesh {
 	m.ord, _ = start(ordCat, doc)
 
 	shipCat, _ := catalogtest.New(t)
+	withShipping(t, shipCat)
 	m.ship, _ = start(shipCat, map[string]any{"app": map[string]any{"name": "shipping"}, "middleware": audited,
 		"auth": shippedAuth(t, "shipping/cmd/shipping/config/dev.yaml")})
 	return m
@@ -287,12 +288,10 @@ func TestSecurity(t *testing.T) {
 		{"bad signature", forApp(func(aud string) string {
 			tok := user(aud, "orders", "inventory.admin")
 			sig := []byte(tok[strings.LastIndexByte(tok, '.')+1:])
-			// Another base64url character (flipping a bit could make one
-			// that is not base64url, a malformed token instead).
-			if sig[3] == 'A' {
-				sig[3] = 'B'
-			} else {
+			if sig[3] != 'A' { // another base64url character: a flipped bit could make one that is not
 				sig[3] = 'A'
+			} else {
+				sig[3] = 'B'
 			}
 			return tok[:strings.LastIndexByte(tok, '.')+1] + string(sig)
 		}), always(unauthenticated, "auth.bad_signature")},
