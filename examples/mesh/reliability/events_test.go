@@ -278,6 +278,7 @@ func TestShipmentsAcrossCrashes(t *testing.T) {
 	verifyNoLeaks(t)
 	n, conc := scale(1000, 10000), 8
 	invBin, ordBin, shipBin, natsBin := binary(t, "inventory"), binary(t, "orders"), binary(t, "shipping"), binary(t, "nats-server")
+	ran := time.Now() // once built
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 16))
 
 	js := startJetStream(t, natsBin)
@@ -523,9 +524,9 @@ func TestShipmentsAcrossCrashes(t *testing.T) {
 		t.Errorf("%d deliveries beyond one per order, more than max_ack_pending (%d) for each of the 3 crashes and restarts", duplicates, evMaxAckPending)
 	}
 	t.Logf("FIGURES shipping: %d orders placed in %s, the slowest in %s, all shipped %s later; %d events stored; %d deliveries logged, %d duplicates;"+
-		" %d publishes failed and left in the outbox, %d republished; %d error lines",
+		" %d publishes failed and left in the outbox, %d republished; %d error lines; %s from the start of the services",
 		n, placing.Round(time.Millisecond), slowest.Round(time.Millisecond), shipTook.Round(time.Millisecond), stored, deliveries, duplicates,
-		el.notPub, el.republished, el.errorCount)
+		el.notPub, el.republished, el.errorCount, time.Since(ran).Round(time.Millisecond))
 	for _, l := range el.errorLines {
 		t.Logf("error line: %.400s", l)
 	}
