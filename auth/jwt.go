@@ -400,11 +400,14 @@ func (j *JWT) account(claims jwt.MapClaims, k *key) (*Account, int64, error) {
 			}
 		}
 	}
-	scopes, ok := j.scopes(claims)
+	// The account and a few scopes share one allocation.
+	box := new(accountBox)
+	scopes, ok := j.scopes(claims, box.scopes[:0])
 	if !ok {
 		return nil, 0, ErrInvalidClaims.New()
 	}
-	a := &Account{ID: sub, Type: typ, Issuer: iss, Scopes: scopes}
+	a := &box.a
+	*a = Account{ID: sub, Type: typ, Issuer: iss, Scopes: scopes}
 	for _, name := range j.metaClaims {
 		if s, ok := claims[name].(string); ok {
 			if a.Metadata == nil {
@@ -428,10 +431,18 @@ func (j *JWT) account(claims jwt.MapClaims, k *key) (*Account, int64, error) {
 // configured.
 var defaultScopeClaims = []string{"scope", "scp", "scopes"}
 
-// scopes reads the scope claim: a space-separated string ("scope" in
-// OAuth 2.0) or an array of strings ("scp", "scopes"). It reports false
-// when the claim has another type.
-func (j *JWT) scopes(claims jwt.MapClaims) ([]string, bool) {
+// accountBox is an account and room for its first scopes, allocated
+// together.
+type accountBox struct {
+	a      Account
+	scopes [4]string
+}
+
+// scopes reads the scope claim, a space-separated string ("scope" in
+// OAuth 2.0) or an array of strings ("scp", "scopes"), appending to buf.
+// It returns nil when there is no claim, and reports false when the claim
+// has another type.
+func (j *JWT) scopes(claims jwt.MapClaims, buf []string) ([]string, bool) {
 	var v any
 	if j.scopeClaim != "" {
 		v = claims[j.scopeClaim]
@@ -447,9 +458,13 @@ func (j *JWT) scopes(claims jwt.MapClaims) ([]string, bool) {
 	case nil:
 		return nil, true
 	case string:
-		return strings.Fields(v), true
+		out := buf
+		for f := range strings.FieldsSeq(v) {
+			out = append(out, f)
+		}
+		return out[:len(out):len(out)], true
 	case []any:
-		out := make([]string, 0, len(v))
+		out := buf
 		for _, x := range v {
 			s, ok := x.(string)
 			if !ok {
@@ -457,7 +472,7 @@ func (j *JWT) scopes(claims jwt.MapClaims) ([]string, bool) {
 			}
 			out = append(out, s)
 		}
-		return out, true
+		return out[:len(out):len(out)], true
 	}
 	return nil, false
 }

@@ -130,6 +130,7 @@ type App struct {
 	liveServer, liveClient []middleware.Middleware
 	retired                []built  // replaced by a change of settings; closed at stop
 	watches                []func() // stop the watches of the middleware sections
+	chainsClosed           bool     // the middleware are closed: a change builds none into the chains
 
 	auth appAuth // the authentication middleware (see auth.go)
 }
