@@ -27,6 +27,7 @@ type cacheShard struct {
 type cacheEntry struct {
 	check uint64
 	until int64  // Unix nanoseconds: the token's expiry or its key's retirement
+	from  int64  // Unix nanoseconds: the token's not-before time, skew included
 	gen   uint64 // the key set's generation when the token was verified
 	acct  *Account
 }
@@ -53,8 +54,11 @@ func (c *tokenCache) hash(tok string) uint64 {
 }
 
 // get returns the account of tok, whose hash is h, if it was verified with
-// the key set of generation gen and is still valid at now.
-func (c *tokenCache) get(h uint64, tok string, now int64, gen uint64) (*Account, bool) {
+// the key set of generation gen and is valid both at now and at at, the
+// time its expiry and not-before time are judged at (now, but for a
+// context made with WithVerifyTime). A token valid at at but expired now
+// is verified again.
+func (c *tokenCache) get(h uint64, tok string, now, at int64, gen uint64) (*Account, bool) {
 	if c == nil {
 		return nil, false
 	}
@@ -62,20 +66,21 @@ func (c *tokenCache) get(h uint64, tok string, now int64, gen uint64) (*Account,
 	s.mu.RLock()
 	e, ok := s.m[h]
 	s.mu.RUnlock()
-	if !ok || e.gen != gen || now >= e.until || e.check != maphash.String(c.check, tok) {
+	if !ok || e.gen != gen || max(now, at) >= e.until || at < e.from || e.check != maphash.String(c.check, tok) {
 		return nil, false
 	}
 	return e.acct, true
 }
 
-// put stores the account of tok, whose hash is h, until until. A full shard first drops the
+// put stores the account of tok, whose hash is h, valid from from until
+// until. A full shard first drops the
 // expired entries it finds among a few, else one entry at random (the map's
 // iteration order).
-func (c *tokenCache) put(h uint64, tok string, a *Account, until int64, gen uint64, now int64) {
+func (c *tokenCache) put(h uint64, tok string, a *Account, until, from int64, gen uint64, now int64) {
 	if c == nil || until <= now {
 		return
 	}
-	e := cacheEntry{check: maphash.String(c.check, tok), until: until, gen: gen, acct: a}
+	e := cacheEntry{check: maphash.String(c.check, tok), until: until, from: from, gen: gen, acct: a}
 	s := &c.shards[h%cacheShards]
 	s.mu.Lock()
 	if _, ok := s.m[h]; !ok && len(s.m) >= c.perShard {

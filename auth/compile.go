@@ -17,7 +17,8 @@ import (
 // [Compile] takes it: its name, and what its code says about access.
 type Resource struct {
 	// Name is a command name ("inventory.Reserve") or an event resource
-	// ("publish:orders.created", "subscribe:orders.created").
+	// ("publish:orders.created", see [PublishResource];
+	// "subscribe:shipping.OnOrderCreated", see [SubscribeResource]).
 	Name string
 	// Public lets anyone call, authenticated or not, unless a rule denies:
 	// it counts as a rule {Resource: Name, Who: anyone, Access: allow,

@@ -20,6 +20,11 @@
 //   - [APIKeys] verifies API keys stored only as SHA-256 digests;
 //   - [Providers] passes each credential to the provider of its scheme.
 //
+// A context made with [WithVerifyTime] has a token's expiry and
+// not-before time judged at its time rather than now: the middleware
+// judges a delivered event's credential at the time the event was
+// stored.
+//
 // Every failure is an error of kind unauthenticated with a code of its own
 // ([ErrTokenExpired], [ErrWrongAudience], [ErrAlgorithmNotAllowed], ...),
 // localized like every WeGO code. No error, log line or panic value of
@@ -28,7 +33,8 @@
 // # Rules
 //
 // A [Rule] names a resource (a command, a pattern such as "inventory.*",
-// an event resource such as "publish:orders.created", or "*"), who it
+// an event resource such as "publish:orders.created" or
+// "subscribe:shipping.OnOrderCreated", or "*"), who it
 // applies to ("anyone", "authenticated", "type:service", "scope:NAME",
 // "account:ID"), allow or deny, and a priority. The rule of highest
 // priority that applies decides; at equal priority deny wins; when none

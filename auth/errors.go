@@ -3,7 +3,8 @@ package auth
 import errs "github.com/wegomesh/wego/err"
 
 // The errors of authentication. Each is of kind unauthenticated (HTTP 401)
-// except [ErrDenied] (permission_denied, HTTP 403). Their messages never
+// except [ErrDenied] (permission_denied, HTTP 403) and [ErrServiceRefused]
+// (internal, HTTP 500). Their messages never
 // hold the credential, nor any part of it: a client learns what was wrong
 // with what it sent, never what it sent. Test for them with errors.Is.
 var (
@@ -67,4 +68,12 @@ var (
 	// resource (parameter "resource", the command or event name).
 	ErrDenied = errs.Define("auth.denied", errs.KindPermissionDenied,
 		"Access to {{.resource}} is denied")
+	// ErrServiceRefused: a remote call that the deployable made as
+	// itself, with its service identity, was refused by the service it
+	// called (unauthenticated or permission denied). The refusal is the
+	// services' configuration's, not the caller's: the caller gets this
+	// internal error, which tells nothing of the other service, and the
+	// refusal is logged.
+	ErrServiceRefused = errs.Define("auth.service_refused", errs.KindInternal,
+		"The service could not complete the request")
 )

@@ -33,6 +33,8 @@ import (
 // a hash and a map lookup, without allocation.
 type JWT struct {
 	parser     *jwt.Parser
+	untimed    *jwt.Parser        // for a time given with WithVerifyTime (see verifytime.go)
+	checks     []jwt.ParserOption // the parser's checks of the claims, but for the clock
 	keys       atomic.Pointer[keySet]
 	static     []*key
 	issuers    map[string]AccountType
@@ -164,6 +166,7 @@ func NewJWT(cfg JWTConfig, opts ...Option) (*JWT, error) {
 		popts = append(popts, jwt.WithAudience(cfg.Audience...))
 	}
 	j.parser = jwt.NewParser(popts...)
+	j.untimed, j.checks = untimedParser(sortedKeys(algs)), claimChecks(cfg.ClockSkew, cfg.Audience)
 	return j, nil
 }
 
@@ -186,7 +189,9 @@ func sortedKeys(m map[string]bool) []string {
 
 // Authenticate verifies a [SchemeBearer] credential and returns its account;
 // any other scheme is [ErrUnsupportedScheme]. A token verified before and
-// still valid is answered from the cache.
+// still valid is answered from the cache. A context made with
+// [WithVerifyTime] has the token's expiry and not-before time judged at
+// its time instead of now.
 func (j *JWT) Authenticate(ctx context.Context, cred Credential) (*Account, error) {
 	if cred.Scheme != SchemeBearer {
 		return nil, ErrUnsupportedScheme.New()
@@ -196,12 +201,16 @@ func (j *JWT) Authenticate(ctx context.Context, cred Credential) (*Account, erro
 		return nil, ErrMalformedCredential.New()
 	}
 	now := j.now()
+	at, timed := VerifyTime(ctx)
+	if !timed {
+		at = now
+	}
 	gen := j.keys.Load().gen
 	h := j.cache.hash(tok)
-	if a, ok := j.cache.get(h, tok, now.UnixNano(), gen); ok {
+	if a, ok := j.cache.get(h, tok, now.UnixNano(), at.UnixNano(), gen); ok {
 		return a, nil
 	}
-	return j.verify(ctx, tok, h, now)
+	return j.verify(ctx, tok, h, now, at)
 }
 
 // Purge empties the cache of verified tokens, so that every token is
@@ -242,12 +251,18 @@ var (
 	errNoKeyVerifies = errors.New("no key of the algorithm verifies")
 )
 
-func (j *JWT) verify(ctx context.Context, tok string, h uint64, now time.Time) (*Account, error) {
+// verify verifies tok, whose hash is h, at now, its expiry and not-before
+// time at at.
+func (j *JWT) verify(ctx context.Context, tok string, h uint64, now, at time.Time) (*Account, error) {
 	nowNano := now.UnixNano()
 	ks := j.keys.Load()
 	var used *key
 	claims := jwt.MapClaims{}
-	parsed, err := j.parser.ParseWithClaims(tok, claims, func(t *jwt.Token) (any, error) {
+	parser := j.parser
+	if !at.Equal(now) {
+		parser = j.untimed // and validateAt below
+	}
+	parsed, err := parser.ParseWithClaims(tok, claims, func(t *jwt.Token) (any, error) {
 		k, err := j.keyFor(ctx, t, ks, nowNano)
 		if err != nil {
 			return nil, err
@@ -255,6 +270,9 @@ func (j *JWT) verify(ctx context.Context, tok string, h uint64, now time.Time) (
 		used, ks = k, j.keys.Load()
 		return k.Material, nil
 	})
+	if err == nil && parser == j.untimed {
+		err = j.validateAt(claims, at)
+	}
 	if err != nil {
 		return nil, j.tokenError(parsed, claims, err)
 	}
@@ -262,7 +280,7 @@ func (j *JWT) verify(ctx context.Context, tok string, h uint64, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	j.cache.put(h, tok, a, until, ks.gen, nowNano)
+	j.cache.put(h, tok, a, until, j.notBefore(claims), ks.gen, nowNano)
 	j.jwks.maybeRefresh(nowNano)
 	return a, nil
 }

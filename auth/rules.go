@@ -31,9 +31,12 @@ type Rule struct {
 	//   - a command, "inventory.Reserve";
 	//   - every command of a service and of the services below it,
 	//     "inventory.*";
-	//   - an event topic, published or subscribed to, with the same
-	//     forms after "publish:" or "subscribe:": "publish:orders.created",
-	//     "subscribe:orders.*", "publish:*";
+	//   - publishing events on a topic, with the same forms after
+	//     "publish:": "publish:orders.created", "publish:orders.*",
+	//     "publish:*";
+	//   - subscribing a subscriber, with the same forms after
+	//     "subscribe:": "subscribe:shipping.OnOrderPlaced",
+	//     "subscribe:shipping.*", "subscribe:*";
 	//   - every resource of every kind, "*".
 	//
 	// Names compare without regard to case, as command patterns do
@@ -99,7 +102,7 @@ func parsePattern(s string) (pattern, error) {
 	case validResourceName(kind, rest):
 		return pattern{kind: kind, exact: true, text: strings.ToLower(rest)}, nil
 	}
-	return pattern{}, fmt.Errorf(`%q is not a resource pattern (want "service.Operation", "service.*", "*", or "publish:"/"subscribe:" and a topic or topic pattern)`, s)
+	return pattern{}, fmt.Errorf(`%q is not a resource pattern (want "service.Operation", "service.*", "*", or "publish:" and a topic or "subscribe:" and a subscriber, or a pattern of them)`, s)
 }
 
 func (p pattern) match(kind uint8, lower string) bool {

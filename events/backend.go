@@ -2,9 +2,11 @@ package events
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"time"
 
+	"github.com/wegomesh/wego/auth"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
 )
@@ -14,8 +16,8 @@ import (
 // only when it carries information — the server stores and parses every
 // header of every message, and a message without headers is measurably
 // cheaper to publish (see docs/events.md, Performance) — so an event that
-// WeGO publishes has none unless its publisher had a request id or gave a
-// message id.
+// WeGO publishes has none unless its publisher had a request id, gave a
+// message id or, with auth on, has a credential.
 const (
 	// HeaderCorrelationID carries [Message.CorrelationID], the publisher's
 	// request id, when it has one.
@@ -28,6 +30,10 @@ const (
 	// JetStream's own header, by which a stream drops a message it has
 	// stored already within its duplicate window.
 	HeaderMessageID = "Nats-Msg-Id"
+	// HeaderAuthorization carries [Message.Authorization], the
+	// publisher's credential, when it has one: the header of the same
+	// name as a command's.
+	HeaderAuthorization = "Authorization"
 	// ContentTypeJSON is the content type of every event WeGO publishes,
 	// which it leaves implicit: a message without a content type is JSON.
 	ContentTypeJSON = "application/json"
@@ -59,6 +65,20 @@ type Message struct {
 	// caller and is valid only during the call: a backend that keeps it
 	// copies it.
 	Data []byte
+	// Authorization is the publisher's credential, the value of an
+	// Authorization header ("Bearer <token>"), or empty. The application
+	// sets it (see [Propagator]): with auth on, a subscriber's server
+	// chain authenticates it and lets the delivery proceed only when the
+	// rules let its account publish on the topic. The NATS backends carry
+	// it in [HeaderAuthorization]. Never log it.
+	Authorization string
+	// Account is the publisher's account, for a backend that delivers in
+	// the process that published ([Memory]), which carries it as it
+	// carries the rest: a delivery in process keeps its publisher's
+	// account as a local call keeps its caller's. Backends that send the
+	// event elsewhere drop it, so that a delivery from another process is
+	// judged by its Authorization alone.
+	Account *auth.Account
 }
 
 // Delivery is one delivery of a message to a subscription.
@@ -70,6 +90,14 @@ type Delivery struct {
 	// Sequence is the message's sequence in the backend's stream
 	// (JetStream), or 0 in a backend that numbers nothing.
 	Sequence uint64
+	// Stored is when the backend stored the message: JetStream's
+	// timestamp, which the server assigns. It is zero in a backend that
+	// stores nothing (in process, NATS core), whose messages are
+	// delivered as they are published. A subscriber's server chain judges
+	// the expiry of the publisher's credential at this time (now when it
+	// is zero), so that an event that waited in a stream is not refused
+	// for a token that expired while it waited.
+	Stored time.Time
 }
 
 // Handler delivers one message to a subscriber. A backend calls it for
@@ -271,8 +299,12 @@ func (o Outcome) String() string {
 // permanent and terminates — a subscriber's own invalid_argument, a
 // payload that does not decode into the topic's type ([ErrUndecodable]),
 // is over the size limit ([ErrTooLarge]) or is not JSON
-// ([ErrUnsupportedContentType]); any other error, a recovered panic or a
-// deadline included, is retried.
+// ([ErrUnsupportedContentType]) — and so does an error that says it is
+// permanent: one in its chain has a method Permanent() bool that returns
+// true, as the auth middleware's refusals of a delivery do (a credential
+// that is missing, not valid or not allowed to publish on the topic will
+// not be any better the next time). Any other error, a recovered panic
+// or a deadline included, is retried.
 func OutcomeOf(err error) Outcome {
 	switch {
 	case err == nil:
@@ -280,7 +312,16 @@ func OutcomeOf(err error) Outcome {
 	case errs.KindOf(err) == errs.KindInvalidArgument:
 		return Terminate
 	}
+	if p, ok := errors.AsType[permanent](err); ok && p.Permanent() {
+		return Terminate
+	}
 	return Retry
+}
+
+// permanent is an error that says whether retrying what failed is futile.
+type permanent interface {
+	error
+	Permanent() bool
 }
 
 // Settle applies the outcome of a delivery that ended with err: when the

@@ -46,6 +46,7 @@ type Bus struct {
 	cfg     Config
 	log     *zap.Logger
 	onDead  func(context.Context, *DeadLetter)
+	props   []Propagator
 
 	mu      sync.Mutex
 	state   int // 0 new, 1 running, 2 stopped
@@ -76,6 +77,34 @@ func WithConfig(cfg Config) BusOption { return func(b *Bus) { b.cfg = cfg } }
 // backend's delivery goroutine and must not block for long.
 func OnDeadLetter(fn func(ctx context.Context, dl *DeadLetter)) BusOption {
 	return func(b *Bus) { b.onDead = fn }
+}
+
+// Propagator carries what an application adds to events from their
+// publishers to their subscribers' deliveries, as a transport's
+// propagator does for remote calls. Inject runs for each event published,
+// once it is encoded, before the backend has it: it may set
+// msg.Authorization and msg.Account, the publisher's credential and
+// account. Extract runs for each delivery, before the subscriber's server
+// chain, and returns the delivery's context with what the delivery
+// carries (ctx itself when there is nothing to add). Both must be safe for
+// concurrent use; fw adds the propagator of the service identity, which
+// the auth middleware checks deliveries with.
+type Propagator interface {
+	Inject(ctx context.Context, msg *Message)
+	Extract(ctx context.Context, d *Delivery) context.Context
+}
+
+// WithPropagators adds propagators to the bus: Inject runs in the order
+// given, and so does Extract. Without any, publishing and delivering cost
+// nothing more.
+func WithPropagators(ps ...Propagator) BusOption {
+	return func(b *Bus) {
+		for _, p := range ps {
+			if p != nil {
+				b.props = append(b.props, p)
+			}
+		}
+	}
 }
 
 // NewBus returns a bus that will run the subscribers of cat (nil means
@@ -252,11 +281,24 @@ func (b *Bus) publish(ctx context.Context, topic string, c *jsonCodec, v any) er
 	// The message carries what the publish has and nothing more, so that
 	// a backend with headers sends only those that carry information: no
 	// content type (JSON, always), the correlation id only when ctx has a
-	// request id, the message id only when the publisher gave one.
+	// request id, the message id only when the publisher gave one (and
+	// what the propagators add: the credential when auth is on).
 	msg := Message{Topic: topic, Data: data}
 	msg.CorrelationID, _ = log.RequestIDFrom(ctx)
 	msg.ID, _ = ctx.Value(publishKey{}).(string)
+	if len(b.props) > 0 {
+		msg = b.inject(ctx, msg)
+	}
 	return b.backend.Publish(ctx, msg)
+}
+
+// inject returns msg as the propagators make it. (A function of its own,
+// so that a message published without propagators stays on the stack.)
+func (b *Bus) inject(ctx context.Context, msg Message) Message {
+	for _, p := range b.props {
+		p.Inject(ctx, &msg)
+	}
+	return msg
 }
 
 // deadLetter logs dl and hands it to the application's hook.

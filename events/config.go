@@ -3,15 +3,13 @@ package events
 import (
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/internal/kinds"
 )
 
 // Section is the name of the configuration section of events.
@@ -296,10 +294,8 @@ func validKind(s string) bool {
 // a kind that needs one says so in its error.
 type Factory func(cfg Config, engine any, logger *zap.Logger) (Backend, error)
 
-var kinds struct {
-	sync.RWMutex
-	m map[string]Factory
-}
+// factories are the registered kinds.
+var factories kinds.Registry[Factory]
 
 // RegisterKind makes f build the backends of kind, for the events
 // section's backend key. It is meant for init functions of backend
@@ -309,31 +305,16 @@ func RegisterKind(kind string, f Factory) {
 	if !validKind(kind) || f == nil {
 		panic("events: RegisterKind needs a kind of lower-case letters, digits, - and _, and a factory")
 	}
-	kinds.Lock()
-	defer kinds.Unlock()
-	if _, dup := kinds.m[kind]; dup {
+	if _, added := factories.Add(kind, f); !added {
 		panic("events: backend kind " + kind + " registered twice")
 	}
-	if kinds.m == nil {
-		kinds.m = make(map[string]Factory)
-	}
-	kinds.m[kind] = f
 }
 
 // FactoryOf returns the factory registered for kind.
-func FactoryOf(kind string) (Factory, bool) {
-	kinds.RLock()
-	defer kinds.RUnlock()
-	f, ok := kinds.m[kind]
-	return f, ok
-}
+func FactoryOf(kind string) (Factory, bool) { return factories.Lookup(kind) }
 
 // Kinds returns the registered kinds, sorted.
-func Kinds() []string {
-	kinds.RLock()
-	defer kinds.RUnlock()
-	return slices.Sorted(maps.Keys(kinds.m))
-}
+func Kinds() []string { return factories.Kinds() }
 
 func init() {
 	RegisterKind("memory", func(cfg Config, _ any, _ *zap.Logger) (Backend, error) {

@@ -42,6 +42,19 @@
 // is retried after a growing back-off, up to the subscriber's maximum of
 // deliveries, then dead-lettered ([DeadLetter]).
 //
+// # Publishers' credentials
+//
+// A [Propagator] of the bus ([WithPropagators]) writes the publisher's
+// credential into each event published ([Message.Authorization], carried
+// in the Authorization header by the NATS backends) and its account for
+// a delivery in process ([Message.Account]), and puts them in each
+// delivery's context, with the time the backend stored the event
+// ([Delivery.Stored]). fw adds the one of the service identity when auth
+// is on or the deployable has one, and the auth middleware checks each
+// delivery by it on the subscriber's server chain; a refusal is an error
+// that says it is permanent ([OutcomeOf]): the event is dead-lettered at
+// once. Without propagators, nothing is added and nothing costs more.
+//
 // # AsyncAPI
 //
 // [AsyncAPI] describes the topics a deployable publishes and receives as

@@ -206,7 +206,7 @@ func (m *subMeta[T]) handler(b *Bus, e catalog.Entry) (Handler, error) {
 	if !ok {
 		return nil, fmt.Errorf("events: %s is not a subscriber of %v events", e.Spec().Name, reflect.TypeFor[T]())
 	}
-	name, scope, limit := cmd.Name(), b.scope, b.cfg.MaxBytes
+	name, scope, limit, props := cmd.Name(), b.scope, b.cfg.MaxBytes, b.props
 	values := &sync.Pool{New: func() any { return new(T) }}
 	return func(ctx context.Context, d *Delivery) (err error) {
 		if !isJSON(d.ContentType) {
@@ -224,6 +224,9 @@ func (m *subMeta[T]) handler(b *Bus, e catalog.Entry) (Handler, error) {
 		ctx = log.ContextWithCommand(ctx, id, name)
 		if scope != nil && catalog.FromContext(ctx) != scope { // a backend's context carries it (see Backend)
 			ctx = catalog.NewContext(ctx, scope)
+		}
+		for _, p := range props {
+			ctx = p.Extract(ctx, d)
 		}
 		v := values.Get().(*T)
 		defer func() {

@@ -130,6 +130,7 @@ type App struct {
 	liveServer, liveClient []middleware.Middleware
 	retired                []built  // replaced by a change of settings; closed at stop
 	watches                []func() // stop the watches of the middleware sections
+	chainsClosed           bool     // the middleware are closed: a change builds none into the chains
 
 	auth appAuth // the authentication middleware (see auth.go)
 }
@@ -367,6 +368,7 @@ func (a *App) applyRoutes() error {
 		if err := a.cat.SetRoute(p, route); err != nil {
 			return &config.Error{Key: "routes." + p, File: a.cfg.File(), Err: err}
 		}
+		a.noteRoute(p, targets)
 	}
 	return nil
 }
@@ -445,7 +447,6 @@ func (a *App) Start(ctx context.Context) error {
 		a.logger.Warn("middleware registered but in no chain", zap.Strings("middleware", a.unused),
 			zap.String("hint", `name them in middleware.server or middleware.client, or give fw.Middleware a position such as fw.After("logging")`))
 	}
-	a.logAuth()
 	if missing := a.bundle.Missing(); len(missing) > 0 {
 		a.logger.Warn("error codes without a message in some languages", zap.Int("missing", len(missing)),
 			zap.Stringer("first", missing[0]))
@@ -475,6 +476,12 @@ func (a *App) start(ctx context.Context) error {
 			return fmt.Errorf("fw: before-start hook: %w", err)
 		}
 	}
+	// The subscribers are registered by now (an application registers
+	// them after New): the rules on events compile against them.
+	if err := a.compileAuthEvents(); err != nil {
+		return err
+	}
+	a.logAuth()
 	if a.engine != nil {
 		if err := a.engine.Start(ctx); err != nil {
 			return fmt.Errorf("fw: start the %s engine: %w", a.engine.Name(), err)

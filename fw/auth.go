@@ -58,6 +58,7 @@ func Principal(ctx context.Context) (string, bool) {
 type appAuth struct {
 	mw      atomic.Pointer[authMiddleware] // built by the application's factory
 	auditor atomic.Pointer[audit.Auditor]  // the chains' auditor, for refused calls
+	routes  []routeDesc                    // the routes section, for the middleware's log lines; set by New
 }
 
 // authMiddleware is the authentication middleware as fw builds it: it also
@@ -98,7 +99,9 @@ func init() {
 }
 
 // buildAuth builds the authentication middleware from the section auth,
-// its rules compiled against every command of the application's catalog.
+// its rules on commands compiled against every command of the
+// application's catalog; those on events are compiled when the
+// application starts (see compileAuthEvents).
 func buildAuth(a *App) (middleware.Middleware, error) {
 	if a.cfg.IsSet("middleware.auth") {
 		return nil, &config.Error{Key: "middleware.auth", File: a.cfg.File(),
@@ -110,11 +113,12 @@ func buildAuth(a *App) (middleware.Middleware, error) {
 	}
 	var resources []auth.Resource
 	for _, e := range a.cat.Commands() {
-		if e.Spec().Kind != middleware.Event { // the middleware checks no event (see authmw.Middleware.Wrap)
+		if e.Spec().Kind != middleware.Event { // topics and subscribers: compiled at start (compileAuthEvents)
 			resources = append(resources, authmw.ResourceOf(e.Spec()))
 		}
 	}
-	m, err := authmw.New(cfg, resources, authmw.WithLogger(a.logger), authmw.WithRefused(a.authRefused))
+	m, err := authmw.New(cfg, resources, authmw.WithLogger(a.logger), authmw.WithRefused(a.authRefused),
+		authmw.WithEvents(eventEntry), authmw.WithRoutes(a.routeOf))
 	if err != nil {
 		return nil, a.authError(err)
 	}
@@ -238,7 +242,8 @@ func (a *App) checkAuthChains(server, client []string) error {
 
 // logAuth says, at start, what the authentication middleware enforces: one
 // line, with the commands served here that no rule reaches (nobody can
-// call them).
+// call them), and the topics and subscribers that no rule reaches (nobody
+// may publish on them, and their events are refused).
 func (a *App) logAuth() {
 	m := a.auth.mw.Load()
 	if m == nil || !m.Enabled() {
@@ -252,13 +257,17 @@ func (a *App) logAuth() {
 		}
 	}
 	fields := []zap.Field{zap.Int("commands", len(t.Resources()))}
+	if et := m.EventTable(); et != nil {
+		unreached = append(unreached, et.Unreached()...)
+		fields = append(fields, zap.Int("events", len(et.Resources())))
+	}
 	if acct := m.ServiceAccount(); acct != nil {
 		fields = append(fields, zap.String("service_account", acct.ID))
 	}
 	if len(unreached) == 0 {
-		a.logger.Info("auth: on; every command served here is reached by a rule", fields...)
+		a.logger.Info("auth: on; every command served here, topic and subscriber is reached by a rule", fields...)
 		return
 	}
-	a.logger.Warn("auth: on; no rule reaches these commands, which nobody can call",
+	a.logger.Warn("auth: on; no rule reaches these commands, which nobody can call, nor these topics and subscribers, whose events are refused",
 		append(fields, zap.Strings("unreached", unreached))...)
 }

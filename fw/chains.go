@@ -324,11 +324,12 @@ func (a *App) buildChains() error {
 		if w := watchers[n]; w != nil {
 			stop, err := w(a, func(m middleware.Middleware) { a.swapMiddleware(n, m) })
 			if err != nil {
-				a.stopWatches()
 				a.closeMiddleware()
 				return err
 			}
+			a.chainMu.Lock()
 			a.watches = append(a.watches, stop)
+			a.chainMu.Unlock()
 		}
 	}
 	for n := range registeredHere {
@@ -403,10 +404,16 @@ func (a *App) chainList(side string, def []string) ([]string, error) {
 // middleware named name in both chains, and recomposes every command:
 // calls under way finish with the chains they started with. The
 // middleware it replaces is closed when the application stops, since
-// calls under way may still use it.
+// calls under way may still use it. Once the application has closed its
+// middleware, which a change whose build was under way may follow,
+// swapMiddleware closes m instead.
 func (a *App) swapMiddleware(name string, m middleware.Middleware) {
 	a.chainMu.Lock()
 	defer a.chainMu.Unlock()
+	if a.chainsClosed {
+		a.closeBuilt(built{name: name, m: m})
+		return
+	}
 	replace := func(names []string, mws []middleware.Middleware) []middleware.Middleware {
 		out := slices.Clone(mws)
 		for i, n := range names {
@@ -429,30 +436,34 @@ func (a *App) swapMiddleware(name string, m middleware.Middleware) {
 	a.logger.Info("middleware settings changed", zap.String("middleware", name), zap.String("key", "middleware."+name))
 }
 
-// stopWatches ends the watches of the middleware sections.
-func (a *App) stopWatches() {
+// closeMiddleware ends the watches of the middleware sections and
+// closes, in the reverse order of their building, the middleware that
+// implement io.Closer. It holds chainMu throughout, so that a change
+// either swaps its middleware in before, to be closed here, or finds the
+// chains closed after.
+func (a *App) closeMiddleware() {
+	a.chainMu.Lock()
+	defer a.chainMu.Unlock()
 	for _, stop := range a.watches {
 		stop()
 	}
 	a.watches = nil
-}
-
-// closeMiddleware closes, in the reverse order of their building, the
-// middleware that implement io.Closer.
-func (a *App) closeMiddleware() {
-	a.stopWatches()
-	a.chainMu.Lock()
-	defer a.chainMu.Unlock()
+	a.chainsClosed = true
 	a.built = append(a.retired, a.built...)
 	a.retired = nil
 	for i := len(a.built) - 1; i >= 0; i-- {
-		if c, ok := a.built[i].m.(io.Closer); ok {
-			if err := c.Close(); err != nil {
-				a.logger.Error("closing middleware", zap.String("middleware", a.built[i].name), zap.Error(err))
-			}
-		}
+		a.closeBuilt(a.built[i])
 	}
 	a.built = nil
+}
+
+// closeBuilt closes b's middleware when it implements io.Closer.
+func (a *App) closeBuilt(b built) {
+	if c, ok := b.m.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			a.logger.Error("closing middleware", zap.String("middleware", b.name), zap.Error(err))
+		}
+	}
 }
 
 // ChainNames returns the names of the middleware in the server and client

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/events"
@@ -15,12 +14,13 @@ import (
 // names the import to add.
 var ErrEventsNotLinked = errors.New("events backend not linked into this program")
 
-// eventsPackages are the packages that register the events backends fw
+// eventsKinds names the packages that register the events backends fw
 // does not link itself.
-var eventsPackages = map[string]string{
-	"nats":      "github.com/wegomesh/wego/events/natsevents",
-	"jetstream": "github.com/wegomesh/wego/events/jsevents",
-}
+var eventsKinds = linkable{key: "events.backend", noun: "events backend", err: ErrEventsNotLinked, linked: events.Kinds,
+	packages: map[string]string{
+		"nats":      "github.com/wegomesh/wego/events/natsevents",
+		"jetstream": "github.com/wegomesh/wego/events/jsevents",
+	}}
 
 // OnDeadLetter sets a function that receives each dead letter of the
 // application's subscribers (see events.OnDeadLetter), after the bus has
@@ -57,11 +57,7 @@ func (a *App) makeEvents() error {
 	cfg := a.eventsCfg
 	f, ok := events.FactoryOf(cfg.Backend)
 	if !ok {
-		why := fmt.Errorf("no events backend of kind %q is linked (linked: %s)", cfg.Backend, strings.Join(events.Kinds(), ", "))
-		if pkg, known := eventsPackages[cfg.Backend]; known {
-			why = fmt.Errorf("%w: events.backend is %s; add import _ %q to package main", ErrEventsNotLinked, cfg.Backend, pkg)
-		}
-		return &config.Error{Key: "events.backend", File: a.cfg.File(), Err: why}
+		return a.notLinked(eventsKinds, cfg.Backend)
 	}
 	var engine any
 	if a.engine != nil {
@@ -74,7 +70,8 @@ func (a *App) makeEvents() error {
 		}
 		return &config.Error{Key: "events.backend", File: a.cfg.File(), Err: err}
 	}
-	a.bus = events.NewBus(a.cat, b, events.WithLogger(a.logger), events.WithConfig(cfg), events.OnDeadLetter(a.opts.onDeadLetter))
+	a.bus = events.NewBus(a.cat, b, events.WithLogger(a.logger), events.WithConfig(cfg), events.OnDeadLetter(a.opts.onDeadLetter),
+		events.WithPropagators(a.eventPropagators()...))
 	return nil
 }
 

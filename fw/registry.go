@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
+	"strings"
 
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/internal/kinds"
 	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
 )
@@ -26,10 +27,7 @@ type descriptor struct {
 
 // middlewares holds the middleware that every application of the process can
 // build by name: fw's built-in ones and those that packages register.
-var middlewares struct {
-	sync.RWMutex
-	byName map[string]*descriptor
-}
+var middlewares kinds.Registry[*descriptor]
 
 // RegisterMiddleware makes a middleware available by name to every
 // application of the process, usually from the init function of a package
@@ -120,25 +118,21 @@ func register(name, site string, isBuiltin bool, f Factory, w watcher) error {
 	if err := checkName(name); err != nil {
 		return fmt.Errorf("fw: middleware registered at %s: %w", site, err)
 	}
-	middlewares.Lock()
-	defer middlewares.Unlock()
-	if prev, ok := middlewares.byName[name]; ok {
+	d := &descriptor{name: name, site: site, builtin: isBuiltin, build: f, watch: w}
+	if prev, added := middlewares.Add(name, d); !added {
 		return fmt.Errorf("fw: middleware %q registered twice: at %s and at %s", name, prev.site, site)
 	}
-	if middlewares.byName == nil {
-		middlewares.byName = map[string]*descriptor{}
-	}
-	middlewares.byName[name] = &descriptor{name: name, site: site, builtin: isBuiltin, build: f, watch: w}
 	return nil
 }
 
-// registered returns a copy of middlewares.
+// registered returns the registered middleware by name.
 func registered() map[string]*descriptor {
-	middlewares.RLock()
-	defer middlewares.RUnlock()
-	m := make(map[string]*descriptor, len(middlewares.byName))
-	for k, d := range middlewares.byName {
-		m[k] = d
+	names := middlewares.Kinds()
+	m := make(map[string]*descriptor, len(names))
+	for _, name := range names {
+		if d, ok := middlewares.Lookup(name); ok {
+			m[name] = d
+		}
 	}
 	return m
 }
@@ -217,6 +211,29 @@ func (a *App) linkError(name, key string) error {
 	e := elsewhere[name]
 	return &config.Error{Key: key, File: a.cfg.File(),
 		Err: fmt.Errorf("%w: the configuration turns %s on; add import _ %q to package main", ErrNotLinked, name, e.pkg)}
+}
+
+// linkable names the packages that register the kinds of one of the
+// kind registries that fw reads but does not fill itself (store.kind,
+// events.backend), for the error of a kind that no linked package
+// registered.
+type linkable struct {
+	key      string            // the configuration key that names the kind
+	noun     string            // what the kinds are kinds of, in messages
+	err      error             // wrapped when packages names the kind
+	linked   func() []string   // the kinds registered, sorted
+	packages map[string]string // kind -> the package that registers it
+}
+
+// notLinked is the error for kind, which no linked package registered: it
+// names the import to add when l knows the package that registers kind,
+// and the kinds that are linked otherwise.
+func (a *App) notLinked(l linkable, kind string) error {
+	why := fmt.Errorf("no %s of kind %q is linked (linked: %s)", l.noun, kind, strings.Join(l.linked(), ", "))
+	if pkg, known := l.packages[kind]; known {
+		why = fmt.Errorf("%w: %s is %s; add import _ %q to package main", l.err, l.key, kind, pkg)
+	}
+	return &config.Error{Key: l.key, File: a.cfg.File(), Err: why}
 }
 
 // sortedNames returns the names of m, sorted.

@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -256,13 +260,74 @@ func (c *testRegisteredConfig) Validate() error {
 
 var registeredBuilt atomic.Int32
 
+// gate holds the builds of fwtest_registered whose label names it: each
+// closes building, then waits for release.
+type gate struct {
+	building, release chan struct{}
+	closed            atomic.Int32 // closes of the middleware it built
+}
+
+// gates are the gates by label.
+var gates sync.Map
+
 func init() {
 	fw.RegisterMiddleware("fwtest_registered", func() testRegisteredConfig { return testRegisteredConfig{Label: "default"} },
 		func(a *fw.App, cfg testRegisteredConfig) (middleware.Middleware, error) {
 			registeredBuilt.Add(1)
 			tc := &traced{}
-			return hostTracer{&tracer{label: cfg.Label, saw: &tc.saw, built: &tc.built, closed: &tc.closed}}, nil
+			closed := &tc.closed
+			if v, ok := gates.Load(cfg.Label); ok {
+				g := v.(*gate)
+				close(g.building)
+				<-g.release
+				closed = &g.closed
+			}
+			return hostTracer{&tracer{label: cfg.Label, saw: &tc.saw, built: &tc.built, closed: closed}}, nil
 		})
+}
+
+// A change of a middleware's section whose build ends after the
+// application stopped: the application closes the middleware built from
+// it, which no chain will run (run with -race).
+func TestSwapAfterStopClosesWhatItBuilt(t *testing.T) {
+	t.Parallel()
+	const label = "swap-after-stop"
+	g := &gate{building: make(chan struct{}), release: make(chan struct{})}
+	gates.Store(label, g)
+	dir := t.TempDir()
+	write := func(yaml string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, "dev.yaml"), []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("middleware:\n  client: [fwtest_registered]\n")
+	a, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(zap.NewNop()), fw.ConfigOptions(config.Dir(dir), config.Env("dev")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	write("middleware:\n  client: [fwtest_registered]\n  fwtest_registered: {label: " + label + "}\n")
+	reloaded := make(chan error, 1)
+	go func() { reloaded <- a.Config().Reload() }()
+	select {
+	case <-g.building:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change did not build the middleware")
+	}
+	if err := a.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(g.release)
+	if err := <-reloaded; err != nil {
+		t.Fatal(err)
+	}
+	if n := g.closed.Load(); n != 1 {
+		t.Fatalf("the middleware built by a change that ended after Stop was closed %d times, want 1", n)
+	}
 }
 
 func TestRegisterMiddleware(t *testing.T) {

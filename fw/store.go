@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
@@ -39,14 +38,15 @@ var StoreDep = catalog.Provide("wego.store", defaultStore)
 // the import to add.
 var ErrStoreNotLinked = errors.New("store kind not linked into this program")
 
-// storePackages are the packages that register the store kinds fw does
+// storeKinds names the packages that register the store kinds fw does
 // not link itself.
-var storePackages = map[string]string{
-	"bbolt":    "github.com/wegomesh/wego/store/boltstore",
-	"sqlite":   "github.com/wegomesh/wego/store/sqlstore",
-	"postgres": "github.com/wegomesh/wego/store/sqlstore",
-	"nats":     "github.com/wegomesh/wego/store/natsstore",
-}
+var storeKinds = linkable{key: "store.kind", noun: "store", err: ErrStoreNotLinked, linked: store.Kinds,
+	packages: map[string]string{
+		"bbolt":    "github.com/wegomesh/wego/store/boltstore",
+		"sqlite":   "github.com/wegomesh/wego/store/sqlstore",
+		"postgres": "github.com/wegomesh/wego/store/sqlstore",
+		"nats":     "github.com/wegomesh/wego/store/natsstore",
+	}}
 
 // Store returns the application's store: the backend that the store
 // section names (kind memory by default). It is open from [New] on, works
@@ -63,11 +63,7 @@ func (a *App) makeStore() error {
 	}
 	f, ok := store.FactoryOf(cfg.Kind)
 	if !ok {
-		why := fmt.Errorf("no store of kind %q is linked (linked: %s)", cfg.Kind, strings.Join(store.Kinds(), ", "))
-		if pkg, known := storePackages[cfg.Kind]; known {
-			why = fmt.Errorf("%w: store.kind is %s; add import _ %q to package main", ErrStoreNotLinked, cfg.Kind, pkg)
-		}
-		return &config.Error{Key: "store.kind", File: a.cfg.File(), Err: why}
+		return a.notLinked(storeKinds, cfg.Kind)
 	}
 	var engine any
 	if a.engine != nil {

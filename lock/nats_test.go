@@ -17,42 +17,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/lock"
 	"github.com/wegomesh/wego/lock/locktest"
 	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/store/natsstore"
 	"github.com/wegomesh/wego/store/storetest"
 )
-
-// natsServer starts an embedded NATS server with JetStream on a free
-// port, closed when the test ends.
-func natsServer(t *testing.T) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.StoreDir = t.TempDir()
-	return startEngine(t, cfg)
-}
-
-// natsClient connects to the server at url, as another process would,
-// with a connection of its own; closed when the test ends.
-func natsClient(t *testing.T, url string) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.URLs = []string{url}
-	cfg.ReconnectWait = 50 * time.Millisecond
-	return startEngine(t, cfg)
-}
-
-func startEngine(t *testing.T, cfg engine.Config) *engine.Engine {
-	t.Helper()
-	e, err := engine.Start(t.Context(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
 
 // openNATS returns the started store of bucket on eng, closed when the
 // test ends.
@@ -70,17 +41,17 @@ func openNATS(t *testing.T, eng *engine.Engine, bucket string) store.Store {
 }
 
 func TestNATS(t *testing.T) {
-	srv := natsServer(t)
+	srv := enginetest.Start(t)
 	locktest.Run(t, func(t *testing.T) store.Store {
-		return openNATS(t, natsClient(t, srv.ClientURL()), storetest.Name(t))
+		return openNATS(t, enginetest.Client(t, srv.ClientURL()), storetest.Name(t))
 	})
 }
 
 // The engine's messages that one acquisition and release of a lock cost:
 // a request and its reply per round trip.
 func TestNATSRoundTrips(t *testing.T) {
-	srv := natsServer(t)
-	cl := natsClient(t, srv.ClientURL())
+	srv := enginetest.Start(t)
+	cl := enginetest.Client(t, srv.ClientURL())
 	s := openNATS(t, cl, "roundtrips")
 	l := lock.New(s)
 	ctx := t.Context()
@@ -112,7 +83,7 @@ func TestNATSRoundTrips(t *testing.T) {
 	}
 	// Another store's release leaves a marker this one does not know of:
 	// the create reads the key first, and still succeeds.
-	other := lock.New(openNATS(t, natsClient(t, srv.ClientURL()), "roundtrips"))
+	other := lock.New(openNATS(t, enginetest.Client(t, srv.ClientURL()), "roundtrips"))
 	ls, err := other.TryAcquire(ctx, "job", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -197,8 +168,8 @@ func TestNATSStoppedHolderIsFenced(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stops a child process for seconds")
 	}
-	srv := natsServer(t)
-	s := openNATS(t, natsClient(t, srv.ClientURL()), "paused")
+	srv := enginetest.Start(t)
+	s := openNATS(t, enginetest.Client(t, srv.ClientURL()), "paused")
 	l := lock.New(s, lock.WithOwner("parent"))
 	for round := range 3 {
 		t.Run("round"+strconv.Itoa(round), func(t *testing.T) { stoppedHolder(t, srv.ClientURL(), s, l) })

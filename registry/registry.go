@@ -3,14 +3,12 @@ package registry
 import (
 	"context"
 	"errors"
-	"maps"
-	"slices"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/internal/kinds"
 )
 
 // Errors of every implementation.
@@ -171,10 +169,8 @@ func Normalize(cfg Config) (Config, error) {
 // none; a kind that needs one says so in its error.
 type Factory func(cfg Config, engine any, logger *zap.Logger) (Registry, error)
 
-var kinds struct {
-	sync.RWMutex
-	m map[string]Factory
-}
+// factories are the registered kinds.
+var factories kinds.Registry[Factory]
 
 // RegisterKind makes f build the registries of kind (registry.kind). It is
 // meant for init functions — package registry/natsregistry registers
@@ -184,28 +180,13 @@ func RegisterKind(kind string, f Factory) {
 	if kind == "" || f == nil {
 		panic("registry: RegisterKind needs a kind and a factory")
 	}
-	kinds.Lock()
-	defer kinds.Unlock()
-	if _, dup := kinds.m[kind]; dup {
+	if _, added := factories.Add(kind, f); !added {
 		panic("registry: kind " + kind + " registered twice")
 	}
-	if kinds.m == nil {
-		kinds.m = make(map[string]Factory)
-	}
-	kinds.m[kind] = f
 }
 
 // FactoryOf returns the factory registered for kind.
-func FactoryOf(kind string) (Factory, bool) {
-	kinds.RLock()
-	defer kinds.RUnlock()
-	f, ok := kinds.m[kind]
-	return f, ok
-}
+func FactoryOf(kind string) (Factory, bool) { return factories.Lookup(kind) }
 
 // Kinds returns the registered kinds, sorted.
-func Kinds() []string {
-	kinds.RLock()
-	defer kinds.RUnlock()
-	return slices.Sorted(maps.Keys(kinds.m))
-}
+func Kinds() []string { return factories.Kinds() }

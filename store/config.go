@@ -3,13 +3,11 @@ package store
 import (
 	"context"
 	"errors"
-	"maps"
-	"slices"
-	"sync"
 
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/internal/kinds"
 )
 
 // Config is the configuration section "store": which backend keeps the
@@ -87,10 +85,8 @@ type Starter interface {
 	Start(ctx context.Context) error
 }
 
-var kinds struct {
-	sync.RWMutex
-	m map[string]Factory
-}
+// factories are the registered kinds.
+var factories kinds.Registry[Factory]
 
 // RegisterKind makes f open the stores of kind (store.kind). It is meant
 // for init functions — package store/natsstore registers "nats" — and
@@ -100,28 +96,13 @@ func RegisterKind(kind string, f Factory) {
 	if kind == "" || f == nil {
 		panic("store: RegisterKind needs a kind and a factory")
 	}
-	kinds.Lock()
-	defer kinds.Unlock()
-	if _, dup := kinds.m[kind]; dup {
+	if _, added := factories.Add(kind, f); !added {
 		panic("store: kind " + kind + " registered twice")
 	}
-	if kinds.m == nil {
-		kinds.m = make(map[string]Factory)
-	}
-	kinds.m[kind] = f
 }
 
 // FactoryOf returns the factory registered for kind.
-func FactoryOf(kind string) (Factory, bool) {
-	kinds.RLock()
-	defer kinds.RUnlock()
-	f, ok := kinds.m[kind]
-	return f, ok
-}
+func FactoryOf(kind string) (Factory, bool) { return factories.Lookup(kind) }
 
 // Kinds returns the registered kinds, sorted.
-func Kinds() []string {
-	kinds.RLock()
-	defer kinds.RUnlock()
-	return slices.Sorted(maps.Keys(kinds.m))
-}
+func Kinds() []string { return factories.Kinds() }

@@ -62,6 +62,32 @@ func ExampleTyped_Update() {
 	// Output: 100 {"n":100}
 }
 
+// UpdateExisting takes a unit of stock that must be there: a SKU the
+// store does not hold fails with ErrNotFound, where Update would start
+// from a zero record.
+func ExampleTyped_UpdateExisting() {
+	type stock struct {
+		Available int `json:"available"`
+	}
+	ctx := context.Background()
+	s := store.NewMemory()
+	defer s.Close()
+	stocks := store.NewTyped[stock](s)
+	_, _ = stocks.Put(ctx, "stock.apple", stock{Available: 3}, store.PutOptions{})
+
+	take := func(r *stock) error {
+		r.Available--
+		return nil
+	}
+	v, _, err := stocks.UpdateExisting(ctx, "stock.apple", take)
+	fmt.Println(v.Available, err)
+	_, _, err = stocks.UpdateExisting(ctx, "stock.pear", take)
+	fmt.Println(errors.Is(err, store.ErrNotFound))
+	// Output:
+	// 2 <nil>
+	// true
+}
+
 // A watch sends the current records, then EventSynced, then changes.
 func ExampleMemory_Watch() {
 	ctx, cancel := context.WithCancel(context.Background())

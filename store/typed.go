@@ -112,7 +112,23 @@ func (t *Typed[T]) Put(ctx context.Context, key string, v T, opts PutOptions) (u
 // [Typed.WithUpdateAttempts]), and with ctx's error when ctx ends while it
 // waits to try again. The record written keeps the metadata of the one
 // read, and has no expiry: use Get and Put with IfRevision to keep one.
+// To tell a missing key from a zero value, use [Typed.UpdateExisting].
 func (t *Typed[T]) Update(ctx context.Context, key string, fn func(*T) error) (T, uint64, error) {
+	return t.update(ctx, key, fn, true)
+}
+
+// UpdateExisting is [Typed.Update] for a key that must exist: when the
+// key is missing, or deleted before the write, it fails with an error
+// matching [ErrNotFound] without calling fn on a zero T, and never
+// creates the key. It spares a Get before Update to tell a missing
+// record from a zero one.
+func (t *Typed[T]) UpdateExisting(ctx context.Context, key string, fn func(*T) error) (T, uint64, error) {
+	return t.update(ctx, key, fn, false)
+}
+
+// update is Update, which creates a missing key when create is set, and
+// UpdateExisting.
+func (t *Typed[T]) update(ctx context.Context, key string, fn func(*T) error, create bool) (T, uint64, error) {
 	var zero T
 	var err error
 	for attempt := range t.attempts {
@@ -125,7 +141,7 @@ func (t *Typed[T]) Update(ctx context.Context, key string, fn func(*T) error) (T
 		r, gerr := t.store.Get(ctx, key)
 		opts := PutOptions{IfRevision: r.Revision, Metadata: r.Metadata}
 		switch {
-		case errors.Is(gerr, ErrNotFound):
+		case errors.Is(gerr, ErrNotFound) && create:
 			opts = PutOptions{Create: true}
 		case gerr != nil:
 			return zero, 0, gerr

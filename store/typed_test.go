@@ -154,6 +154,41 @@ func TestTypedUpdate(t *testing.T) {
 	}
 }
 
+// UpdateExisting changes a record as Update does, and fails a missing
+// key with ErrNotFound without calling its function or creating it.
+func TestTypedUpdateExisting(t *testing.T) {
+	s := store.NewMemory()
+	defer s.Close()
+	ctx := t.Context()
+	orders := store.NewTyped[order](s)
+	if _, err := orders.Put(ctx, "orders/1", order{SKU: "kiwi"}, store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	v, rev, err := orders.UpdateExisting(ctx, "orders/1", func(o *order) error { o.Qty++; return nil })
+	if err != nil || v.Qty != 1 || v.SKU != "kiwi" || rev == 0 {
+		t.Fatalf("UpdateExisting of a record = %+v, %d, %v", v, rev, err)
+	}
+	called := false
+	_, _, err = orders.UpdateExisting(ctx, "orders/none", func(*order) error { called = true; return nil })
+	if !errors.Is(err, store.ErrNotFound) || called {
+		t.Fatalf("UpdateExisting of a missing key = %v (fn called: %v), want store.ErrNotFound without a call", err, called)
+	}
+	if _, err := s.Get(ctx, "orders/none"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateExisting created the missing key: %v", err)
+	}
+
+	// A key deleted between the read and the write is missing too.
+	_, _, err = orders.UpdateExisting(ctx, "orders/1", func(o *order) error {
+		if err := s.Delete(ctx, "orders/1", store.DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("UpdateExisting of a key deleted meanwhile = %v, want store.ErrNotFound", err)
+	}
+}
+
 // conflicting is a store whose compare-and-sets always fail.
 type conflicting struct{ store.Store }
 

@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/wegomesh/wego/catalog"
+	"github.com/wegomesh/wego/internal/kinds"
 )
 
 // RouteFactory builds the remote route that sends commands to targets,
@@ -17,10 +16,8 @@ import (
 // alone can route a command to another process.
 type RouteFactory func(host Host, targets []string) (catalog.Route, error)
 
-var factories struct {
-	sync.RWMutex
-	m map[string]RouteFactory
-}
+// factories are the route factories by URL scheme.
+var factories kinds.Registry[RouteFactory]
 
 // RegisterRouteFactory makes f build the routes for targets with the given
 // URL scheme. It is meant for init functions of transport packages and
@@ -31,28 +28,13 @@ func RegisterRouteFactory(scheme string, f RouteFactory) {
 	if scheme == "" || f == nil {
 		panic("transport: RegisterRouteFactory needs a scheme and a factory")
 	}
-	factories.Lock()
-	defer factories.Unlock()
-	if _, dup := factories.m[scheme]; dup {
+	if _, added := factories.Add(scheme, f); !added {
 		panic("transport: route factory for scheme " + scheme + " registered twice")
 	}
-	if factories.m == nil {
-		factories.m = make(map[string]RouteFactory)
-	}
-	factories.m[scheme] = f
 }
 
 // Schemes returns the URL schemes that have a route factory, sorted.
-func Schemes() []string {
-	factories.RLock()
-	defer factories.RUnlock()
-	out := make([]string, 0, len(factories.m))
-	for s := range factories.m {
-		out = append(out, s)
-	}
-	slices.Sort(out)
-	return out
-}
+func Schemes() []string { return factories.Kinds() }
 
 // ErrUnknownScheme is returned by [NewRoute] for targets whose scheme no
 // transport package registered (did the program import it?).
@@ -76,10 +58,8 @@ func NewRoute(host Host, targets []string) (catalog.Route, error) {
 		}
 		scheme = s
 	}
-	factories.RLock()
-	f := factories.m[scheme]
-	factories.RUnlock()
-	if f == nil {
+	f, ok := factories.Lookup(scheme)
+	if !ok {
 		return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknownScheme, scheme, strings.Join(Schemes(), ", "))
 	}
 	return f(host, targets)

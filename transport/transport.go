@@ -10,15 +10,13 @@ package transport
 
 import (
 	"context"
-	"maps"
-	"slices"
-	"sync"
 
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/i18n"
+	"github.com/wegomesh/wego/internal/kinds"
 	"github.com/wegomesh/wego/registry"
 )
 
@@ -98,10 +96,8 @@ type Engine interface {
 // starting it.
 type EngineFactory func(cfg *config.Config, logger *zap.Logger) (Engine, error)
 
-var engines struct {
-	sync.RWMutex
-	m map[string]EngineFactory
-}
+// engines are the registered engines.
+var engines kinds.Registry[EngineFactory]
 
 // RegisterEngine makes f build the engine name ("nats") for applications
 // whose configuration has a section of that name. It is meant for init
@@ -111,31 +107,16 @@ func RegisterEngine(name string, f EngineFactory) {
 	if name == "" || f == nil {
 		panic("transport: RegisterEngine needs a name and a factory")
 	}
-	engines.Lock()
-	defer engines.Unlock()
-	if _, dup := engines.m[name]; dup {
+	if _, added := engines.Add(name, f); !added {
 		panic("transport: engine " + name + " registered twice")
 	}
-	if engines.m == nil {
-		engines.m = make(map[string]EngineFactory)
-	}
-	engines.m[name] = f
 }
 
 // EngineNames returns the names of the registered engines, sorted.
-func EngineNames() []string {
-	engines.RLock()
-	defer engines.RUnlock()
-	return slices.Sorted(maps.Keys(engines.m))
-}
+func EngineNames() []string { return engines.Kinds() }
 
 // EngineFactoryOf returns the factory registered for the engine name.
-func EngineFactoryOf(name string) (EngineFactory, bool) {
-	engines.RLock()
-	defer engines.RUnlock()
-	f, ok := engines.m[name]
-	return f, ok
-}
+func EngineFactoryOf(name string) (EngineFactory, bool) { return engines.Lookup(name) }
 
 // Transport serves a catalog's commands to other processes.
 type Transport interface {

@@ -2,7 +2,6 @@ package storebench
 
 import (
 	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/store/natsstore"
 )
@@ -33,20 +33,7 @@ const natsBucket = "bench"
 func newNATSPair(tb testing.TB) *natsPair {
 	tb.Helper()
 	ctx := context.Background()
-	dir, err := os.MkdirTemp("", "storebench-nats-")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = os.RemoveAll(dir) })
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.StoreDir = dir
-	cfg.Server.SyncInterval = "2m"
-	eng, err := engine.Start(ctx, cfg, zap.NewNop())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = eng.Close(context.Background()) })
+	eng := enginetest.Start(tb, func(cfg *engine.Config) { cfg.Server.SyncInterval = "2m" })
 	s, err := natsstore.New(eng, store.Config{Name: natsBucket}, zap.NewNop())
 	if err != nil {
 		tb.Fatal(err)

@@ -282,7 +282,7 @@ func (w *worker) deliver(msg jetstream.Msg) {
 	}
 	d := &w.d
 	d.Message = message(msg)
-	d.Attempt, d.Sequence = int(md.NumDelivered), md.Sequence.Stream
+	d.Attempt, d.Sequence, d.Stored = int(md.NumDelivered), md.Sequence.Stream, md.Timestamp
 	if d.Attempt > w.sub.Retry.MaxDeliveries {
 		err = errs.Unavailable().WithCause(errOverMax{n: d.Attempt, max: w.sub.Retry.MaxDeliveries})
 	} else {
@@ -313,6 +313,7 @@ func message(msg jetstream.Msg) events.Message {
 	if h := msg.Headers(); h != nil {
 		m.ID = h.Get(events.HeaderMessageID)
 		m.ContentType = h.Get(events.HeaderContentType)
+		m.Authorization = h.Get(events.HeaderAuthorization)
 		if id, err := log.ParseRequestID(h.Get(events.HeaderCorrelationID)); err == nil {
 			m.CorrelationID = id
 		}

@@ -148,8 +148,8 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 // wireHeaders are the headers of one outgoing event, with room for their
 // values, so that setting them allocates no slice per value.
 type wireHeaders struct {
-	h           nats.Header // nil until a header is set, or emptied for reuse
-	ct, cid, id [1]string
+	h                 nats.Header // nil until a header is set, or emptied for reuse
+	ct, cid, id, auth [1]string
 }
 
 // set sets the headers that carry msg's metadata, cid being the text of
@@ -168,6 +168,9 @@ type wireHeaders struct {
 //   - Nats-Msg-Id only when the publisher gave a message id: the stream
 //     stores a message with an id it has seen within its duplicate
 //     window once.
+//   - Authorization only when the publisher has a credential (auth on):
+//     the subscriber's server chain judges the delivery by it. The
+//     publisher's account (msg.Account) stays in the process.
 func (w *wireHeaders) set(msg *events.Message, cid string) {
 	if msg.ContentType != "" {
 		w.put(events.HeaderContentType, &w.ct, msg.ContentType)
@@ -178,11 +181,14 @@ func (w *wireHeaders) set(msg *events.Message, cid string) {
 	if msg.ID != "" {
 		w.put(events.HeaderMessageID, &w.id, msg.ID)
 	}
+	if msg.Authorization != "" {
+		w.put(events.HeaderAuthorization, &w.auth, msg.Authorization)
+	}
 }
 
 func (w *wireHeaders) put(name string, slot *[1]string, v string) {
 	if w.h == nil {
-		w.h = make(nats.Header, 3)
+		w.h = make(nats.Header, 4)
 	}
 	slot[0] = v
 	w.h[name] = slot[:]
@@ -191,7 +197,7 @@ func (w *wireHeaders) put(name string, slot *[1]string, v string) {
 // reset empties w for its next message, keeping its map.
 func (w *wireHeaders) reset() {
 	clear(w.h)
-	w.ct[0], w.cid[0], w.id[0] = "", "", ""
+	w.ct[0], w.cid[0], w.id[0], w.auth[0] = "", "", "", ""
 }
 
 // outgoing is a message being published synchronously, with its
@@ -251,7 +257,8 @@ func newAsyncMsg(msg *events.Message) *nats.Msg {
 }
 
 // Publish stores msg in the stream of its topic, made first if needed,
-// with its metadata in headers. By default it waits for the stream's
+// with its metadata in headers (the publisher's credential among them;
+// its account stays in the process). By default it waits for the stream's
 // acknowledgement, which an embedded server that syncs always
 // (nats.server.sync_interval) sends once the event is on disk; with
 // events.jetstream.async it returns once the event is written to the

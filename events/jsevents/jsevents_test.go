@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/events/jsevents"
@@ -510,10 +511,7 @@ func TestNotReady(t *testing.T) {
 	if errs.KindOf(err) != errs.KindUnavailable || !strings.Contains(err.Error(), "not started") {
 		t.Errorf("publish before the engine: %v", err)
 	}
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	noJS := startEngine(t, cfg)
+	noJS := enginetest.Start(t, enginetest.NoJetStream())
 	b = jsevents.New(noJS, testConfig(), zap.NewNop())
 	if err := b.Start(t.Context()); err == nil || !strings.Contains(err.Error(), "JetStream is off") {
 		t.Errorf("start without JetStream: %v", err)

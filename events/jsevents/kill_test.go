@@ -16,7 +16,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/events/jsevents"
 )
@@ -170,10 +170,7 @@ func TestKillAfterAcknowledgementsLosesNothing(t *testing.T) {
 	if !killed {
 		t.Fatalf("the child ended after %d acknowledged events without being killed", len(acked))
 	}
-	ecfg := engine.DefaultConfig()
-	ecfg.Server.Listen = "127.0.0.1:-1"
-	ecfg.Server.StoreDir = dir
-	st, err := js(t, startEngine(t, ecfg)).Stream(t.Context(), topicStream)
+	st, err := js(t, enginetest.Start(t, enginetest.StoreDir(dir))).Stream(t.Context(), topicStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,10 +217,7 @@ func consumeChild(t *testing.T, url string) {
 // publishChild embeds a server in dir and publishes from 4 goroutines,
 // printing each acknowledged event and its sequence, until it is killed.
 func publishChild(t *testing.T, dir string) {
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.StoreDir = dir
-	eng := startEngine(t, cfg)
+	eng := enginetest.Start(t, enginetest.StoreDir(dir))
 	fmt.Fprintln(os.Stdout, "sync", eng.Server().JetStreamConfig().SyncAlways)
 	b := jsevents.New(eng, testConfig(), zap.NewNop())
 	var mu sync.Mutex

@@ -2,7 +2,6 @@ package jsevents_test
 
 import (
 	"context"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/events/jsevents"
 	"github.com/wegomesh/wego/log"
@@ -32,44 +32,11 @@ type placed struct {
 
 // embedded starts an engine with an embedded JetStream server on a free
 // port, in a temporary directory; closed when the test ends.
-func embedded(t testing.TB) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.StoreDir = t.TempDir()
-	return startEngine(t, cfg)
-}
+func embedded(t testing.TB) *engine.Engine { return enginetest.Start(t) }
 
 // client starts an engine connected to url, as another process's,
 // reconnecting quickly.
-func client(t testing.TB, url string) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.URLs = []string{url}
-	cfg.ReconnectWait = 50 * time.Millisecond
-	return startEngine(t, cfg)
-}
-
-func startEngine(t testing.TB, cfg engine.Config) *engine.Engine {
-	t.Helper()
-	e, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
-
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
+func client(t testing.TB, url string) *engine.Engine { return enginetest.Client(t, url) }
 
 // testConfig is the default configuration with short waits.
 func testConfig() events.JetStreamConfig {

@@ -7,63 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
-	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/events"
 )
-
-// restartable is an embedded NATS server in the test's process, on a fixed
-// port and store directory, that the test can stop and start again.
-type restartable struct {
-	t   *testing.T
-	cfg engine.Config
-	mu  sync.Mutex
-	eng *engine.Engine
-}
-
-func newServer(t *testing.T) *restartable {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Name = "restarted"
-	cfg.Server.Listen = "127.0.0.1:" + freePort(t)
-	cfg.Server.StoreDir = t.TempDir()
-	r := &restartable{t: t, cfg: cfg}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *restartable) start() {
-	r.t.Helper()
-	e, err := engine.Start(context.Background(), r.cfg, zap.NewNop())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.mu.Lock()
-	r.eng = e
-	r.mu.Unlock()
-}
-
-func (r *restartable) stop() {
-	r.mu.Lock()
-	e := r.eng
-	r.eng = nil
-	r.mu.Unlock()
-	if e != nil {
-		_ = e.Close(context.Background())
-	}
-}
-
-func (r *restartable) url() string { return "nats://" + r.cfg.Server.Listen }
 
 // A server restart on the same store loses nothing: the publisher retries
 // what failed meanwhile with the same message id, each event is stored
 // once, and the subscription resumes and receives every one (some twice:
 // an acknowledgement lost in the restart).
 func TestServerRestartLosesNothing(t *testing.T) {
-	srv := newServer(t)
-	cl := client(t, srv.url())
+	srv := enginetest.NewServer(t)
+	cl := client(t, srv.URL())
 	s := newService(t, cl, serviceOpts{name: "shipping.OnPlaced"})
 	const n = 300
 	var wg sync.WaitGroup
@@ -89,9 +43,9 @@ func TestServerRestartLosesNothing(t *testing.T) {
 		}
 	}()
 	<-restart
-	srv.stop()
+	_ = srv.Stop()
 	time.Sleep(300 * time.Millisecond)
-	srv.start()
+	srv.Start()
 	seen := map[string]int{}
 	deadline := time.After(30 * time.Second)
 	for len(seen) < n {

@@ -27,16 +27,16 @@ type Engine interface {
 //
 // An event is published on the subject named after its topic, with its
 // metadata in headers where it has any ([events.HeaderCorrelationID],
-// [events.HeaderContentType], [events.HeaderMessageID]: see [Header]).
-// Each subscriber group is a queue group on that subject: the replicas
-// of a deployable share the events, each delivered to one of them.
-// Nothing is stored: an event published while no member of a group is
-// subscribed, or while the connection is down for longer than its
-// reconnect buffer lasts, never reaches that group; one that a
-// subscriber holds when its process dies is lost; and a subscriber that
-// falls far behind is a slow consumer, whose pending events the client
-// drops (the engine logs it). Publish returns once the event is in the
-// connection's buffer.
+// [events.HeaderContentType], [events.HeaderMessageID],
+// [events.HeaderAuthorization]: see [Header]). Each subscriber group is a
+// queue group on that subject: the replicas of a deployable share the
+// events, each delivered to one of them. Nothing is stored: an event
+// published while no member of a group is subscribed, or while the
+// connection is down for longer than its reconnect buffer lasts, never
+// reaches that group; one that a subscriber holds when its process dies
+// is lost; and a subscriber that falls far behind is a slow consumer,
+// whose pending events the client drops (the engine logs it). Publish
+// returns once the event is in the connection's buffer.
 //
 // A delivery that fails with a retryable error is delivered again from
 // the process after the back-off, while the retry policy allows (see
@@ -133,11 +133,14 @@ func (c *Core) Publish(ctx context.Context, msg events.Message) error {
 //   - Nats-Msg-Id only when the publisher gave a message id, which the
 //     subscriber's delivery and dead letters carry (NATS core does not
 //     de-duplicate by it).
+//   - Authorization only when the publisher has a credential (auth on):
+//     the subscriber's server chain judges the delivery by it. The
+//     publisher's account (msg.Account) stays in the process.
 func Header(msg events.Message) nats.Header {
 	var h nats.Header
 	set := func(name, v string) {
 		if h == nil {
-			h = make(nats.Header, 3)
+			h = make(nats.Header, 4)
 		}
 		h[name] = []string{v}
 	}
@@ -150,6 +153,9 @@ func Header(msg events.Message) nats.Header {
 	if msg.ID != "" {
 		set(events.HeaderMessageID, msg.ID)
 	}
+	if msg.Authorization != "" {
+		set(events.HeaderAuthorization, msg.Authorization)
+	}
 	return h
 }
 
@@ -161,6 +167,7 @@ func Message(m *nats.Msg) events.Message {
 	if m.Header != nil {
 		msg.ID = m.Header.Get(events.HeaderMessageID)
 		msg.ContentType = m.Header.Get(events.HeaderContentType)
+		msg.Authorization = m.Header.Get(events.HeaderAuthorization)
 		if id, err := log.ParseRequestID(m.Header.Get(events.HeaderCorrelationID)); err == nil {
 			msg.CorrelationID = id
 		}

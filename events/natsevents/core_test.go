@@ -18,6 +18,7 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/events/natsevents"
@@ -37,31 +38,10 @@ type placed struct {
 
 // embedded starts an engine with an embedded server on a free port,
 // without JetStream, closed when the test ends.
-func embedded(t *testing.T) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	return startEngine(t, cfg)
-}
+func embedded(t *testing.T) *engine.Engine { return enginetest.Start(t, enginetest.NoJetStream()) }
 
 // client starts an engine connected to url, as another process's.
-func client(t *testing.T, url string) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.URLs = []string{url}
-	return startEngine(t, cfg)
-}
-
-func startEngine(t *testing.T, cfg engine.Config) *engine.Engine {
-	t.Helper()
-	e, err := engine.Start(t.Context(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
+func client(t *testing.T, url string) *engine.Engine { return enginetest.Client(t, url) }
 
 // service is one deployable's catalog: the topic and a subscriber that
 // hands what it receives to got.
@@ -186,6 +166,7 @@ func TestHeader(t *testing.T) {
 		{events.Message{Topic: "orders.Placed", CorrelationID: id}, nats.Header{"X-Correlation-Id": {id.String()}}},
 		{events.Message{Topic: "orders.Placed", ID: "o1"}, nats.Header{"Nats-Msg-Id": {"o1"}}},
 		{events.Message{Topic: "orders.Placed", ContentType: "text/plain"}, nats.Header{"Content-Type": {"text/plain"}}},
+		{events.Message{Topic: "orders.Placed", Authorization: "Bearer t"}, nats.Header{"Authorization": {"Bearer t"}}},
 	} {
 		if got := natsevents.Header(tt.msg); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Header(%+v) = %v, want %v", tt.msg, got, tt.want)

@@ -18,7 +18,10 @@ import (
 	orderssvc "github.com/wegomesh/wego/examples/mesh/orders/service"
 	"github.com/wegomesh/wego/examples/mesh/shipping"
 	shippingsvc "github.com/wegomesh/wego/examples/mesh/shipping/service"
+	"github.com/wegomesh/wego/log"
 	natstransport "github.com/wegomesh/wego/transport/nats"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 )
 
 // withShipping gives cat a shipping store of its own and subscribes
@@ -170,6 +173,34 @@ func TestOutboxRepublishes(t *testing.T) {
 	}
 	if n, err := orderssvc.Republish(ctx, 0); n != 0 || err != nil || ships.Len() != 1 {
 		t.Fatalf("Republish again: %d, %v, %d shipments", n, err, ships.Len())
+	}
+}
+
+// A pass of the outbox ends at its first transient publish failure: with
+// the bus down, three pending events cost one attempt and one warning, not
+// three, and stay pending.
+func TestOutboxPassStopsWhileTheBusIsDown(t *testing.T) {
+	t.Parallel()
+	cat, ctx := catalogtest.New(t)
+	fresh(t, cat)
+	ordStore := orderssvc.NewStore()
+	catalogtest.ReplaceDep(t, cat, orderssvc.StoreDep, ordStore)
+	withShipping(t, cat)
+	for range 3 {
+		if _, err := orders.Place.Call(ctx, orders.PlaceRequest{SKU: "apple", Qty: 1}); err != nil {
+			t.Fatalf("Place without a bus: %v", err)
+		}
+	}
+	core, logs := observer.New(zap.WarnLevel)
+	n, err := orderssvc.Republish(log.WithLogger(ctx, zap.New(core)), 0)
+	if n != 0 || err == nil {
+		t.Fatalf("Republish with the bus down: %d, %v; want 0 and its error", n, err)
+	}
+	if got := logs.FilterMessageSnippet("not published yet").Len(); got != 1 {
+		t.Errorf("%d publish failures logged by one pass, want 1 (the pass stops at the first)", got)
+	}
+	if p := ordStore.Pending(); p != 3 {
+		t.Errorf("%d events pending after the pass, want 3", p)
 	}
 }
 

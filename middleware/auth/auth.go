@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	"go.uber.org/zap"
@@ -31,6 +32,8 @@ type options struct {
 	log     *zap.Logger
 	popts   []auth.Option
 	refused func(ctx context.Context, spec *middleware.Spec, acct *auth.Account, err error)
+	events  func(spec *middleware.Spec) (topic string, subscriber bool) // see WithEvents
+	routeOf func(command string) string                                 // see WithRoutes
 }
 
 // WithLogger makes the middleware log refused calls, and the problems of
@@ -60,13 +63,18 @@ func WithRefused(fn func(ctx context.Context, spec *middleware.Spec, acct *auth.
 // for concurrent use.
 type Middleware struct {
 	enabled   bool
-	resources []auth.Resource
-	policy    *auth.Policy // nil when disabled
+	resources []auth.Resource // the commands'
+	policy    *auth.Policy    // the commands'; nil when disabled
+	cmdOrig   atomic.Pointer[[]int]
 	creds     atomic.Pointer[credentials]
 	identity  atomic.Pointer[auth.Identity]
 	initial   *auth.Identity // the identity at New: its on_behalf decides in Wrap
 	onBehalf  []string       // identity.on_behalf at New
 	o         options
+
+	mu     sync.Mutex                  // serializes Reload and CompileEvents
+	rules  atomic.Pointer[[]auth.Rule] // the section's rules in force
+	events atomic.Pointer[eventRules]  // nil until CompileEvents
 }
 
 // credentials is what authenticates: the providers of the Authorization
@@ -84,8 +92,21 @@ type credentials struct {
 // ("rules[2].resource"). When cfg.Enabled is false the server side lets
 // every call through and costs nothing; the service identity still
 // applies to remote calls.
+//
+// The rules on events ("publish:...", "subscribe:...") are compiled
+// apart, by [Middleware.CompileEvents], against the topics and
+// subscribers: an application registers subscribers after New. Event
+// resources given here are compiled so at once.
 func New(cfg auth.Config, resources []auth.Resource, opts ...Option) (*Middleware, error) {
-	m := &Middleware{enabled: cfg.Enabled, resources: slices.Clone(resources)}
+	var evRes []auth.Resource
+	m := &Middleware{enabled: cfg.Enabled}
+	for _, r := range resources {
+		if isEventResource(r.Name) {
+			evRes = append(evRes, r)
+		} else {
+			m.resources = append(m.resources, r)
+		}
+	}
 	for _, opt := range opts {
 		opt.apply(&m.o)
 	}
@@ -98,17 +119,26 @@ func New(cfg auth.Config, resources []auth.Resource, opts ...Option) (*Middlewar
 	}
 	m.identity.Store(id)
 	m.initial, m.onBehalf = id, slices.Clone(cfg.Identity.OnBehalf)
+	rules := slices.Clone(cfg.Rules)
+	m.rules.Store(&rules)
 	if m.enabled {
 		creds, err := m.credentials(&cfg)
 		if err != nil {
 			return nil, err
 		}
-		table, err := cfg.Compile(m.resources)
+		cmd, _, orig, _ := splitRules(cfg.Rules)
+		table, err := auth.Compile(cmd, m.resources)
 		if err != nil {
 			return nil, err
 		}
 		m.creds.Store(creds)
 		m.policy = auth.NewPolicy(table)
+		m.cmdOrig.Store(&orig)
+		if evRes != nil {
+			if err := m.CompileEvents(evRes); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return m, nil
 }
@@ -135,16 +165,19 @@ func (m *Middleware) credentials(cfg *auth.Config) (*credentials, error) {
 var ErrRestartNeeded = errors.New("auth: enabled, identity.account and identity.on_behalf change at the next start")
 
 // Reload puts new settings in force without a restart: the rules,
-// compiled against the same commands, the keys and API keys, the client
-// certificates and the service identity. The swap is atomic: each call is
-// decided by the old settings or the new, never by a mix, and none is
-// dropped. When the new settings do not validate or compile, nothing
-// changes and the error names the key. See [ErrRestartNeeded] for what
-// waits for a restart.
+// compiled against the same commands, topics and subscribers, the keys
+// and API keys, the client certificates and the service identity. The
+// swap is atomic: each call is decided by the old settings or the new,
+// never by a mix, and none is dropped. When the new settings do not
+// validate or compile, or would not let the service account subscribe
+// its subscribers, nothing changes and the error names the key. See
+// [ErrRestartNeeded] for what waits for a restart.
 func (m *Middleware) Reload(cfg auth.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if cfg.Enabled != m.enabled {
 		return ErrRestartNeeded
 	}
@@ -152,21 +185,39 @@ func (m *Middleware) Reload(cfg auth.Config) error {
 	if err != nil {
 		return err
 	}
+	keep := (id == nil) == (m.initial == nil) // the identity changes now
 	var creds *credentials
 	var table *auth.Table
 	if m.enabled {
 		if creds, err = m.credentials(&cfg); err != nil {
 			return err
 		}
-		if table, err = cfg.Compile(m.resources); err != nil {
+		cmd, _, orig, _ := splitRules(cfg.Rules)
+		if table, err = auth.Compile(cmd, m.resources); err != nil {
 			return err
+		}
+		var ev *eventRules
+		if old := m.events.Load(); old != nil {
+			self := m.identity.Load()
+			if keep {
+				self = id
+			}
+			if ev, err = compileEvents(old.set, cfg.Rules, self); err != nil {
+				return err
+			}
 		}
 		if err := m.policy.Swap(table); err != nil {
 			return err // not reached: the resources are the same
 		}
+		m.cmdOrig.Store(&orig)
+		if ev != nil {
+			m.events.Store(ev)
+		}
 		m.creds.Store(creds)
 	}
-	if (id == nil) == (m.initial == nil) {
+	rules := slices.Clone(cfg.Rules)
+	m.rules.Store(&rules)
+	if keep {
 		m.identity.Store(id)
 	}
 	if (id == nil) != (m.initial == nil) || !slices.Equal(cfg.Identity.OnBehalf, m.onBehalf) {
@@ -178,9 +229,9 @@ func (m *Middleware) Reload(cfg auth.Config) error {
 // Enabled reports whether the server side checks calls (auth.enabled).
 func (m *Middleware) Enabled() bool { return m.enabled }
 
-// Table returns the rules in force, compiled; nil when the middleware is
-// not enabled. (*auth.Table).Unreached lists the commands no rule
-// reaches.
+// Table returns the rules on commands in force, compiled; nil when the
+// middleware is not enabled. (*auth.Table).Unreached lists the commands no
+// rule reaches. [Middleware.EventTable] has the rules on events.
 func (m *Middleware) Table() *auth.Table {
 	if m.policy == nil {
 		return nil
@@ -214,20 +265,16 @@ func (m *Middleware) Outgoing(ctx context.Context) string {
 	if h, ok := OutgoingAuthorization(ctx); ok {
 		return h
 	}
-	id := m.identity.Load()
-	if id == nil {
-		return ""
+	return m.ServiceAuthorization(ctx)
+}
+
+// noCredential logs that the service identity could not give its
+// credential.
+func (m *Middleware) noCredential(ctx context.Context, err error) {
+	if ce := m.logger(ctx).Check(zapcore.ErrorLevel, "auth: the service identity has no credential; the call carries none"); ce != nil {
+		var buf [4]zap.Field
+		ce.Write(append(log.AppendFields(ctx, buf[:0]), zap.Error(err))...)
 	}
-	h, err := id.Authorization()
-	if err != nil {
-		l := m.logger(ctx)
-		if ce := l.Check(zapcore.ErrorLevel, "auth: the service identity has no credential; the call carries none"); ce != nil {
-			var buf [4]zap.Field
-			ce.Write(append(log.AppendFields(ctx, buf[:0]), zap.Error(err))...)
-		}
-		return ""
-	}
-	return h
 }
 
 func (m *Middleware) logger(ctx context.Context) *zap.Logger {
@@ -242,11 +289,15 @@ func (m *Middleware) logger(ctx context.Context) *zap.Logger {
 // in its context (auth.FromContext); nil when auth is off. On the client
 // side it returns, for a remote command called on the caller's behalf
 // (identity.on_behalf), a handler that makes the call carry the caller's
-// credential; nil otherwise. It adds nothing to the entries of events
-// (middleware.Event): a delivery carries no caller's credential yet.
+// credential; for another remote command of a deployable with a service
+// identity, a handler that turns a refusal of the service's own call into
+// auth.service_refused (see [WithRoutes]); nil otherwise. For the entries
+// of events (middleware.Event) it checks publishes on the client side of
+// a topic and deliveries on the server side of a subscriber, once
+// [WithEvents] tells them apart; it adds nothing to them otherwise.
 func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middleware.Handler {
 	if spec.Kind == middleware.Event {
-		return nil
+		return m.wrapEvent(spec, next)
 	}
 	switch spec.Side {
 	case middleware.ServerSide:
@@ -263,7 +314,7 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 		}
 	case middleware.ClientSide:
 		if !m.forwards(spec) {
-			return nil
+			return m.relay(spec, next)
 		}
 		return func(ctx context.Context, c *middleware.Call) error {
 			return next(forward(ctx), c)
@@ -391,15 +442,38 @@ func (m *Middleware) authenticate(ctx context.Context) (acct *auth.Account, loca
 // d is nil when the credential was not valid. Nothing of the credential
 // is logged: the error's code says what was wrong with it.
 func (g *guard) refuse(ctx context.Context, acct *auth.Account, d *auth.Decision, err error) error {
+	rule := ruleRef{index: -1}
+	if d != nil {
+		if r, ok := g.m.policy.Table().Rule(d.Rule); ok {
+			rule = ruleRef{index: d.Rule, resource: r.Resource}
+			if orig := *g.m.cmdOrig.Load(); d.Rule < len(orig) {
+				rule.index = orig[d.Rule]
+			}
+		}
+	}
+	g.m.refuse(ctx, "auth: call refused", g.spec, acct, d, rule, err)
+	return err
+}
+
+// ruleRef names the rule that decided a refusal, in the section's rules:
+// its index (-1: none) and its resource.
+type ruleRef struct {
+	index    int
+	resource string
+}
+
+// refuse logs a refusal with msg and reports it to the WithRefused
+// function. d is nil when the credential was not valid.
+func (m *Middleware) refuse(ctx context.Context, msg string, spec *middleware.Spec, acct *auth.Account, d *auth.Decision, rule ruleRef, err error) {
 	level := zapcore.InfoLevel
 	if errors.Is(err, auth.ErrMissingCredential) {
 		level = zapcore.DebugLevel // the common case, and the cheapest to flood
 	}
-	if ce := g.m.logger(ctx).Check(level, "auth: call refused"); ce != nil {
+	if ce := m.logger(ctx).Check(level, msg); ce != nil {
 		var buf [10]zap.Field
 		fields := log.AppendFields(ctx, buf[:0])
 		if _, ok := log.CommandFrom(ctx); !ok {
-			fields = append(fields, zap.String(log.CommandKey, g.spec.Name))
+			fields = append(fields, zap.String(log.CommandKey, spec.Name))
 		}
 		fields = append(fields, zap.String("code", errs.CodeOf(err)))
 		if acct != nil {
@@ -408,16 +482,15 @@ func (g *guard) refuse(ctx context.Context, acct *auth.Account, d *auth.Decision
 		}
 		if d != nil {
 			fields = append(fields, zap.Stringer("reason", d.Reason))
-			if r, ok := g.m.policy.Table().Rule(d.Rule); ok {
-				fields = append(fields, zap.Int("rule", d.Rule), zap.String("rule_resource", r.Resource))
+			if rule.index >= 0 {
+				fields = append(fields, zap.Int("rule", rule.index), zap.String("rule_resource", rule.resource))
 			}
 		}
 		ce.Write(fields...)
 	}
-	if g.m.o.refused != nil {
-		g.m.o.refused(ctx, g.spec, acct, err)
+	if m.o.refused != nil {
+		m.o.refused(ctx, spec, acct, err)
 	}
-	return err
 }
 
 // Principal returns the id of the account of ctx (auth.FromContext), for

@@ -217,7 +217,8 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
-// The entries of events are not checked: a delivery carries no caller.
+// Without WithEvents, the entries of events are not checked: the
+// middleware cannot tell topics from subscribers (see events_test.go).
 func TestEventsNotChecked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, baseConfig())
@@ -268,8 +269,8 @@ func TestClientSide(t *testing.T) {
 		return got, wrapped
 	}
 	caller := authmw.WithAuthorization(context.Background(), []string{"Bearer caller." + sentinel + ".sig"})
-	if got, wrapped := out("inventory.Reserve", true, caller); wrapped || !strings.HasPrefix(got, "Bearer ey") {
-		t.Errorf("inventory.Reserve: wrapped %v, header %.20q; want the service's token, unwrapped", wrapped, got)
+	if got, wrapped := out("inventory.Reserve", true, caller); !wrapped || !strings.HasPrefix(got, "Bearer ey") {
+		t.Errorf("inventory.Reserve: wrapped %v, header %.20q; want the service's token, wrapped to turn refusals into auth.service_refused", wrapped, got)
 	}
 	if got, _ := out("billing.Charge", true, caller); got != "Bearer caller."+sentinel+".sig" {
 		t.Errorf("billing.Charge on behalf: header %.20q, want the caller's", got)

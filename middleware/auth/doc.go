@@ -51,12 +51,38 @@
 // propagator; for the commands of identity.on_behalf, the client side of
 // the middleware makes it carry the caller's own credential instead.
 //
+// When the service called refuses a call that carried the service
+// identity (unauthenticated or permission denied), the fault is the
+// services' configuration, not the caller's: the client side answers
+// auth.service_refused (internal, HTTP 500), which tells the caller
+// nothing of the other service, and logs the refusal with the command
+// and its route ([WithRoutes]). The refusals of a call made on the
+// caller's behalf are the caller's, and are relayed as they are.
+//
 // # Events
 //
-// The entries of events (middleware.Event: topics and subscribers of
-// package events) are not checked: a delivery does not carry its
-// publisher's credential yet, and their names are not resources of the
-// rules.
+// Once [WithEvents] tells the middleware which entries of events
+// (middleware.Event: topics and subscribers of package events) are
+// which, and [Middleware.CompileEvents] has compiled the rules on events
+// against them (fw does both, the second when the application starts):
+//
+//   - publishing on a topic is the resource "publish:" and the topic
+//     (auth.PublishResource): the client side of the topic refuses, with
+//     auth.denied and before anything is sent, a publish that the rules
+//     do not allow the service account;
+//   - each delivery is checked on the server side of the subscriber, by
+//     what its context says of the publisher ([WithEventCredential]): the
+//     event's Authorization header, authenticated with its expiry judged
+//     at the time the backend stored the event (auth.WithVerifyTime), or
+//     the publisher's account for a delivery in process; the rules decide
+//     the topic's publish resource for that account. The subscriber runs
+//     with the publisher's account in its context. A refused delivery is
+//     logged, reported to [WithRefused], and its error says it is
+//     permanent, so that the backend dead-letters the event instead of
+//     delivering it again;
+//   - subscribing is the resource "subscribe:" and the subscriber's name
+//     (auth.SubscribeResource): CompileEvents, and a reload, fail when the
+//     rules do not let the service account subscribe each subscriber.
 //
 // # Reloads
 //

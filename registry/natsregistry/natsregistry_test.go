@@ -3,7 +3,6 @@ package natsregistry_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/config"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/fw"
 	"github.com/wegomesh/wego/registry"
 	"github.com/wegomesh/wego/registry/natsregistry"
@@ -26,36 +26,6 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// server starts an embedded NATS server with JetStream on a free port,
-// closed when the test ends.
-func server(t *testing.T) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.StoreDir = t.TempDir()
-	return start(t, cfg)
-}
-
-// client connects to the server at url, as another process would, and
-// reconnects quickly; closed when the test ends.
-func client(t *testing.T, url string) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.URLs = []string{url}
-	cfg.ReconnectWait = 50 * time.Millisecond
-	return start(t, cfg)
-}
-
-func start(t *testing.T, cfg engine.Config) *engine.Engine {
-	t.Helper()
-	e, err := engine.Start(t.Context(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
 
 // open returns a started registry on eng, closed when the test ends.
 func open(t *testing.T, eng *engine.Engine, cfg registry.Config, logger *zap.Logger) *natsregistry.Registry {
@@ -76,10 +46,10 @@ func open(t *testing.T, eng *engine.Engine, cfg registry.Config, logger *zap.Log
 
 func TestConformance(t *testing.T) {
 	registrytest.Run(t, func(t *testing.T) registrytest.Harness {
-		srv := server(t)
+		srv := enginetest.Start(t)
 		return registrytest.Harness{
 			New: func(t *testing.T, cfg registry.Config) registry.Registry {
-				r, err := natsregistry.New(client(t, srv.ClientURL()), cfg, zap.NewNop())
+				r, err := natsregistry.New(enginetest.Client(t, srv.ClientURL()), cfg, zap.NewNop())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -140,16 +110,12 @@ func ids(t *testing.T, ch <-chan []registry.Node, d time.Duration, want ...strin
 // it was down, and every change after.
 func TestWatchSurvivesAServerRestart(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
-	scfg := engine.DefaultConfig()
-	scfg.Server.Name = "restarted"
-	scfg.Server.Listen = "127.0.0.1:" + freePort(t)
-	scfg.Server.StoreDir = t.TempDir()
-	srv := start(t, scfg)
-	url := srv.ClientURL()
+	srv := enginetest.NewServer(t)
+	url := srv.URL()
 
-	writer := open(t, client(t, url), cfg(), nil)
-	killed := open(t, client(t, url), cfg(), nil)
-	reader := open(t, client(t, url), cfg(), zap.New(core))
+	writer := open(t, enginetest.Client(t, url), cfg(), nil)
+	killed := open(t, enginetest.Client(t, url), cfg(), nil)
+	reader := open(t, enginetest.Client(t, url), cfg(), zap.New(core))
 	for _, r := range []struct {
 		reg *natsregistry.Registry
 		id  string
@@ -164,7 +130,7 @@ func TestWatchSurvivesAServerRestart(t *testing.T) {
 	}
 	ids(t, ch, registrytest.Slack, "a", "k")
 
-	if err := srv.Close(t.Context()); err != nil {
+	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	// While the server is down, one node's process dies: its entry is not
@@ -175,7 +141,7 @@ func TestWatchSurvivesAServerRestart(t *testing.T) {
 	if nodes, err := reader.Lookup("inventory"); err != nil || len(nodes) != 2 {
 		t.Fatalf("Lookup while disconnected = %v, %v; want the last set", nodes, err)
 	}
-	start(t, scfg)
+	srv.Start()
 	ids(t, ch, 5*time.Second, "a")
 	if logs.FilterMessage("natsregistry: reconnected; reading the bucket again").Len() == 0 {
 		t.Errorf("no line about reading the bucket again: %v", logs.All())
@@ -202,9 +168,9 @@ func TestWatchSurvivesAServerRestart(t *testing.T) {
 // heartbeat makes it again with the node, and the watches, which see no
 // change (the node never left), follow the new bucket.
 func TestBucketLost(t *testing.T) {
-	srv := server(t)
-	writer := open(t, client(t, srv.ClientURL()), cfg(), nil)
-	reader := open(t, client(t, srv.ClientURL()), cfg(), nil)
+	srv := enginetest.Start(t)
+	writer := open(t, enginetest.Client(t, srv.ClientURL()), cfg(), nil)
+	reader := open(t, enginetest.Client(t, srv.ClientURL()), cfg(), nil)
 	if err := writer.Register(t.Context(), node("a")); err != nil {
 		t.Fatal(err)
 	}
@@ -260,10 +226,7 @@ func TestStartErrors(t *testing.T) {
 		}
 	})
 	t.Run("JetStream off", func(t *testing.T) {
-		cfg := engine.DefaultConfig()
-		cfg.Server.Listen = "127.0.0.1:-1"
-		cfg.Server.JetStream = false
-		r, err := natsregistry.New(start(t, cfg), registry.Config{}, nil)
+		r, err := natsregistry.New(enginetest.Start(t, enginetest.NoJetStream()), registry.Config{}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +236,7 @@ func TestStartErrors(t *testing.T) {
 		}
 	})
 	t.Run("bucket without TTLs", func(t *testing.T) {
-		srv := server(t)
+		srv := enginetest.Start(t)
 		js, _ := srv.JetStream()
 		if _, err := js.CreateKeyValue(t.Context(), jetstream.KeyValueConfig{Bucket: natsregistry.Bucket}); err != nil {
 			t.Fatal(err)
@@ -317,18 +280,6 @@ func TestKindNats(t *testing.T) {
 	_ = r.Close(t.Context())
 }
 
-// freePort returns a loopback port that nothing listens on now.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
-
 // app starts an application with an HTTP server on a free port and a NATS
 // server, from
 // configuration values, as a process would from its file.
@@ -350,7 +301,7 @@ func app(t *testing.T, logger *zap.Logger, values map[string]any) *fw.App {
 // Applications with the NATS engine register in the NATS registry by
 // default, and one that stops is gone for the others at once.
 func TestApplications(t *testing.T) {
-	srv := server(t)
+	srv := enginetest.Start(t)
 	nats := map[string]any{"nats.urls": []string{srv.ClientURL()}, "registry.heartbeat": "200ms", "registry.ttl": "5s"}
 	with := func(name string) map[string]any {
 		v := map[string]any{"app.name": name}

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/store/natsstore"
 )
@@ -19,7 +20,7 @@ import (
 // and returns their engines once JetStream answers on each.
 func cluster(t *testing.T) []*engine.Engine {
 	t.Helper()
-	ports := []string{freePort(t), freePort(t), freePort(t)}
+	ports := []string{enginetest.FreePort(t), enginetest.FreePort(t), enginetest.FreePort(t)}
 	var routes []string
 	for _, p := range ports {
 		routes = append(routes, "nats-route://127.0.0.1:"+p)

@@ -12,31 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
-	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/store"
 )
 
 // childDir is the variable that makes TestKillChild the child process of
 // TestKillLosesNoAcknowledgedWrite, writing in this JetStream directory.
 const childDir = "WEGO_NATSSTORE_CHILD_DIR"
-
-// embeddedIn starts an engine that embeds a server with its JetStream
-// directory dir and the engine's default settings; closed when the test
-// ends.
-func embeddedIn(t *testing.T, dir string) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.StoreDir = dir
-	e, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
 
 // TestKillLosesNoAcknowledgedWrite runs a process that embeds the NATS
 // server and writes as fast as it can from 8 goroutines, printing each
@@ -85,7 +67,7 @@ func TestKillLosesNoAcknowledgedWrite(t *testing.T) {
 	}
 	t.Logf("%d writes acknowledged before SIGKILL", len(acked))
 
-	s := open(t, embeddedIn(t, dir), "killed")
+	s := open(t, enginetest.Start(t, enginetest.StoreDir(dir)), "killed")
 	lost := 0
 	for key, rev := range acked {
 		r, err := s.Get(t.Context(), key)
@@ -105,7 +87,7 @@ func TestKillChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("run by TestKillLosesNoAcknowledgedWrite")
 	}
-	s := open(t, embeddedIn(t, dir), "killed")
+	s := open(t, enginetest.Start(t, enginetest.StoreDir(dir)), "killed")
 	if d := s.Features().Durability; d != store.DurabilitySynced {
 		t.Fatalf("Durability = %d on the embedded server, want synced", d)
 	}

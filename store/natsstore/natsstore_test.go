@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/store"
 	"github.com/wegomesh/wego/store/natsstore"
 	"github.com/wegomesh/wego/store/storetest"
@@ -127,15 +128,7 @@ func TestStartErrors(t *testing.T) {
 		t.Fatalf("a second Start returned %v, want the first's error", err2)
 	}
 
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	eng, err := engine.Start(ctx, cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close(context.Background())
-	s, _ = natsstore.New(eng, store.Config{}, zap.NewNop())
+	s, _ = natsstore.New(enginetest.Start(t, enginetest.NoJetStream()), store.Config{}, zap.NewNop())
 	if err := s.Start(ctx); err == nil || !strings.Contains(err.Error(), "JetStream") {
 		t.Fatalf("Start without JetStream: %v", err)
 	}
@@ -253,8 +246,8 @@ func TestWatchResetsWhenTheBucketIsRemade(t *testing.T) {
 // no delete, so it resets, and reports the delete made while it was away
 // by leaving the key out of the records that follow.
 func TestWatchResetsAfterMarkersExpire(t *testing.T) {
-	srv := newServer(t)
-	eng := client(t, srv.url())
+	srv := enginetest.NewServer(t)
+	eng := enginetest.Client(t, srv.URL())
 	js, _ := eng.JetStream()
 	ctx := t.Context()
 	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: "short", LimitMarkerTTL: time.Second}); err != nil {
@@ -271,8 +264,8 @@ func TestWatchResetsAfterMarkersExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantKinds(t, ch, store.EventPut, store.EventPut, store.EventSynced)
-	srv.stop()
-	srv.start()
+	_ = srv.Stop()
+	srv.Start()
 	evs := wantKinds(t, ch, store.EventReset, store.EventPut, store.EventPut, store.EventSynced)
 	if evs[1].Record.Key != "a" && evs[2].Record.Key != "b" {
 		t.Fatalf("after the reset: %v", evs)

@@ -4,95 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
-	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/store"
 )
-
-// restartable is an embedded NATS server in the test's process, on a fixed
-// port and store directory, that the test can stop and start again.
-type restartable struct {
-	t   *testing.T
-	cfg engine.Config
-	mu  sync.Mutex
-	eng *engine.Engine
-}
-
-func newServer(t *testing.T) *restartable {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Name = "restarted"
-	cfg.Server.Listen = "127.0.0.1:" + freePort(t)
-	cfg.Server.StoreDir = t.TempDir()
-	r := &restartable{t: t, cfg: cfg}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *restartable) start() {
-	r.t.Helper()
-	e, err := engine.Start(context.Background(), r.cfg, zap.NewNop())
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	r.mu.Lock()
-	r.eng = e
-	r.mu.Unlock()
-}
-
-func (r *restartable) stop() {
-	r.mu.Lock()
-	e := r.eng
-	r.eng = nil
-	r.mu.Unlock()
-	if e != nil {
-		_ = e.Close(context.Background())
-	}
-}
-
-func (r *restartable) url() string { return "nats://" + r.cfg.Server.Listen }
-
-// client connects to url as another process would, reconnecting quickly;
-// closed when the test ends.
-func client(t *testing.T, url string) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.URLs = []string{url}
-	cfg.ReconnectWait = 50 * time.Millisecond
-	e, err := engine.Start(t.Context(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	return port
-}
 
 // TestWatchSurvivesServerRestarts restarts the server twice while a writer
 // keeps writing: the watch ends with every acknowledged write, in revision
 // order, none twice, and no reset (it resumes after the last revision it
 // had).
 func TestWatchSurvivesServerRestarts(t *testing.T) {
-	srv := newServer(t)
-	s := open(t, client(t, srv.url()), "restart")
+	srv := enginetest.NewServer(t)
+	s := open(t, enginetest.Client(t, srv.URL()), "restart")
 	ctx := t.Context()
 	ch, err := s.Watch(ctx, "r.")
 	if err != nil {
@@ -144,9 +71,9 @@ func TestWatchSurvivesServerRestarts(t *testing.T) {
 		for n := count(); count() < n+50; {
 			time.Sleep(5 * time.Millisecond)
 		}
-		srv.stop()
+		_ = srv.Stop()
 		time.Sleep(300 * time.Millisecond)
-		srv.start()
+		srv.Start()
 		for n := count(); count() < n+50; {
 			time.Sleep(5 * time.Millisecond)
 		}
@@ -192,8 +119,8 @@ func TestWatchSurvivesServerRestarts(t *testing.T) {
 // matching store.ErrUnavailable, write nothing, and work again once the
 // server is back.
 func TestUnavailable(t *testing.T) {
-	srv := newServer(t)
-	s := open(t, client(t, srv.url()), "down")
+	srv := enginetest.NewServer(t)
+	s := open(t, enginetest.Client(t, srv.URL()), "down")
 	ctx := t.Context()
 	if _, err := s.Put(ctx, "k", []byte("before"), store.PutOptions{}); err != nil {
 		t.Fatal(err)
@@ -208,7 +135,7 @@ func TestUnavailable(t *testing.T) {
 	if ev := <-ch; ev.Kind != store.EventSynced {
 		t.Fatalf("second event %v", ev)
 	}
-	srv.stop()
+	_ = srv.Stop()
 
 	unavailable := func(what string, err error) {
 		t.Helper()
@@ -234,7 +161,7 @@ func TestUnavailable(t *testing.T) {
 		t.Errorf("7 operations took %v to fail with the server down, want them to fail at once", d)
 	}
 
-	srv.start()
+	srv.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := s.Put(ctx, "after", []byte("v"), store.PutOptions{})

@@ -316,6 +316,15 @@ func (h *hub) catchUp(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// Changes after pos trimmed before the query read them leave a
+		// gap in evs: the watchers behind the trim get their reset before
+		// any of evs, which deliver gives only to live watchers.
+		if err := s.x.queryRow(ctx, s.q.horizon).Scan(new(int64), &trimmed); err != nil {
+			return err
+		}
+		if trimmed > pos {
+			h.resetBehind(pos, trimmed)
+		}
 		h.deliver(evs)
 		if len(evs) < fetchBatch {
 			break
@@ -329,18 +338,26 @@ func (h *hub) catchUp(ctx context.Context) error {
 	if trimmed > before {
 		// Changes after a watcher's position may have been trimmed
 		// before the hub read them.
-		h.mu.Lock()
-		for w := range h.watchers {
-			w.mu.Lock()
-			if w.state == wLive && max(before, w.from) < trimmed {
-				w.state, w.queue = wBehind, nil
-			}
-			w.mu.Unlock()
-			w.poke()
-		}
-		h.mu.Unlock()
+		h.resetBehind(before, trimmed)
 	}
 	return nil
+}
+
+// resetBehind sends the live watchers whose position is before trimmed,
+// the history's horizon, to the reset path: they may have missed changes
+// after pos, the hub's position, that were trimmed before the hub read
+// them.
+func (h *hub) resetBehind(pos, trimmed int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for w := range h.watchers {
+		w.mu.Lock()
+		if w.state == wLive && max(pos, w.from) < trimmed {
+			w.state, w.queue = wBehind, nil
+		}
+		w.mu.Unlock()
+		w.poke()
+	}
 }
 
 // deliver queues evs, in revision order, for the live watchers of their

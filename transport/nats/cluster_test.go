@@ -14,6 +14,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/transport"
 	natstransport "github.com/wegomesh/wego/transport/nats"
@@ -241,17 +242,10 @@ func ledgerCatalog(t *testing.T, ran *ledger, held chan<- struct{}) *catalog.Cat
 // a cluster on loopback, with routes to the nodes of routes.
 func clusterNode(t *testing.T, name string, routes ...string) *engine.Engine {
 	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	cfg.Server.Name = name
-	cfg.Server.Cluster = engine.ClusterConfig{Name: "wego-test", Listen: "127.0.0.1:-1", Routes: routes}
-	e, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
+	return enginetest.Start(t, enginetest.NoJetStream(), func(cfg *engine.Config) {
+		cfg.Server.Name = name
+		cfg.Server.Cluster = engine.ClusterConfig{Name: "wego-test", Listen: "127.0.0.1:-1", Routes: routes}
+	})
 }
 
 // peers returns the number of other nodes e's server has a route to.

@@ -8,10 +8,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
-	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/transport"
 	natstransport "github.com/wegomesh/wego/transport/nats"
 	"github.com/wegomesh/wego/transport/transporttest"
@@ -24,32 +24,14 @@ func TestContract(t *testing.T) { transporttest.Run(t, natsHarness{}) }
 
 type natsHarness struct{}
 
-// embedded starts an engine with an embedded server on a free port.
-func embedded(t *testing.T) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	e, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
-}
+// embedded starts an engine with an embedded server on a free port,
+// without JetStream.
+func embedded(t *testing.T) *engine.Engine { return enginetest.Start(t, enginetest.NoJetStream()) }
 
 // client starts an engine connected to the server of e, as another
 // process would connect.
 func client(t *testing.T, e *engine.Engine) *engine.Engine {
-	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.URLs = []string{e.ClientURL()}
-	c, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(context.Background()) })
-	return c
+	return enginetest.Client(t, e.ClientURL())
 }
 
 func (natsHarness) Serve(t *testing.T, host transport.Host, maxBody int64) transporttest.Server {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wegomesh/wego/catalog"
 	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/transport"
 )
@@ -26,18 +27,10 @@ type reserveResp struct {
 // one, and closes it at the end of the test.
 func startEngine(t *testing.T, url string) *engine.Engine {
 	t.Helper()
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	if url != "" {
-		cfg.URLs = []string{url}
+	if url == "" {
+		return enginetest.Start(t, enginetest.NoJetStream())
 	}
-	e, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(context.Background()) })
-	return e
+	return enginetest.Client(t, url)
 }
 
 // A request that was alive when it reached the server, but whose

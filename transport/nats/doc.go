@@ -12,6 +12,9 @@
 //	nats micro list
 //	nats req inventory.Reserve '{"sku":"apple","qty":1}'
 //
+// Topics and subscribers of package events are not commands: they are
+// neither served nor listed as endpoints.
+//
 // Requests and answers carry what HTTP headers carry, as NATS headers:
 // X-Request-Id, Content-Type (JSON; a request without one is taken as
 // JSON), X-Wego-Timeout (the caller's time left, in milliseconds),

@@ -3,14 +3,10 @@ package natstransport_test
 import (
 	"context"
 	"errors"
-	"net"
-	"net/url"
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
-
-	"github.com/wegomesh/wego/engine"
+	"github.com/wegomesh/wego/engine/enginetest"
 	"github.com/wegomesh/wego/transport"
 	natstransport "github.com/wegomesh/wego/transport/nats"
 )
@@ -19,40 +15,27 @@ import (
 // everything recovers when the server is back, with no restart: the
 // serving side's subscriptions come back with its connection.
 func TestNATSLostWhileRunning(t *testing.T) {
-	cfg := engine.DefaultConfig()
-	cfg.Server.Listen = "127.0.0.1:-1"
-	cfg.Server.JetStream = false
-	srv, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	natsURL := srv.ClientURL()
-	serve(t, srv, fixture(t, "a", nil, nil))
-	caller := client(t, srv)
+	srv := enginetest.NewServer(t, enginetest.NoJetStream())
+	serve(t, srv.Engine(), fixture(t, "a", nil, nil))
+	caller := client(t, srv.Engine())
 	cmd := reserve(t, natstransport.NewRoute(caller, "inventory"))
 	if _, err := cmd.Call(context.Background(), ReserveRequest{SKU: "apple"}); err != nil {
 		t.Fatal(err)
 	}
 
-	if err := srv.Close(context.Background()); err != nil {
+	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "the caller sees NATS gone", func() bool { return !caller.Ready() })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	began := time.Now()
-	_, err = cmd.Call(ctx, ReserveRequest{SKU: "apple"})
+	_, err := cmd.Call(ctx, ReserveRequest{SKU: "apple"})
 	if !errors.Is(err, transport.ErrUnavailable) || time.Since(began) > time.Second {
 		t.Fatalf("call while NATS is gone: %v after %v, want unavailable at once", err, time.Since(began))
 	}
 
-	u, _ := url.Parse(natsURL)
-	cfg.Server.Listen = net.JoinHostPort(u.Hostname(), u.Port())
-	back, err := engine.Start(context.Background(), cfg, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = back.Close(context.Background()) })
+	srv.Start()
 	eventually(t, 10*time.Second, "calls succeed once NATS is back", func() bool {
 		_, err := cmd.Call(context.Background(), ReserveRequest{SKU: "apple"})
 		return err == nil

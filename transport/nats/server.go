@@ -21,6 +21,7 @@ import (
 	"github.com/wegomesh/wego/engine"
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/log"
+	"github.com/wegomesh/wego/middleware"
 	"github.com/wegomesh/wego/transport"
 )
 
@@ -142,7 +143,8 @@ func Version(v string) ServerOption { return func(c *ServerConfig) { c.Version =
 // (nats.go/micro): each service answers $SRV.PING, $SRV.INFO and
 // $SRV.STATS, so that the nats CLI and any NATS client can find and call
 // WeGO commands. Requests run through the server chain exactly as over
-// HTTP ([transport.Core]).
+// HTTP ([transport.Core]). Topics and subscribers of package events are
+// not commands: a Server neither serves nor lists them.
 //
 // A Server uses the application's engine ([transport.Host.Engine]), which
 // must be an *engine.Engine.
@@ -238,6 +240,9 @@ func (s *Server) Start(ctx context.Context, host transport.Host) error {
 	for _, e := range s.core.Catalog().Commands() {
 		if !e.Local() || e.Routed() {
 			continue // served where it runs
+		}
+		if e.Spec().Kind == middleware.Event {
+			continue // a topic or a subscriber of package events: not served
 		}
 		svc := serviceOf(e.Spec().Name)
 		if _, ok := groups[svc]; !ok {

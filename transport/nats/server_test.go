@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
@@ -155,7 +156,20 @@ func TestServiceDiscovery(t *testing.T) {
 	e := embedded(t)
 	serve(t, e, fixture(t, "a", nil, nil), natstransport.Version("1.2.3"))
 	nc := client(t, e).Conn()
-	resp, err := nc.Request("$SRV.INFO.inventory", nil, 5*time.Second)
+	info := serviceInfo(t, nc, "inventory")
+	if info.Name != "inventory" || info.Version != "1.2.3" || len(info.Endpoints) != 1 ||
+		info.Endpoints[0].Subject != "inventory.Reserve" || info.Endpoints[0].QueueGroup != "inventory" {
+		t.Errorf("info %+v", info)
+	}
+	if _, err := nc.Request("$SRV.PING.inventory", nil, 5*time.Second); err != nil {
+		t.Errorf("ping: %v", err)
+	}
+}
+
+// serviceInfo returns the answer of service to $SRV.INFO.
+func serviceInfo(t *testing.T, nc *nats.Conn, service string) micro.Info {
+	t.Helper()
+	resp, err := nc.Request("$SRV.INFO."+service, nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,12 +177,32 @@ func TestServiceDiscovery(t *testing.T) {
 	if err := json.Unmarshal(resp.Data, &info); err != nil {
 		t.Fatal(err)
 	}
-	if info.Name != "inventory" || info.Version != "1.2.3" || len(info.Endpoints) != 1 ||
-		info.Endpoints[0].Subject != "inventory.Reserve" || info.Endpoints[0].QueueGroup != "inventory" {
-		t.Errorf("info %+v", info)
+	return info
+}
+
+// Topics and subscribers of package events (catalog entries of the Event
+// kind) are not served, so the services do not list them as endpoints,
+// and a service with nothing else is not added at all.
+func TestServiceDiscoveryListsOnlyCommands(t *testing.T) {
+	e := embedded(t)
+	cat := fixture(t, "a", nil, nil)
+	noop := func(context.Context, ReserveRequest) (struct{}, error) { return struct{}{}, nil }
+	for _, name := range []string{"inventory.OnRestocked", "shipping.OnPlaced"} {
+		if _, err := catalog.RegisterIn(cat, name, noop, catalog.AsEvent()); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := nc.Request("$SRV.PING.inventory", nil, 5*time.Second); err != nil {
-		t.Errorf("ping: %v", err)
+	serve(t, e, cat)
+	nc := client(t, e).Conn()
+	var subjects []string
+	for _, ep := range serviceInfo(t, nc, "inventory").Endpoints {
+		subjects = append(subjects, ep.Subject)
+	}
+	if len(subjects) != 1 || subjects[0] != "inventory.Reserve" {
+		t.Errorf("inventory's endpoints %v, want only inventory.Reserve", subjects)
+	}
+	if _, err := nc.Request("$SRV.INFO.shipping", nil, time.Second); !errors.Is(err, nats.ErrNoResponders) {
+		t.Errorf("$SRV.INFO.shipping: %v, want no responders: shipping has only a subscriber", err)
 	}
 }
 

@@ -6,8 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,19 +36,6 @@ const (
 	memBack       = 1.2 // back to ≤ memBack × baseline
 	memBackWithin = 30 * time.Second
 )
-
-// ordersBin is the orders binary, built once on first use.
-var ordersBin = sync.OnceValues(func() (string, error) {
-	if child.dir == "" {
-		return "", fmt.Errorf("no build directory: -short")
-	}
-	bin := filepath.Join(child.dir, "orders")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/wegomesh/wego/examples/mesh/orders/cmd/orders").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
 
 // memory returns the resident memory of the process now and its peak
 // (VmRSS and VmHWM), in bytes.
@@ -89,10 +74,7 @@ func TestMemoryUnderLargeRequests(t *testing.T) {
 		t.Skip("no /proc: " + err.Error())
 	}
 	invBin := inventoryBinary(t)
-	ordBin, err := ordersBin()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ordBin := binary(t, "orders")
 	// The long run keeps the services' own timings: memory released 1s
 	// after a burst and again 10s later, idle connections from orders to
 	// inventory closed after 5s. The short one makes them 200ms, 2s and

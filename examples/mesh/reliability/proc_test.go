@@ -33,6 +33,14 @@ type proc struct {
 // stays out of tests that run side by side.
 func startProc(t *testing.T, name, bin, yaml string) *proc {
 	t.Helper()
+	return startProcWith(t, name, bin, yaml, nil)
+}
+
+// startProcWith is startProc that also hands each line of the process's
+// standard output to onLine, when not nil, in order and from one
+// goroutine, however long the output grows.
+func startProcWith(t *testing.T, name, bin, yaml string, onLine func(string)) *proc {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
 		t.Fatal(err)
@@ -62,6 +70,9 @@ func startProc(t *testing.T, name, bin, yaml string) *proc {
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
+			if onLine != nil {
+				onLine(sc.Text())
+			}
 			p.mu.Lock()
 			if p.log.Len() < 1<<20 {
 				p.log.WriteString(sc.Text() + "\n")
@@ -93,4 +104,33 @@ func startProc(t *testing.T, name, bin, yaml string) *proc {
 		t.Fatalf("%s did not start in 20s", name)
 	}
 	return p
+}
+
+// kill stops the process with SIGKILL, a crash, and waits until it has
+// exited.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	_ = p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s still running 10s after SIGKILL", p.name)
+	}
+}
+
+// stop stops the process with SIGTERM and waits until it has exited,
+// failing the test unless it exits with status 0 within 20s.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM to %s: %v", p.name, err)
+	}
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Errorf("%s exited with %v after SIGTERM\n%s", p.name, p.err, p.stderr)
+		}
+	case <-time.After(20 * time.Second):
+		t.Errorf("%s still running 20s after SIGTERM", p.name)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,9 +55,13 @@ func (c *Config) Validate() error {
 //	reservekey.<digest>  the reservation made with a key
 //
 // A reservation claims its key first (Create), then takes the units,
-// then writes its record; a release deletes the record (only one release
-// wins the delete) before it gives the units back. A process that dies
-// between two steps leaves units held back, never units sold twice.
+// then writes its record; a reservation that fails gives its claim up. A
+// reservation that finds the key claimed waits for the record of the
+// reservation that claimed it, and answers with it, or claims the key
+// itself once it is given up. A release deletes the record (only one
+// release wins the delete) before it gives the units back and frees the
+// key. A process that dies between two steps leaves units held back,
+// never units sold twice.
 type stockRecord struct {
 	Available int `json:"available"`
 }
@@ -86,8 +91,8 @@ type Store struct {
 	keys  *store.Typed[keyRecord]
 
 	seed   map[string]int
-	mu     sync.Mutex // held while seeding
-	seeded bool
+	mu     sync.Mutex  // held while seeding
+	seeded atomic.Bool // set once seeding succeeded
 }
 
 // NewStore returns a Store over a new store in memory, holding stock.
@@ -115,10 +120,20 @@ func Open(s store.Store, stock map[string]int) *Store {
 // ensureSeeded creates the stock records of the initial stock that the
 // store lacks, once: Create leaves a record that exists alone, so that
 // replicas starting at once, and restarts, keep the stock they share.
+// Calls during the first wait for it; once it has succeeded, a call costs
+// an atomic load. After a failure, the next call tries again.
 func (s *Store) ensureSeeded(ctx context.Context) error {
+	if s.seeded.Load() {
+		return nil
+	}
+	return s.seedOnce(ctx)
+}
+
+// seedOnce seeds the store unless a call that held mu before did.
+func (s *Store) seedOnce(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.seeded {
+	if s.seeded.Load() {
 		return nil
 	}
 	for sku, n := range s.seed {
@@ -127,7 +142,7 @@ func (s *Store) ensureSeeded(ctx context.Context) error {
 			return err
 		}
 	}
-	s.seeded = true
+	s.seeded.Store(true)
 	return nil
 }
 
@@ -179,9 +194,6 @@ func (s *Store) Reservations() int {
 	return len(keys)
 }
 
-// errUnknownSKU marks an Update of a SKU the store does not hold.
-var errUnknownSKU = errors.New("unknown sku")
-
 func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (inventory.ReserveResponse, error) {
 	if err := s.ensureSeeded(ctx); err != nil {
 		return inventory.ReserveResponse{}, err
@@ -192,16 +204,8 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 		// Claim the key: a retry, or a copy that arrived late, finds the
 		// reservation made for it.
 		digest = keyDigest(key)
-		_, err := s.keys.Put(ctx, "reservekey."+digest, keyRecord{ID: id, SKU: sku, Qty: qty}, store.PutOptions{Create: true})
-		if errors.Is(err, store.ErrConflict) {
-			k, _, gerr := s.keys.Get(ctx, "reservekey."+digest)
-			if gerr != nil {
-				return inventory.ReserveResponse{}, gerr
-			}
-			return s.existing(ctx, k, sku, qty)
-		}
-		if err != nil {
-			return inventory.ReserveResponse{}, err
+		if resp, claimed, err := s.claim(ctx, digest, keyRecord{ID: id, SKU: sku, Qty: qty}); !claimed {
+			return resp, err
 		}
 	}
 	unclaim := func() {
@@ -209,10 +213,7 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 			_ = s.s.Delete(context.WithoutCancel(ctx), "reservekey."+digest, store.DeleteOptions{})
 		}
 	}
-	r, _, err := s.stock.Update(ctx, stockKey(sku), func(r *stockRecord) error {
-		if r.Available == 0 && !s.known(ctx, sku) {
-			return errUnknownSKU
-		}
+	r, _, err := s.stock.UpdateExisting(ctx, stockKey(sku), func(r *stockRecord) error {
 		if r.Available < qty {
 			return inventory.ErrInsufficientStock.New(errs.P("sku", sku), errs.P("available", r.Available), errs.P("requested", qty))
 		}
@@ -220,7 +221,7 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 		return nil
 	})
 	switch {
-	case errors.Is(err, errUnknownSKU):
+	case errors.Is(err, store.ErrNotFound):
 		unclaim()
 		return inventory.ReserveResponse{}, inventory.ErrUnknownSKU.New(errs.P("sku", sku))
 	case err != nil:
@@ -246,23 +247,78 @@ func (s *Store) giveBack(ctx context.Context, sku string, qty int) error {
 	return err
 }
 
-// known reports whether sku has a record: an Update of a missing key sees
-// the zero record, which an out-of-stock SKU has too.
-func (s *Store) known(ctx context.Context, sku string) bool {
-	_, err := s.s.Get(ctx, stockKey(sku))
-	return err == nil
+// claim claims the key of digest for the reservation want, and reports
+// whether it did. When another reservation holds the key, claim waits
+// until that reservation has its record, and returns the answer with it,
+// or until the claim is given up (the reservation failed, or was
+// released), and tries again; it gives up when ctx ends.
+func (s *Store) claim(ctx context.Context, digest string, want keyRecord) (resp inventory.ReserveResponse, claimed bool, err error) {
+	key := "reservekey." + digest
+	for {
+		_, err := s.keys.Put(ctx, key, want, store.PutOptions{Create: true})
+		if err == nil {
+			return resp, true, nil
+		}
+		if !errors.Is(err, store.ErrConflict) {
+			return resp, false, err
+		}
+		k, rec, err := s.keys.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // given up since: claim it
+		}
+		if err != nil {
+			return resp, false, err
+		}
+		if k.SKU != want.SKU || k.Qty != want.Qty {
+			return resp, false, inventory.ErrKeyConflict.New()
+		}
+		made, err := s.awaitRecord(ctx, key, rec.Revision, k.ID)
+		if err != nil {
+			return resp, false, err
+		}
+		if made {
+			resp, err := s.existing(ctx, k)
+			return resp, false, err
+		}
+	}
+}
+
+// awaitRecord waits until reservation id, which holds the claim of key at
+// revision rev, has its record (true), or until the claim is given up
+// (false), or ctx ends.
+func (s *Store) awaitRecord(ctx context.Context, key string, rev uint64, id string) (bool, error) {
+	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		_, err := s.s.Get(ctx, "reservation."+id)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return false, err
+		}
+		rec, err := s.s.Get(ctx, key)
+		if errors.Is(err, store.ErrNotFound) || err == nil && rec.Revision != rev {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return false, ctx.Err()
+		}
+	}
 }
 
 // existing answers a Reserve whose key holds reservation k.
-func (s *Store) existing(ctx context.Context, k keyRecord, sku string, qty int) (inventory.ReserveResponse, error) {
-	if k.SKU != sku || k.Qty != qty {
-		return inventory.ReserveResponse{}, inventory.ErrKeyConflict.New()
-	}
-	r, _, err := s.stock.Get(ctx, stockKey(sku))
+func (s *Store) existing(ctx context.Context, k keyRecord) (inventory.ReserveResponse, error) {
+	r, _, err := s.stock.Get(ctx, stockKey(k.SKU))
 	if err != nil {
 		return inventory.ReserveResponse{}, err
 	}
-	return inventory.ReserveResponse{ReservationID: k.ID, SKU: sku, Remaining: r.Available}, nil
+	return inventory.ReserveResponse{ReservationID: k.ID, SKU: k.SKU, Remaining: r.Available}, nil
 }
 
 // release gives back the units of reservation id, once, and frees its

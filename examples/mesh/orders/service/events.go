@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/wegomesh/wego/catalog"
+	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/events"
 	"github.com/wegomesh/wego/examples/mesh/orders"
 	"github.com/wegomesh/wego/log"
@@ -89,7 +90,9 @@ func (s *Store) publish(ctx context.Context, e orders.OrderPlaced) error {
 // order does not exist (Place failed after writing it) is deleted without
 // being published. ctx must carry the catalog (catalog.NewContext) whose
 // store and event bus to use. Republish returns the number of events it
-// published, and the first error it met; it goes on after an error.
+// published, and the first error it met. It goes on after an error,
+// except a transient failure to publish (the event bus unavailable, its
+// circuit breaker open), which ends the pass: the rest would fail alike.
 //
 // An age of at least PlaceBudget leaves alone the events that a Place
 // under way is still publishing.
@@ -125,6 +128,12 @@ func Republish(ctx context.Context, age time.Duration) (int, error) {
 		}
 		if err := s.publish(ctx, e); err != nil {
 			keep(err)
+			if errs.KindOf(err).Transient() {
+				// The bus is down or its breaker open: the events after
+				// this one would fail the same way, each with its
+				// warning. The next pass tries again.
+				break
+			}
 			continue
 		}
 		n++

@@ -1,0 +1,125 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wegomesh/wego/examples/mesh/inventory"
+	"github.com/wegomesh/wego/store"
+)
+
+// slowStore is a store in memory whose writes of the keys that slow
+// names take a while, so that concurrent calls overlap where they would
+// in a store over the network.
+type slowStore struct {
+	store.Store
+	slow  func(key string) bool
+	puts  atomic.Int32 // the slow writes
+	pause time.Duration
+}
+
+func newSlowStore(pause time.Duration, slow func(key string) bool) *slowStore {
+	return &slowStore{Store: store.NewMemory(), slow: slow, pause: pause}
+}
+
+func (s *slowStore) Put(ctx context.Context, key string, value []byte, opts store.PutOptions) (uint64, error) {
+	if s.slow(key) {
+		s.puts.Add(1)
+		time.Sleep(s.pause)
+	}
+	return s.Store.Put(ctx, key, value, opts)
+}
+
+func (s *slowStore) Delete(ctx context.Context, key string, opts store.DeleteOptions) error {
+	if s.slow(key) {
+		time.Sleep(s.pause)
+	}
+	return s.Store.Delete(ctx, key, opts)
+}
+
+// Concurrent first calls seed once, and each returns only once the stock
+// is there.
+func TestEnsureSeededOnce(t *testing.T) {
+	st := newSlowStore(20*time.Millisecond, func(key string) bool { return strings.HasPrefix(key, "stock.") })
+	s := Open(st, map[string]int{"apple": 5, "pear": 3})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			if err := s.ensureSeeded(t.Context()); err != nil {
+				t.Error(err)
+				return
+			}
+			if _, _, err := s.stock.Get(t.Context(), stockKey("pear")); err != nil {
+				t.Errorf("ensureSeeded returned before the stock was there: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := st.puts.Load(); n != 2 {
+		t.Fatalf("%d stock records written, want 2: seeding ran more than once", n)
+	}
+	if err := s.ensureSeeded(t.Context()); err != nil || st.puts.Load() != 2 {
+		t.Fatalf("a call after seeding: %v, %d writes", err, st.puts.Load())
+	}
+}
+
+// Concurrent reservations with one key make one reservation, and each
+// returns its id only once its record exists: a copy that lost the race
+// for the key waits for the reservation of the copy that won it.
+func TestReserveSameKeyConcurrently(t *testing.T) {
+	st := newSlowStore(50*time.Millisecond, func(key string) bool { return strings.HasPrefix(key, "reservation.") })
+	s := Open(st, map[string]int{"apple": 10})
+	ids := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			r, err := s.reserve(t.Context(), "apple", 1, "key-1")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, _, err := s.res.Get(t.Context(), "reservation."+r.ReservationID); err != nil {
+				t.Errorf("reservation %s returned before its record exists: %v", r.ReservationID, err)
+			}
+			ids <- r.ReservationID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("%d reservation ids for one key, want 1: %v", len(seen), seen)
+	}
+	if n, _ := s.Available("apple"); n != 9 || s.Reservations() != 1 {
+		t.Errorf("apple %d, %d reservations; want 9 and 1", n, s.Reservations())
+	}
+}
+
+// Concurrent reservations with one key that the stock cannot serve all
+// fail: none returns the id of the reservation that the winner of the
+// key gave up.
+func TestReserveSameKeyConcurrentlyFails(t *testing.T) {
+	st := newSlowStore(50*time.Millisecond, func(key string) bool { return strings.HasPrefix(key, "reservekey.") })
+	s := Open(st, map[string]int{"apple": 1})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			r, err := s.reserve(t.Context(), "apple", 2, "key-2")
+			if !errors.Is(err, inventory.ErrInsufficientStock) {
+				t.Errorf("reserve = %+v, %v; want insufficient stock", r, err)
+			}
+		})
+	}
+	wg.Wait()
+	if n, _ := s.Available("apple"); n != 1 || s.Reservations() != 0 {
+		t.Errorf("apple %d, %d reservations; want 1 and none", n, s.Reservations())
+	}
+}
