@@ -129,13 +129,15 @@ func AsyncAPI(cat *catalog.Catalog, title string) ([]byte, error) {
 
 type obj = map[string]any
 
-// headersSchema describes the metadata every event carries in headers.
+// headersSchema describes the metadata an event may carry in headers:
+// each only when it carries information (see HeaderCorrelationID).
 var headersSchema = obj{
 	"type": "object",
 	"properties": obj{
-		HeaderCorrelationID: obj{"type": "string", "description": "The publisher's request id."},
-		HeaderContentType:   obj{"type": "string", "const": ContentTypeJSON},
-		HeaderMessageID:     obj{"type": "string", "description": "The publisher's message id, by which JetStream drops a duplicate."},
+		HeaderCorrelationID: obj{"type": "string", "description": "The publisher's request id, when it had one."},
+		HeaderContentType: obj{"type": "string", "const": ContentTypeJSON,
+			"description": "Absent on the events WeGO publishes: a message without a content type is JSON."},
+		HeaderMessageID: obj{"type": "string", "description": "The publisher's message id, when it gave one, by which JetStream drops a duplicate."},
 	},
 }
 

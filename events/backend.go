@@ -12,22 +12,30 @@ import (
 )
 
 // The metadata of an event on the wire, for backends that carry headers
-// (NATS core and JetStream use these names).
+// (NATS core and JetStream use these names). A backend sends a header
+// only when it carries information — the server stores and parses every
+// header of every message, and a message without headers is measurably
+// cheaper to publish (see docs/events.md, Performance) — so an event that
+// WeGO publishes has none unless its publisher had a request id, gave a
+// message id or, with auth on, has a credential.
 const (
 	// HeaderCorrelationID carries [Message.CorrelationID], the publisher's
-	// request id.
+	// request id, when it has one.
 	HeaderCorrelationID = "X-Correlation-Id"
-	// HeaderContentType carries [Message.ContentType].
+	// HeaderContentType carries [Message.ContentType] when it is set.
+	// WeGO's events are JSON and leave it out; a missing content type
+	// means JSON.
 	HeaderContentType = "Content-Type"
-	// HeaderMessageID carries [Message.ID]: JetStream's own header, by
-	// which a stream drops a message it has stored already within its
-	// duplicate window.
+	// HeaderMessageID carries [Message.ID], when the publisher gave one:
+	// JetStream's own header, by which a stream drops a message it has
+	// stored already within its duplicate window.
 	HeaderMessageID = "Nats-Msg-Id"
 	// HeaderAuthorization carries [Message.Authorization], the
 	// publisher's credential, when it has one: the header of the same
 	// name as a command's.
 	HeaderAuthorization = "Authorization"
-	// ContentTypeJSON is the content type of every event WeGO publishes.
+	// ContentTypeJSON is the content type of every event WeGO publishes,
+	// which it leaves implicit: a message without a content type is JSON.
 	ContentTypeJSON = "application/json"
 )
 
@@ -42,14 +50,16 @@ type Message struct {
 	// de-duplicates (JetStream, within its duplicate window) stores a
 	// second message with the same ID once.
 	ID string
-	// CorrelationID is the publisher's request id. The subscriber's
-	// delivery runs with it as its request id, so that the log lines and
-	// audit records of both sides share it. It may be zero in a message
-	// that another program published.
+	// CorrelationID is the publisher's request id, zero when the
+	// publisher's context had none. The subscriber's delivery runs with
+	// it as its request id, so that the log lines and audit records of
+	// both sides share it; a delivery of a message without one runs with
+	// a new request id.
 	CorrelationID log.RequestID
-	// ContentType is the payload's media type, [ContentTypeJSON]. An
-	// empty content type, from a program that sent no headers, is taken
-	// as JSON.
+	// ContentType is the payload's media type when the publisher named
+	// one. Empty means JSON ([ContentTypeJSON]): the bus publishes every
+	// event as JSON and leaves it empty, and subscribers refuse a content
+	// type that is not JSON.
 	ContentType string
 	// Data is the encoded payload. In [Backend.Publish] it belongs to the
 	// caller and is valid only during the call: a backend that keeps it

@@ -259,7 +259,7 @@ func (b *Bus) Stop(ctx context.Context) error {
 }
 
 // publish encodes v, a *T of the topic's type, and hands it to the
-// backend with the context's request id as its correlation id.
+// backend with the context's request id, if any, as its correlation id.
 func (b *Bus) publish(ctx context.Context, topic string, c *jsonCodec, v any) error {
 	if b.backend == nil {
 		return ErrNotRunning.New(errs.InternalParam("topic", topic))
@@ -278,12 +278,14 @@ func (b *Bus) publish(ctx context.Context, topic string, c *jsonCodec, v any) er
 		return ErrTooLarge.New(errs.P("size", fmt.Sprint(len(data))), errs.P("limit", fmt.Sprint(b.cfg.MaxBytes)),
 			errs.InternalParam("topic", topic))
 	}
-	id, ok := log.RequestIDFrom(ctx)
-	if !ok {
-		id = log.NewRequestID()
-	}
-	msgID, _ := ctx.Value(publishKey{}).(string)
-	msg := Message{Topic: topic, ID: msgID, CorrelationID: id, ContentType: ContentTypeJSON, Data: data}
+	// The message carries what the publish has and nothing more, so that
+	// a backend with headers sends only those that carry information: no
+	// content type (JSON, always), the correlation id only when ctx has a
+	// request id, the message id only when the publisher gave one (and
+	// what the propagators add: the credential when auth is on).
+	msg := Message{Topic: topic, Data: data}
+	msg.CorrelationID, _ = log.RequestIDFrom(ctx)
+	msg.ID, _ = ctx.Value(publishKey{}).(string)
 	if len(b.props) > 0 {
 		msg = b.inject(ctx, msg)
 	}

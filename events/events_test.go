@@ -642,8 +642,9 @@ func TestStopDrains(t *testing.T) {
 	}
 }
 
-// The message id of a publication reaches the backend; the bus's
-// defaults and the subscriber's options make its subscription.
+// The message id of a publication and the publisher's request id reach
+// the backend, and nothing else; the bus's defaults and the subscriber's
+// options make its subscription.
 func TestBackendSeesMessageAndSubscription(t *testing.T) {
 	t.Parallel()
 	cat := catalog.New()
@@ -658,9 +659,17 @@ func TestBackendSeesMessageAndSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := fake.msgs[0]
-	if m.Topic != "orders.Placed" || m.ID != "order-o1" || m.CorrelationID != id || m.ContentType != events.ContentTypeJSON ||
+	if m.Topic != "orders.Placed" || m.ID != "order-o1" || m.CorrelationID != id || m.ContentType != "" ||
 		string(m.Data) != `{"order_id":"o1","qty":0}` {
 		t.Errorf("message %+v %s", m, m.Data)
+	}
+	// Without a request id or a message id, the message carries neither:
+	// a backend with headers sends none.
+	if err := tp.Publish(ctx, placed{OrderID: "o2"}); err != nil {
+		t.Fatal(err)
+	}
+	if m := fake.msgs[1]; m.ID != "" || !m.CorrelationID.IsZero() || m.ContentType != "" {
+		t.Errorf("message without a request id: %+v", m)
 	}
 	subs := bus.Subscriptions()
 	if len(subs) != 2 || len(fake.subs) != 2 {

@@ -95,7 +95,9 @@ func NewMemory(cfg MemoryConfig) *Memory {
 func (m *Memory) Kind() string { return "memory" }
 
 // Publish queues msg for each subscription of its topic, or, in
-// synchronous mode, delivers it to each. See [Memory].
+// synchronous mode, delivers it to each. See [Memory]. The message's
+// metadata travels as it is, with no headers to encode: what the bus
+// left unset (see [Message]) is unset in the delivery too.
 func (m *Memory) Publish(ctx context.Context, msg Message) error {
 	m.active.Add(1)
 	defer m.active.Add(-1)

@@ -156,8 +156,10 @@ type publishKey struct{}
 // guarantee says (see the backend), or with an error: [ErrNotRunning]
 // when no bus runs, [ErrUnencodable], [ErrTooLarge], [ErrClosed], or the
 // backend's. The request id of ctx becomes the event's correlation id,
-// and the subscribers' deliveries run with it as their request id; ctx
-// without one gets a new id. Publish never panics on a bad value.
+// and the subscribers' deliveries run with it as their request id; an
+// event published with a ctx without one has no correlation id, and each
+// of its deliveries runs with a new request id. Publish never panics on
+// a bad value.
 func (t *Topic[T]) Publish(ctx context.Context, v T, opts ...PublishOption) error {
 	for _, o := range opts {
 		if o.id != "" {

@@ -343,6 +343,11 @@ func (s *subscription) deadLetter(msg jetstream.Msg, stream string, dl *events.D
 	}
 	m := nats.NewMsg(s.dlSubj)
 	m.Data = data
+	// A record is not an event and is rare, so its headers cost nothing
+	// that matters: the content type tells the operators' tools that
+	// read the dead-letter stream what it is; the message id stores the
+	// record once however many deliveries end in it (see above); the
+	// correlation id, when the event had one, leads to the logs.
 	m.Header.Set(events.HeaderContentType, events.ContentTypeJSON)
 	m.Header.Set(events.HeaderMessageID, "dlq:"+stream+":"+s.name+":"+strconv.FormatUint(dl.Sequence, 10))
 	if dl.CorrelationID != "" {

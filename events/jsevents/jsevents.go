@@ -1,7 +1,9 @@
 package jsevents
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -143,84 +145,114 @@ func withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, apiTimeout)
 }
 
+// wireHeaders are the headers of one outgoing event, with room for their
+// values, so that setting them allocates no slice per value.
+type wireHeaders struct {
+	h                 nats.Header // nil until a header is set, or emptied for reuse
+	ct, cid, id, auth [1]string
+}
+
+// set sets the headers that carry msg's metadata, cid being the text of
+// its correlation id. It is the one place where the backend decides what
+// an event carries besides its payload, and it sends only what carries
+// information: the server parses and stores the headers of every
+// message, and a message with none is published measurably faster.
+//
+//   - Content-Type only when msg names one: WeGO's events are JSON and
+//     leave it out, and a subscriber takes a missing content type as
+//     JSON; a publisher that names another keeps it, and the subscribers
+//     dead-letter the event.
+//   - X-Correlation-Id only when the publisher had a request id, which
+//     the subscriber's delivery runs with: its logs and audit records
+//     share the publisher's.
+//   - Nats-Msg-Id only when the publisher gave a message id: the stream
+//     stores a message with an id it has seen within its duplicate
+//     window once.
+//   - Authorization only when the publisher has a credential (auth on):
+//     the subscriber's server chain judges the delivery by it. The
+//     publisher's account (msg.Account) stays in the process.
+func (w *wireHeaders) set(msg *events.Message, cid string) {
+	if msg.ContentType != "" {
+		w.put(events.HeaderContentType, &w.ct, msg.ContentType)
+	}
+	if cid != "" {
+		w.put(events.HeaderCorrelationID, &w.cid, cid)
+	}
+	if msg.ID != "" {
+		w.put(events.HeaderMessageID, &w.id, msg.ID)
+	}
+	if msg.Authorization != "" {
+		w.put(events.HeaderAuthorization, &w.auth, msg.Authorization)
+	}
+}
+
+func (w *wireHeaders) put(name string, slot *[1]string, v string) {
+	if w.h == nil {
+		w.h = make(nats.Header, 4)
+	}
+	slot[0] = v
+	w.h[name] = slot[:]
+}
+
+// reset empties w for its next message, keeping its map.
+func (w *wireHeaders) reset() {
+	clear(w.h)
+	w.ct[0], w.cid[0], w.id[0], w.auth[0] = "", "", "", ""
+}
+
 // outgoing is a message being published synchronously, with its
 // headers; pooled, since nothing keeps it once the publish returns.
 type outgoing struct {
-	m                 nats.Msg
-	h                 nats.Header
-	ct, cid, id, auth [1]string
-	cidBuf            [64]byte // the correlation id's text
+	m      nats.Msg
+	w      wireHeaders
+	cidBuf [64]byte // the correlation id's text
 }
 
-var outgoings = sync.Pool{New: func() any {
-	o := &outgoing{h: make(nats.Header, 3)}
-	o.m.Header = o.h
-	return o
-}}
+var outgoings = sync.Pool{New: func() any { return new(outgoing) }}
 
 // fill sets o's message to msg, with the headers of its metadata. The
 // correlation id's text lives in o.cidBuf, which o keeps until it is
 // filled again.
 func (o *outgoing) fill(msg *events.Message) {
 	o.m.Subject, o.m.Data = msg.Topic, msg.Data
-	o.ct[0] = msg.ContentType
-	o.h[events.HeaderContentType] = o.ct[:]
+	var cid string
 	if !msg.CorrelationID.IsZero() {
 		if b := msg.CorrelationID.AppendTo(o.cidBuf[:0]); &b[0] == &o.cidBuf[0] {
-			o.cid[0] = unsafe.String(&b[0], len(b))
+			cid = unsafe.String(&b[0], len(b))
 		} else {
-			o.cid[0] = string(b) // longer than the buffer
+			cid = string(b) // longer than the buffer
 		}
-		o.h[events.HeaderCorrelationID] = o.cid[:]
 	}
-	if msg.ID != "" {
-		o.id[0] = msg.ID
-		o.h[events.HeaderMessageID] = o.id[:]
-	}
-	if msg.Authorization != "" {
-		o.auth[0] = msg.Authorization
-		o.h[events.HeaderAuthorization] = o.auth[:]
-	}
+	o.w.set(msg, cid)
+	o.m.Header = o.w.h // nil or empty when there is nothing to send: no headers on the wire
 }
 
 func (o *outgoing) release() {
-	clear(o.h)
-	o.m.Subject, o.m.Data, o.m.Reply = "", nil, ""
-	o.ct[0], o.cid[0], o.id[0], o.auth[0] = "", "", "", ""
+	o.w.reset()
+	o.m = nats.Msg{}
 	outgoings.Put(o)
 }
 
-// asyncMsg is a message published asynchronously: the JetStream context
-// keeps it until its acknowledgement, and publishes it again after a "no
-// responders", so that it owns its data.
-type asyncMsg struct {
-	m                 nats.Msg
-	ct, cid, id, auth [1]string
-}
-
-// newAsyncMsg returns the message of msg, with its data and the text of
-// its correlation id copied into one buffer.
+// newAsyncMsg returns the message of msg, published asynchronously: the
+// JetStream context keeps it until its acknowledgement, and publishes it
+// again after a "no responders", so that it owns its data, copied with
+// the text of its correlation id into one buffer.
 func newAsyncMsg(msg *events.Message) *nats.Msg {
-	a := &asyncMsg{}
-	buf := append(make([]byte, 0, len(msg.Data)+36), msg.Data...)
+	a := &struct {
+		m nats.Msg
+		w wireHeaders
+	}{}
+	buf := msg.Data
 	n := len(buf)
-	h := make(nats.Header, 3)
-	a.ct[0] = msg.ContentType
-	h[events.HeaderContentType] = a.ct[:]
-	if !msg.CorrelationID.IsZero() {
-		buf = msg.CorrelationID.AppendTo(buf)
-		a.cid[0] = unsafe.String(&buf[n], len(buf)-n)
-		h[events.HeaderCorrelationID] = a.cid[:]
+	var cid string
+	if msg.CorrelationID.IsZero() {
+		buf = append(make([]byte, 0, n), buf...)
+	} else {
+		buf = msg.CorrelationID.AppendTo(append(make([]byte, 0, n+36), buf...))
+		cid = unsafe.String(&buf[n], len(buf)-n)
 	}
-	if msg.ID != "" {
-		a.id[0] = msg.ID
-		h[events.HeaderMessageID] = a.id[:]
-	}
-	if msg.Authorization != "" {
-		a.auth[0] = msg.Authorization
-		h[events.HeaderAuthorization] = a.auth[:]
-	}
-	a.m = nats.Msg{Subject: msg.Topic, Data: buf[:n:n], Header: h}
+	a.w.set(msg, cid)
+	a.m.Subject, a.m.Data, a.m.Header = msg.Topic, buf[:n:n], a.w.h
 	return &a.m
 }
 
@@ -237,8 +269,7 @@ func (b *Backend) Publish(ctx context.Context, msg events.Message) error {
 	if b.cfg.Async {
 		return b.publishAsync(ctx, &msg)
 	}
-	_, err := b.PublishAck(ctx, msg)
-	return err
+	return b.publishSync(ctx, &msg, nil)
 }
 
 // PublishAck publishes msg synchronously, whatever events.jetstream.async
@@ -246,29 +277,159 @@ func (b *Backend) Publish(ctx context.Context, msg events.Message) error {
 // sequence and, when the stream had stored a message with the same ID
 // within its duplicate window, Duplicate.
 func (b *Backend) PublishAck(ctx context.Context, msg events.Message) (*jetstream.PubAck, error) {
+	ack := new(jetstream.PubAck)
+	if err := b.publishSync(ctx, &msg, ack); err != nil {
+		return nil, err
+	}
+	return ack, nil
+}
+
+// publishSync publishes msg and waits for the stream's acknowledgement,
+// which it stores in ack unless ack is nil.
+func (b *Backend) publishSync(ctx context.Context, msg *events.Message, ack *jetstream.PubAck) error {
 	js, err := b.api()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := b.ensureTopic(ctx, js, msg.Topic); err != nil {
-		return nil, err
+		return err
 	}
+	nc := b.eng.Conn()
 	o := outgoings.Get().(*outgoing)
-	o.fill(&msg)
-	ack, err := js.PublishMsg(ctx, &o.m)
+	o.fill(msg)
+	err = request(ctx, nc, &o.m, ack)
 	if errors.Is(err, jetstream.ErrNoStreamResponse) {
 		// The stream went away (deleted, or a server that lost it): make
 		// it again, once.
 		b.forget(msg.Topic)
 		if err = b.ensureTopic(ctx, js, msg.Topic); err == nil {
-			ack, err = js.PublishMsg(ctx, &o.m)
+			err = request(ctx, nc, &o.m, ack)
 		}
 	}
 	o.release()
 	if err != nil {
-		return nil, publishError(msg.Topic, err)
+		return publishError(msg.Topic, err)
 	}
-	return ack, nil
+	return nil
+}
+
+// publishTimeout bounds a synchronous publish whose context has no
+// deadline: nats.go's default for its JetStream API.
+const publishTimeout = 5 * time.Second
+
+// request publishes m to its stream and waits for the acknowledgement,
+// which it stores in ack unless ack is nil. It is what nats.go's
+// JetStream PublishMsg does — the same request, the same retries while no
+// stream answers ([jetstream.DefaultPubRetryAttempts] after
+// [jetstream.DefaultPubRetryWait]), the same errors — but it reads an
+// acknowledgement of the shape the server writes without encoding/json,
+// whose reflection cost a publish as much CPU time as all of WeGO's own
+// work (see docs/events.md, Performance). Anything else, an error among
+// them, goes through encoding/json as in nats.go.
+func request(ctx context.Context, nc *nats.Conn, m *nats.Msg, ack *jetstream.PubAck) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, publishTimeout)
+		defer cancel()
+	}
+	resp, err := nc.RequestMsgWithContext(ctx, m)
+	for r := 0; errors.Is(err, nats.ErrNoResponders) && r < jetstream.DefaultPubRetryAttempts; r++ {
+		// A stream without a leader for a moment (an election) does not
+		// answer: wait and try again.
+		t := time.NewTimer(jetstream.DefaultPubRetryWait)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+		resp, err = nc.RequestMsgWithContext(ctx, m)
+	}
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return jetstream.ErrNoStreamResponse
+	case err != nil:
+		return err
+	}
+	if stream, domain, seq, dup, ok := parseAck(resp.Data); ok {
+		if ack != nil {
+			*ack = jetstream.PubAck{Stream: string(stream), Sequence: seq, Duplicate: dup, Domain: string(domain)}
+		}
+		return nil
+	}
+	var r struct {
+		Error *jetstream.APIError `json:"error,omitempty"`
+		*jetstream.PubAck
+	}
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return jetstream.ErrInvalidJSAck
+	}
+	if r.Error != nil {
+		return fmt.Errorf("nats: %w", r.Error)
+	}
+	if r.PubAck == nil || r.Stream == "" {
+		return jetstream.ErrInvalidJSAck
+	}
+	if ack != nil {
+		*ack = *r.PubAck
+	}
+	return nil
+}
+
+// parseAck reads a stream's acknowledgement of a publish in the shape
+// the server writes it:
+//
+//	{"stream":"S","seq":N}
+//	{"stream":"S","domain":"D","seq":N}
+//	{"stream":"S","seq":N,"duplicate": true}
+//
+// and reports whether data has that shape; stream and domain alias data.
+func parseAck(data []byte) (stream, domain []byte, seq uint64, dup, ok bool) {
+	rest, ok := bytes.CutPrefix(data, []byte(`{"stream":`))
+	if !ok {
+		return nil, nil, 0, false, false
+	}
+	if stream, rest, ok = jsonName(rest); !ok || len(stream) == 0 {
+		return nil, nil, 0, false, false
+	}
+	if r, found := bytes.CutPrefix(rest, []byte(`,"domain":`)); found {
+		if domain, rest, ok = jsonName(r); !ok {
+			return nil, nil, 0, false, false
+		}
+	}
+	if rest, ok = bytes.CutPrefix(rest, []byte(`,"seq":`)); !ok {
+		return nil, nil, 0, false, false
+	}
+	n := 0
+	for n < len(rest) && '0' <= rest[n] && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 19 { // 19 digits are below 2^64
+		return nil, nil, 0, false, false
+	}
+	for _, c := range rest[:n] {
+		seq = seq*10 + uint64(c-'0')
+	}
+	switch rest = rest[n:]; string(rest) {
+	case `}`:
+	case `,"duplicate": true}`, `,"duplicate":true}`:
+		dup = true
+	default:
+		return nil, nil, 0, false, false
+	}
+	return stream, domain, seq, dup, true
+}
+
+// jsonName reads a JSON string without escapes at the start of data and
+// returns its contents and what follows it.
+func jsonName(data []byte) (name, rest []byte, ok bool) {
+	if len(data) == 0 || data[0] != '"' {
+		return nil, nil, false
+	}
+	i := bytes.IndexByte(data[1:], '"')
+	if i < 0 || bytes.IndexByte(data[1:1+i], '\\') >= 0 {
+		return nil, nil, false
+	}
+	return data[1 : 1+i], data[2+i:], true
 }
 
 // publishError returns the error of a publish to topic that failed with
@@ -285,7 +446,11 @@ func publishError(topic string, err error) error {
 
 // publishAsync hands msg to the JetStream context without waiting for its
 // acknowledgement. It waits while AsyncMaxPending publishes are awaiting
-// theirs, until ctx ends.
+// theirs, until ctx ends. It pipelines as a bare nats.go PublishMsgAsync
+// does, since it is one: the same window (AsyncMaxPending defaults to
+// nats.go's 4,000), acknowledgements read by nats.go's one reply
+// subscription, no goroutine per publish; it only drops the future, whose
+// failure asyncFailed logs.
 func (b *Backend) publishAsync(ctx context.Context, msg *events.Message) error {
 	js, err := b.api()
 	if err != nil {

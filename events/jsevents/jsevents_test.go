@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,9 +24,10 @@ import (
 )
 
 // An event is stored in the stream of its topic, made from the
-// configuration, with its metadata in headers; the subscriber's durable
-// consumer delivers it with the publisher's request id, and acknowledges
-// it.
+// configuration, with the headers that carry information — its
+// correlation id and message id when it has them, never a content type —
+// and the subscriber's durable consumer delivers it with the publisher's
+// request id (or a new one), and acknowledges it.
 func TestPublishAndDeliver(t *testing.T) {
 	eng := embedded(t)
 	sub := newService(t, eng, serviceOpts{name: "shipping.OnPlaced"})
@@ -53,9 +55,18 @@ func TestPublishAndDeliver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Header.Get("X-Correlation-Id") != id.String() || m.Header.Get("Content-Type") != "application/json" ||
+	if len(m.Header) != 2 || m.Header.Get("X-Correlation-Id") != id.String() ||
 		m.Header.Get("Nats-Msg-Id") != "o1-placed" || string(m.Data) != `{"order_id":"o1","qty":2}` {
 		t.Errorf("stored %v %s", m.Header, m.Data)
+	}
+	if err := pub.topic.Publish(pub.ctx, placed{OrderID: "o2", Qty: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if d := receive(t, sub.got); d.p.OrderID != "o2" || d.rid == "" || d.rid == id.String() {
+		t.Errorf("delivered without a correlation id: %+v", d)
+	}
+	if m, err := s.GetMsg(t.Context(), 2); err != nil || len(m.Header) != 0 {
+		t.Errorf("stored without a request id or a message id: %v (%v)", m, err)
 	}
 	c, err := s.Consumer(t.Context(), "shipping_OnPlaced")
 	if err != nil {
@@ -68,7 +79,7 @@ func TestPublishAndDeliver(t *testing.T) {
 	}
 	waitFor(t, "the acknowledgement", func() bool {
 		info, err := c.Info(t.Context())
-		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 1
+		return err == nil && info.NumAckPending == 0 && info.AckFloor.Stream == 2
 	})
 	if d, err := j.Stream(t.Context(), "WEGO_DLQ"); err != nil || fmt.Sprint(d.CachedInfo().Config.Subjects) != "[$WEGO.DLQ.>]" {
 		t.Errorf("dead-letter stream: %v", err)
@@ -260,14 +271,15 @@ func TestDeadLetterRecord(t *testing.T) {
 	}
 	if dl.Topic != "orders.Placed" || dl.Subscriber != "shipping.OnPlaced" || dl.Group != "shipping.OnPlaced" ||
 		dl.Reason != events.ReasonTerminated || dl.Code != "invalid_argument" || dl.Deliveries != 1 || dl.Sequence != 1 ||
-		dl.MessageID != "o9" || dl.CorrelationID != id.String() || dl.ContentType != "application/json" ||
+		dl.MessageID != "o9" || dl.CorrelationID != id.String() || dl.ContentType != "" ||
 		string(dl.Data) != `{"order_id":"o9","qty":-1}` {
 		t.Errorf("record %+v", dl)
 	}
 	if strings.Contains(dl.Error, "s3cr3t") || strings.Contains(dl.Error, "internal detail") || dl.Error == "" {
 		t.Errorf("the stored error %q has internal detail, or nothing", dl.Error)
 	}
-	if raw.Header.Get("Nats-Msg-Id") != "dlq:"+topicStream+":shipping_OnPlaced:1" || raw.Header.Get("X-Correlation-Id") != id.String() {
+	if raw.Header.Get("Nats-Msg-Id") != "dlq:"+topicStream+":shipping_OnPlaced:1" || raw.Header.Get("X-Correlation-Id") != id.String() ||
+		raw.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("record headers %v", raw.Header)
 	}
 	none(t, s.dead, 200*time.Millisecond)
@@ -418,7 +430,8 @@ func TestReplicasShareAConsumer(t *testing.T) {
 }
 
 // Asynchronous publishing returns before the acknowledgement; Flush and
-// Close wait for the acknowledgements, and every event is stored.
+// Close wait for the acknowledgements, and every event is stored, with
+// its own headers and nothing of another's.
 func TestAsyncPublish(t *testing.T) {
 	eng := embedded(t)
 	cfg := testConfig()
@@ -426,8 +439,17 @@ func TestAsyncPublish(t *testing.T) {
 	cfg.AsyncMaxPending = 64
 	s := newService(t, eng, serviceOpts{cfg: &cfg, name: "shipping.OnPlaced"})
 	const n = 500
+	ids := make([]string, n) // the request ids of the even events
 	for i := range n {
-		if err := s.topic.Publish(s.ctx, placed{OrderID: fmt.Sprint(i)}, events.MessageID(fmt.Sprint(i))); err != nil {
+		ctx, opts := s.ctx, []events.PublishOption(nil)
+		if i%2 == 0 {
+			id := log.NewRequestID()
+			ids[i], ctx = id.String(), log.ContextWithRequestID(s.ctx, id)
+		}
+		if i%3 == 0 {
+			opts = append(opts, events.MessageID(fmt.Sprint("m", i)))
+		}
+		if err := s.topic.Publish(ctx, placed{OrderID: fmt.Sprint(i)}, opts...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -437,6 +459,33 @@ func TestAsyncPublish(t *testing.T) {
 	st, err := js(t, eng).Stream(t.Context(), topicStream)
 	if err != nil || st.CachedInfo().State.Msgs != n {
 		t.Fatalf("stored %d of %d (%v)", st.CachedInfo().State.Msgs, n, err)
+	}
+	for seq := uint64(1); seq <= n; seq++ {
+		m, err := st.GetMsg(t.Context(), seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p placed
+		if err := json.Unmarshal(m.Data, &p); err != nil {
+			t.Fatalf("stored %q: %v", m.Data, err)
+		}
+		i, _ := strconv.Atoi(p.OrderID)
+		want := map[string]string{}
+		if ids[i] != "" {
+			want["X-Correlation-Id"] = ids[i]
+		}
+		if i%3 == 0 {
+			want["Nats-Msg-Id"] = fmt.Sprint("m", i)
+		}
+		if len(m.Header) != len(want) {
+			t.Errorf("event %d stored with headers %v, want %v", i, m.Header, want)
+			continue
+		}
+		for k, v := range want {
+			if m.Header.Get(k) != v {
+				t.Errorf("event %d stored with headers %v, want %v", i, m.Header, want)
+			}
+		}
 	}
 	seen := map[string]bool{}
 	for len(seen) < n {

@@ -189,3 +189,26 @@ func TestConsumerMadeAgain(t *testing.T) {
 		}
 	}
 }
+
+// The stream's refusal of a publish reaches the publisher as nats.go
+// reports it, a *jetstream.APIError that names the reason, under an
+// unavailable error naming the topic.
+func TestStreamRefusal(t *testing.T) {
+	eng := embedded(t)
+	if _, err := js(t, eng).CreateStream(t.Context(), jetstream.StreamConfig{Name: "ORDERS", Subjects: []string{"orders.Placed"},
+		Storage: jetstream.MemoryStorage, MaxMsgSize: 8}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBackend(t, eng, testConfig())
+	big := msg
+	big.Data = []byte(`{"order_id":"o-1234567"}`)
+	_, err := b.PublishAck(t.Context(), big)
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode != jetstream.JSErrCodeStreamMessageExceedsMaximum ||
+		!errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) || !strings.Contains(err.Error(), "orders.Placed") {
+		t.Errorf("a message over the stream's limit: %v", err)
+	}
+	if err := b.Publish(t.Context(), big); !errors.Is(err, jetstream.ErrStreamMessageExceedsMaximum) {
+		t.Errorf("Publish: %v", err)
+	}
+}

@@ -26,12 +26,12 @@ type Engine interface {
 // Core is the NATS core backend (kind "nats"): at most once.
 //
 // An event is published on the subject named after its topic, with its
-// metadata in headers ([events.HeaderCorrelationID],
+// metadata in headers where it has any ([events.HeaderCorrelationID],
 // [events.HeaderContentType], [events.HeaderMessageID],
-// [events.HeaderAuthorization]). Each subscriber
-// group is a queue group on that subject: the replicas of a deployable
-// share the events, each delivered to one of them. Nothing is stored: an
-// event published while no member of a group is subscribed, or while the
+// [events.HeaderAuthorization]: see [Header]). Each subscriber group is a
+// queue group on that subject: the replicas of a deployable share the
+// events, each delivered to one of them. Nothing is stored: an event
+// published while no member of a group is subscribed, or while the
 // connection is down for longer than its reconnect buffer lasts, never
 // reaches that group; one that a subscriber holds when its process dies
 // is lost; and a subscriber that falls far behind is a slow consumer,
@@ -119,20 +119,42 @@ func (c *Core) Publish(ctx context.Context, msg events.Message) error {
 	return nil
 }
 
-// Header returns the NATS headers of msg's metadata: the correlation id,
-// the content type and, when msg has them, the message id and the
-// publisher's credential. The publisher's account (msg.Account) stays in
-// the process.
+// Header returns the NATS headers of msg's metadata, or nil when it has
+// none to send. It is the one place where the backend decides what an
+// event carries besides its payload, and it sends only what carries
+// information, since a message with headers costs the server more:
+//
+//   - Content-Type only when msg names one: WeGO's events are JSON and
+//     leave it out, and a subscriber takes a missing content type as
+//     JSON; a publisher that names another keeps it, and the subscribers
+//     dead-letter the event.
+//   - X-Correlation-Id only when the publisher had a request id, which
+//     the subscriber's delivery runs with.
+//   - Nats-Msg-Id only when the publisher gave a message id, which the
+//     subscriber's delivery and dead letters carry (NATS core does not
+//     de-duplicate by it).
+//   - Authorization only when the publisher has a credential (auth on):
+//     the subscriber's server chain judges the delivery by it. The
+//     publisher's account (msg.Account) stays in the process.
 func Header(msg events.Message) nats.Header {
-	h := nats.Header{events.HeaderContentType: {msg.ContentType}}
+	var h nats.Header
+	set := func(name, v string) {
+		if h == nil {
+			h = make(nats.Header, 4)
+		}
+		h[name] = []string{v}
+	}
+	if msg.ContentType != "" {
+		set(events.HeaderContentType, msg.ContentType)
+	}
 	if !msg.CorrelationID.IsZero() {
-		h[events.HeaderCorrelationID] = []string{msg.CorrelationID.String()}
+		set(events.HeaderCorrelationID, msg.CorrelationID.String())
 	}
 	if msg.ID != "" {
-		h[events.HeaderMessageID] = []string{msg.ID}
+		set(events.HeaderMessageID, msg.ID)
 	}
 	if msg.Authorization != "" {
-		h[events.HeaderAuthorization] = []string{msg.Authorization}
+		set(events.HeaderAuthorization, msg.Authorization)
 	}
 	return h
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -104,9 +105,10 @@ func receive[T any](t *testing.T, ch <-chan T) T {
 	}
 }
 
-// An event crosses NATS with its correlation id, content type and message
-// id in headers, on the subject of its topic; the subscriber runs with
-// the publisher's request id.
+// An event crosses NATS on the subject of its topic, with the headers
+// that carry information: its correlation id and message id when it has
+// them, never a content type (JSON); the subscriber runs with the
+// publisher's request id, or a new one.
 func TestPublishAndDeliver(t *testing.T) {
 	eng := embedded(t)
 	sub := newService(t, eng, "shipping.OnPlaced", nil)
@@ -131,13 +133,44 @@ func TestPublishAndDeliver(t *testing.T) {
 		t.Errorf("delivered %+v", d)
 	}
 	m := receive(t, raw)
-	if m.Header.Get("X-Correlation-Id") != id.String() || m.Header.Get("Content-Type") != "application/json" ||
+	if len(m.Header) != 2 || m.Header.Get("X-Correlation-Id") != id.String() ||
 		m.Header.Get("Nats-Msg-Id") != "o1-placed" || string(m.Data) != `{"order_id":"o1","qty":2}` {
 		t.Errorf("on the wire: %v %s", m.Header, m.Data)
 	}
 	got := natsevents.Message(m)
-	if got.Topic != "orders.Placed" || got.ID != "o1-placed" || got.CorrelationID.String() != id.String() {
+	if got.Topic != "orders.Placed" || got.ID != "o1-placed" || got.CorrelationID.String() != id.String() || got.ContentType != "" {
 		t.Errorf("Message: %+v", got)
+	}
+
+	// Without a request id or a message id: no headers at all.
+	if err := pub.topic.Publish(pub.ctx, placed{OrderID: "o2", Qty: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if d := receive(t, sub.got); d.p.OrderID != "o2" || d.rid == "" || d.rid == id.String() {
+		t.Errorf("delivered without a correlation id: %+v", d)
+	}
+	if m := receive(t, raw); len(m.Header) != 0 || string(m.Data) != `{"order_id":"o2","qty":1}` {
+		t.Errorf("on the wire without a request id: %v %s", m.Header, m.Data)
+	}
+}
+
+// Header sends a header for each piece of metadata a message has, and
+// none for what it lacks.
+func TestHeader(t *testing.T) {
+	id := log.NewRequestID()
+	for _, tt := range []struct {
+		msg  events.Message
+		want nats.Header
+	}{
+		{events.Message{Topic: "orders.Placed"}, nil},
+		{events.Message{Topic: "orders.Placed", CorrelationID: id}, nats.Header{"X-Correlation-Id": {id.String()}}},
+		{events.Message{Topic: "orders.Placed", ID: "o1"}, nats.Header{"Nats-Msg-Id": {"o1"}}},
+		{events.Message{Topic: "orders.Placed", ContentType: "text/plain"}, nats.Header{"Content-Type": {"text/plain"}}},
+		{events.Message{Topic: "orders.Placed", Authorization: "Bearer t"}, nats.Header{"Authorization": {"Bearer t"}}},
+	} {
+		if got := natsevents.Header(tt.msg); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("Header(%+v) = %v, want %v", tt.msg, got, tt.want)
+		}
 	}
 }
 

@@ -17,11 +17,11 @@ import (
 // ---- sections ----
 
 // sectionNames are the sections of the report that -only chooses from.
-var sectionNames = []string{"inproc", "http", "nats", "store", "auth"}
+var sectionNames = []string{"inproc", "http", "nats", "store", "auth", "events"}
 
 // choose runs the sections that list names, and no other.
 func (s *settings) choose(list string) error {
-	s.inproc, s.http, s.nats, s.store, s.auth = false, false, false, false, false
+	s.inproc, s.http, s.nats, s.store, s.auth, s.events = false, false, false, false, false, false
 	for name := range strings.SplitSeq(list, ",") {
 		switch strings.TrimSpace(name) {
 		case "inproc":
@@ -34,6 +34,8 @@ func (s *settings) choose(list string) error {
 			s.store = true
 		case "auth":
 			s.auth = true
+		case "events":
+			s.events = true
 		default:
 			return fmt.Errorf("-only: unknown section %q: want a comma-separated list of %s", name, strings.Join(sectionNames, ", "))
 		}
@@ -43,7 +45,7 @@ func (s *settings) choose(list string) error {
 
 // all says whether every section runs, so that the report is a page of
 // its own.
-func (s *settings) all() bool { return s.inproc && s.http && s.nats && s.store && s.auth }
+func (s *settings) all() bool { return s.inproc && s.http && s.nats && s.store && s.auth && s.events }
 
 // section is a part of the page that starts with a "## " heading, up to
 // the next one.

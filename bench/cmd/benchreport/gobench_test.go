@@ -62,3 +62,20 @@ func TestSpread(t *testing.T) {
 		t.Errorf("String: %q", got)
 	}
 }
+
+func TestEventsTable(t *testing.T) {
+	out := `BenchmarkTargets/sync-2   	    7719	    157122 ns/op	        40.00 bare-allocs	        41.00 bare-cid-allocs	     19428 bare-cid-ns	     16872 bare-ns	        31.00 wego-allocs	     16221 wego-ns	        32.00 wego-rid-allocs	     18115 wego-rid-ns	         0.9324 wego-rid/bare-cid	         0.9614 wego/bare
+BenchmarkTargets/async-2  	      20	  79993392 ns/op	     54535 bare-cid-ev/s	     69234 bare-ev/s	     56331 wego-ev/s	     48954 wego-rid-ev/s	         0.8977 wego-rid/bare-cid	         0.8136 wego/bare
+`
+	tbl := eventsTable(parseBench(strings.NewReader(out)), nil, "")
+	for _, want := range []string{
+		"| synchronous, latency | no request id in the context: no headers | 16.9 µs | 16.2 µs | 0.96× (0.96–0.96) | 40 → 31 | latency ≤ 1.1× bare, allocs ≤ bare + 5 (-9) | met |",
+		"| asynchronous, events/s | no request id in the context: no headers | 69234 | 56331 | 0.81× (0.81–0.81) | | throughput ≥ 0.9× bare | **not met** |",
+		"| 0.93× (0.93–0.93) | 41 → 32 |",
+		"| 54535 | 48954 | 0.90× (0.90–0.90) | | throughput ≥ 0.9× bare | **not met** |",
+	} {
+		if !strings.Contains(tbl, want) {
+			t.Errorf("the table lacks %q:\n%s", want, tbl)
+		}
+	}
+}
