@@ -138,6 +138,8 @@ var headersSchema = obj{
 		HeaderContentType: obj{"type": "string", "const": ContentTypeJSON,
 			"description": "Absent on the events WeGO publishes: a message without a content type is JSON."},
 		HeaderMessageID: obj{"type": "string", "description": "The publisher's message id, when it gave one, by which JetStream drops a duplicate."},
+		HeaderAuthorization: obj{"type": "string",
+			"description": "The publisher's credential (Bearer token or API key), when auth is on: the subscriber checks it against the rules on publish:<topic>."},
 	},
 }
 
