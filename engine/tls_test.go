@@ -1,23 +1,15 @@
 package engine
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/wegomesh/wego/internal/testpki"
 )
 
 // tlsFiles writes a certificate authority, a server certificate for
@@ -25,55 +17,11 @@ import (
 // configuration, which verifies clients, and the files' names.
 func tlsFiles(t *testing.T) (srv *tls.Config, ca, cert, key string) {
 	t.Helper()
-	dir := t.TempDir()
-	write := func(name, typ string, der []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	now := time.Now()
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	caKey := newKey()
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), IsCA: true, BasicConstraintsValid: true,
-		KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) (tls.Certificate, string, string) {
-		k := newKey()
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
-			NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage},
-			KeyUsage: x509.KeyUsageDigitalSignature, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &k.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kder, _ := x509.MarshalPKCS8PrivateKey(k)
-		c, kf := write(cn+".pem", "CERTIFICATE", der), write(cn+"-key.pem", "PRIVATE KEY", kder)
-		pair, err := tls.LoadX509KeyPair(c, kf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return pair, c, kf
-	}
-	serverPair, _, _ := leaf(2, "nats", x509.ExtKeyUsageServerAuth)
-	_, cert, key = leaf(3, "orders", x509.ExtKeyUsageClientAuth)
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
-	srv = &tls.Config{Certificates: []tls.Certificate{serverPair}, ClientCAs: pool,
+	pki := testpki.New(t)
+	client := pki.Client("orders")
+	srv = &tls.Config{Certificates: []tls.Certificate{pki.Server("nats").Pair(t)}, ClientCAs: pki.Pool,
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12}
-	return srv, write("ca.pem", "CERTIFICATE", caDER), cert, key
+	return srv, pki.File, client.CertFile, client.KeyFile
 }
 
 // The section nats.tls: the connection verifies the servers with its
