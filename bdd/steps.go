@@ -665,7 +665,7 @@ func (w *World) calledTimes(name string, n int) error {
 	}
 	calls := w.Calls(name)
 	if len(calls) != n {
-		return fmt.Errorf("%s was called %s, not %s%s", name, times(len(calls)), times(n), listCalls(calls))
+		return fmt.Errorf("%s was called %s, not %s%s", name, count(len(calls), "time"), count(n, "time"), listCalls(calls))
 	}
 	return nil
 }
@@ -701,11 +701,12 @@ func (w *World) calledWith(name string) error {
 	return fmt.Errorf("no call of %s has that request (first call: %v)%s", name, first, listCalls(calls))
 }
 
-func times(n int) string {
+// count returns "1 <noun>" or "<n> <noun>s".
+func count(n int, noun string) string {
 	if n == 1 {
-		return "1 time"
+		return "1 " + noun
 	}
-	return fmt.Sprintf("%d times", n)
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func listCalls(calls []Call) string {
@@ -1076,7 +1077,7 @@ func (w *World) notPublished(topic string) error {
 		return err
 	}
 	if got := w.Events(topic); len(got) > 0 {
-		return fmt.Errorf("%s published on %s%s", countEvents(len(got)), topic, listEvents(got))
+		return fmt.Errorf("%s published on %s%s", count(len(got), "event"), topic, listEvents(got))
 	}
 	return nil
 }
@@ -1105,7 +1106,7 @@ func (w *World) receivedTimes(name string, n int) error {
 	}
 	calls := w.Calls(name)
 	if len(calls) != n {
-		return fmt.Errorf("%s received %s, not %s%s", name, countEvents(len(calls)), countEvents(n), listCalls(calls))
+		return fmt.Errorf("%s received %s, not %s%s", name, count(len(calls), "event"), count(n, "event"), listCalls(calls))
 	}
 	return nil
 }
@@ -1152,13 +1153,6 @@ func (w *World) anyContains(docs []json.RawMessage) error {
 		}
 	}
 	return first
-}
-
-func countEvents(n int) string {
-	if n == 1 {
-		return "1 event"
-	}
-	return fmt.Sprintf("%d events", n)
 }
 
 // listEvents lists events for failure messages.
