@@ -21,8 +21,8 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
+	"github.com/wegomesh/wego/examples/mesh/internal/devtoken"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	"github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/fw"
@@ -67,7 +67,7 @@ func run() error {
 			fmt.Printf("inventory listening on %s\n", base)
 			fmt.Printf("  curl %s/inventory/stock/apple\n", base)
 			authz := ""
-			if tok := devToken(app.Config(), "ops", "inventory.admin"); tok != "" {
+			if tok := devtoken.For(app.Config(), "ops", "inventory.admin"); tok != "" {
 				fmt.Printf("  OPS=%s   # an operator, scope inventory.admin, for 1h (wego token mints others)\n", tok)
 				authz = ` -H "Authorization: Bearer $OPS"`
 			}
@@ -82,23 +82,4 @@ func run() error {
 		return err
 	}
 	return app.Run(context.Background())
-}
-
-// devToken mints a development token for sub with scopes, meant for this
-// deployable's audiences, with the development key of cfg's auth section;
-// "" when auth is off or there is no development key.
-func devToken(cfg *config.Config, sub string, scopes ...string) string {
-	ac, err := config.GetWithDefaults(cfg, "auth", auth.DefaultConfig())
-	if err != nil || !ac.Enabled {
-		return ""
-	}
-	signer, err := ac.DevSigner()
-	if err != nil {
-		return ""
-	}
-	tok, err := signer.Sign(auth.Claims{Subject: sub, Type: auth.User, Scopes: scopes, Audience: ac.JWT.Audience})
-	if err != nil {
-		return ""
-	}
-	return tok
 }

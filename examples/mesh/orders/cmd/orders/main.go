@@ -32,10 +32,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
 	_ "github.com/wegomesh/wego/events/jsevents"   // events.backend jetstream
 	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
+	"github.com/wegomesh/wego/examples/mesh/internal/devtoken"
 	"github.com/wegomesh/wego/examples/mesh/inventory"
 	inventorysvc "github.com/wegomesh/wego/examples/mesh/inventory/service"
 	"github.com/wegomesh/wego/examples/mesh/orders"
@@ -77,7 +77,7 @@ func run() error {
 		fw.Messages(shipping.Messages, "locales/*.toml"),
 		fw.Transports(server),
 		fw.AfterStart(func(context.Context) error {
-			printCurls(os.Stdout, server.URL(), mode, local, devToken(app.Config(), "alice", "orders"))
+			printCurls(os.Stdout, server.URL(), mode, local, devtoken.For(app.Config(), "alice", "orders"))
 			return nil
 		}),
 		// The outbox republishes the OrderPlaced events whose publish
@@ -120,25 +120,6 @@ func run() error {
 
 // outboxEvery is how often the outbox looks for events to republish.
 const outboxEvery = 5 * time.Second
-
-// devToken mints a development token for sub with scopes, meant for this
-// deployable's audiences, with the development key of cfg's auth section;
-// "" when auth is off or there is no development key.
-func devToken(cfg *config.Config, sub string, scopes ...string) string {
-	ac, err := config.GetWithDefaults(cfg, "auth", auth.DefaultConfig())
-	if err != nil || !ac.Enabled {
-		return ""
-	}
-	signer, err := ac.DevSigner()
-	if err != nil {
-		return ""
-	}
-	tok, err := signer.Sign(auth.Claims{Subject: sub, Type: auth.User, Scopes: scopes, Audience: ac.JWT.Audience})
-	if err != nil {
-		return ""
-	}
-	return tok
-}
 
 // printCurls prints the curl lines of what this process serves at base:
 // the orders endpoints, and the inventory and shipping ones when they run

@@ -21,10 +21,10 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/wegomesh/wego/auth"
 	"github.com/wegomesh/wego/config"
 	_ "github.com/wegomesh/wego/events/jsevents"   // events.backend jetstream
 	_ "github.com/wegomesh/wego/events/natsevents" // events.backend nats
+	"github.com/wegomesh/wego/examples/mesh/internal/devtoken"
 	"github.com/wegomesh/wego/examples/mesh/shipping"
 	"github.com/wegomesh/wego/examples/mesh/shipping/service"
 	"github.com/wegomesh/wego/fw"
@@ -66,7 +66,7 @@ func run() error {
 			base := server.URL()
 			fmt.Printf("shipping listening on %s (events: %s)\n", base, cfg.String("events.backend"))
 			authz := ""
-			if tok := devToken(cfg, "alice", "orders"); tok != "" {
+			if tok := devtoken.For(cfg, "alice", "orders"); tok != "" {
 				fmt.Printf("  SHIP=%s   # alice, scope orders, for 1h (wego token mints others)\n", tok)
 				authz = ` -H "Authorization: Bearer $SHIP"`
 			}
@@ -81,23 +81,4 @@ func run() error {
 		return err
 	}
 	return app.Run(context.Background())
-}
-
-// devToken mints a development token for sub with scopes, meant for this
-// deployable's audiences, with the development key of cfg's auth section;
-// "" when auth is off or there is no development key.
-func devToken(cfg *config.Config, sub string, scopes ...string) string {
-	ac, err := config.GetWithDefaults(cfg, "auth", auth.DefaultConfig())
-	if err != nil || !ac.Enabled {
-		return ""
-	}
-	signer, err := ac.DevSigner()
-	if err != nil {
-		return ""
-	}
-	tok, err := signer.Sign(auth.Claims{Subject: sub, Type: auth.User, Scopes: scopes, Audience: ac.JWT.Audience})
-	if err != nil {
-		return ""
-	}
-	return tok
 }
