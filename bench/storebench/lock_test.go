@@ -2,7 +2,6 @@ package storebench
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -85,17 +84,8 @@ func TestLock(t *testing.T) {
 		bare := testing.AllocsPerRun(100, func() { call(op.bare) })
 		wego := testing.AllocsPerRun(100, func() { call(op.wego) })
 		const n = 1000
-		tb, tw := make([]time.Duration, n), make([]time.Duration, n)
-		for i := range n {
-			start := time.Now()
-			call(op.bare)
-			mid := time.Now()
-			call(op.wego)
-			tb[i], tw[i] = mid.Sub(start), time.Since(mid)
-		}
-		slices.Sort(tb)
-		slices.Sort(tw)
+		mb, mw := inTurns(n, func() { call(op.bare) }, func() { call(op.wego) })
 		t.Logf("%s: bare Create+Delete %v and %.0f allocs, lock TryAcquire+Release %v and %.0f allocs (medians of %d in turns): ratio %.2f",
-			op.name, tb[n/2], bare, tw[n/2], wego, n, float64(tw[n/2])/float64(tb[n/2]))
+			op.name, mb, bare, mw, wego, n, float64(mw)/float64(mb))
 	}
 }

@@ -2,9 +2,7 @@ package storebench
 
 import (
 	"context"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -146,17 +144,8 @@ func TestNATS(t *testing.T) {
 			t.Errorf("%s through natsstore: %.1f allocations, more than bare nats.go's %.1f + 3", op.name, wego, bare)
 		}
 		const n = 2000
-		tb, tw := make([]time.Duration, n), make([]time.Duration, n)
-		for i := range n {
-			start := time.Now()
-			call(op.bare)
-			mid := time.Now()
-			call(op.wego)
-			tb[i], tw[i] = mid.Sub(start), time.Since(mid)
-		}
-		slices.Sort(tb)
-		slices.Sort(tw)
+		mb, mw := inTurns(n, func() { call(op.bare) }, func() { call(op.wego) })
 		t.Logf("%s: bare %v and %.0f allocs, natsstore %v and %.0f allocs (medians of %d calls in turns): ratio %.2f",
-			op.name, tb[n/2], bare, tw[n/2], wego, n, float64(tw[n/2])/float64(tb[n/2]))
+			op.name, mb, bare, mw, wego, n, float64(mw)/float64(mb))
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"time"
 )
 
 // envOrder is the environment variable that reverses the order in which
@@ -73,4 +74,20 @@ func allocsAtMost3More(t *testing.T, name string, bare, st func()) {
 	if storeAllocs > bareAllocs+3 {
 		t.Errorf("%s: the store makes %.0f allocations, the bare library %.0f: want at most 3 more", name, storeAllocs, bareAllocs)
 	}
+}
+
+// inTurns calls bare then wego n times, in turns, and returns the median
+// time of each.
+func inTurns(n int, bare, wego func()) (mb, mw time.Duration) {
+	tb, tw := make([]time.Duration, n), make([]time.Duration, n)
+	for i := range n {
+		start := time.Now()
+		bare()
+		mid := time.Now()
+		wego()
+		tb[i], tw[i] = mid.Sub(start), time.Since(mid)
+	}
+	slices.Sort(tb)
+	slices.Sort(tw)
+	return tb[n/2], tw[n/2]
 }
