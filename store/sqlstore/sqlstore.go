@@ -121,14 +121,7 @@ var (
 // write is on disk when Put returns) and a busy timeout of 10 seconds.
 func Open(ctx context.Context, dialect Dialect, dsn string, opts Options) (*Store, error) {
 	s, err := newStore(dialect, dsn, nil, opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Start(ctx); err != nil {
-		_ = s.Close()
-		return nil, err
-	}
-	return s, nil
+	return start(ctx, s, err)
 }
 
 // OpenDB opens the store of dialect on db, which the caller keeps and
@@ -142,6 +135,12 @@ func OpenDB(ctx context.Context, dialect Dialect, db *sql.DB, opts Options) (*St
 		return nil, errors.New("sqlstore: OpenDB needs a database")
 	}
 	s, err := newStore(dialect, "", db, opts)
+	return start(ctx, s, err)
+}
+
+// start starts s, which newStore returned with err, and closes it if it
+// fails to start.
+func start(ctx context.Context, s *Store, err error) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
