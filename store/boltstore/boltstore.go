@@ -74,6 +74,16 @@ var (
 	schemaKey  = []byte("schema")
 )
 
+// The file's own bucket also says, for each store's bucket, whether its
+// records may have fences or expiries (the key guardPrefix + the
+// bucket's name; a file that a version without the key wrote is
+// scanned once, at Open).
+var (
+	guardPrefix = "guarded/"
+	guardedYes  = []byte{1}
+	guardedNo   = []byte{0}
+)
+
 // Store is a [store.Store] on a bbolt file. Open it with [Open], or
 // choose it with store.kind "bbolt".
 //
@@ -87,6 +97,7 @@ type Store struct {
 	path     string
 	name     []byte // the records' bucket
 	idxName  []byte // the expiry index: big-endian expiry + key
+	guardKey []byte // the key in metaBucket that says the bucket is guarded
 	opts     Options
 	features store.Features
 	logger   *zap.Logger
@@ -140,7 +151,7 @@ func (s *Store) Get(ctx context.Context, key string) (store.Record, error) {
 			return nil
 		}
 		found = true
-		rec, h, derr = decodeRecord(key, data)
+		h, derr = decodeRecord(&rec, key, data)
 		return nil
 	})
 	switch {
@@ -224,8 +235,8 @@ func (s *Store) scan(b *bolt.Bucket, prefix string, opts store.ListOptions, now 
 		if h.expired(now) {
 			return false, nil
 		}
-		r, _, err := decodeRecord(string(k), v)
-		if err != nil {
+		var r store.Record
+		if _, err := decodeRecord(&r, string(k), v); err != nil {
 			return false, s.corrupt(string(k), err)
 		}
 		dst = append(dst, r)

@@ -69,14 +69,15 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		db:      db,
-		path:    path,
-		name:    []byte(opts.Bucket),
-		idxName: []byte(opts.Bucket + ".expiry"),
-		opts:    opts,
-		logger:  opts.Logger,
-		done:    make(chan struct{}),
-		poke:    make(chan struct{}, 1),
+		db:       db,
+		path:     path,
+		name:     []byte(opts.Bucket),
+		idxName:  []byte(opts.Bucket + ".expiry"),
+		guardKey: []byte(guardPrefix + opts.Bucket),
+		opts:     opts,
+		logger:   opts.Logger,
+		done:     make(chan struct{}),
+		poke:     make(chan struct{}, 1),
 		features: store.Features{
 			Watch:          true,
 			TTL:            true,
@@ -252,8 +253,48 @@ func (s *Store) prepare() error {
 				return fmt.Errorf("boltstore: open %s: bucket %s: %w", s.path, name, err)
 			}
 		}
-		return nil
+		return s.readGuard(tx, meta)
 	})
+}
+
+// readGuard learns whether the store's bucket may hold records with a
+// fence or an expiry (see writer.guarded): from the file's own bucket,
+// or, in a file that does not say, by reading the records once.
+func (s *Store) readGuard(tx *bolt.Tx, meta *bolt.Bucket) error {
+	switch v := meta.Get(s.guardKey); {
+	case bytes.Equal(v, guardedYes):
+		s.w.guarded = true
+		return nil
+	case bytes.Equal(v, guardedNo):
+		s.w.guarded = false
+		return nil
+	case v != nil:
+		return fmt.Errorf("boltstore: open %s: the file is damaged: the key %s of bucket %s holds %x, not 0 or 1", s.path, s.guardKey, metaBucket, v)
+	}
+	guarded := false
+	if k, _ := tx.Bucket(s.idxName).Cursor().First(); k != nil {
+		guarded = true
+	}
+	c := tx.Bucket(s.name).Cursor()
+	for k, v := c.First(); k != nil && !guarded; k, v = c.Next() {
+		if v == nil {
+			continue // a nested bucket, which is not a record
+		}
+		h, _, _, err := decodeHeader(v)
+		if err != nil {
+			return fmt.Errorf("boltstore: open %s: the file is damaged: record %q of bucket %s: %w", s.path, k, s.name, err)
+		}
+		guarded = h.fence != 0 || h.expires != 0
+	}
+	s.w.guarded = guarded
+	mark := guardedNo
+	if guarded {
+		mark = guardedYes
+	}
+	if err := meta.Put(s.guardKey, mark); err != nil {
+		return fmt.Errorf("boltstore: open %s: %w", s.path, err)
+	}
+	return nil
 }
 
 // readAll reads every key and value of every bucket of the file, and
@@ -277,7 +318,8 @@ func (s *Store) readAll(tx *bolt.Tx) error {
 				sum += v[i]
 			}
 			if ours {
-				if _, _, err := decodeRecord(string(k), v); err != nil {
+				var r store.Record
+				if _, err := decodeRecord(&r, string(k), v); err != nil {
 					return fmt.Errorf("boltstore: open %s: the file is damaged: record %q of bucket %s: %w", s.path, k, name, err)
 				}
 			}

@@ -118,28 +118,28 @@ func decodeMetadata(b []byte) (map[string]string, error) {
 	return md, nil
 }
 
-// decodeRecord returns the record of key stored as data, copying what
-// it keeps out of data (which bbolt owns).
-func decodeRecord(key string, data []byte) (store.Record, header, error) {
+// decodeRecord decodes into r the record of key stored as data, copying
+// what it keeps out of data (which bbolt owns), and returns its header.
+// On an error r is left as it was.
+func decodeRecord(r *store.Record, key string, data []byte) (header, error) {
 	h, meta, value, err := decodeHeader(data)
 	if err != nil {
-		return store.Record{}, h, err
+		return h, err
 	}
 	md, err := decodeMetadata(meta)
 	if err != nil {
-		return store.Record{}, h, err
+		return h, err
 	}
-	r := store.Record{
-		Key:      key,
-		Value:    append(make([]byte, 0, len(value)), value...),
-		Metadata: md,
-		Revision: h.rev,
-		Fence:    h.fence,
-	}
+	r.Key = key
+	r.Value = append(make([]byte, 0, len(value)), value...)
+	r.Metadata = md
+	r.Revision = h.rev
+	r.Fence = h.fence
+	r.Expires = time.Time{}
 	if h.expires != 0 {
 		r.Expires = time.Unix(0, h.expires)
 	}
-	return r, h, nil
+	return h, nil
 }
 
 // expiryKey writes the expiry index's key of a record, the expiry in

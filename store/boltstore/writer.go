@@ -106,6 +106,16 @@ type writer struct {
 	idle []*op
 	key  []byte
 	ikey []byte
+
+	// guarded says whether a record of the bucket may have a fence or an
+	// expiry, as committed; txGuarded says the same in the transaction
+	// that runs. While neither is set, a write that has no condition,
+	// fence or expiry of its own writes without reading the key's old
+	// record first: there is no fence to keep and no expiry to unindex.
+	// The first write that sets a fence or an expiry records in the file,
+	// in its own transaction, that the bucket is guarded from then on.
+	guarded   bool
+	txGuarded bool
 }
 
 // write runs o through the group commit and returns nil with o's result
@@ -188,6 +198,7 @@ func (s *Store) commit(batch []*op) {
 				return errNoBucket
 			}
 			idx := index{tx: tx, name: s.idxName}
+			s.w.txGuarded = s.w.guarded
 			now := time.Now().UnixNano()
 			for _, o := range batch {
 				if o.fatal {
@@ -212,6 +223,7 @@ func (s *Store) commit(batch []*op) {
 			}
 			return
 		}
+		s.w.guarded = s.w.txGuarded
 		s.publish(batch)
 		return
 	}
@@ -279,16 +291,18 @@ func (s *Store) apply(b *bolt.Bucket, idx *index, o *op, now int64) error {
 func (s *Store) applyPut(b *bolt.Bucket, idx *index, o *op, now int64) error {
 	w := &s.w
 	w.key = append(w.key[:0], o.key...)
+	opts := &o.put
 	var old header
 	exists := false
-	if data := b.Get(w.key); data != nil {
-		h, _, _, err := decodeHeader(data)
-		if err != nil {
-			return s.corrupt(o.key, err)
+	if w.txGuarded || opts.Create || opts.IfRevision != 0 {
+		if data := b.Get(w.key); data != nil {
+			h, _, _, err := decodeHeader(data)
+			if err != nil {
+				return s.corrupt(o.key, err)
+			}
+			old, exists = h, !h.expired(now)
 		}
-		old, exists = h, !h.expired(now)
 	}
-	opts := &o.put
 	switch {
 	case opts.Create && exists:
 		o.err = store.ErrConflict.New(errs.P("key", o.key), errs.P("reason", "exists"))
@@ -307,6 +321,12 @@ func (s *Store) applyPut(b *bolt.Bucket, idx *index, o *op, now int64) error {
 			return nil
 		}
 		fence = opts.Fence
+	}
+	if (opts.TTL > 0 || fence != 0) && !w.txGuarded {
+		if err := s.markGuarded(idx.tx); err != nil {
+			return err
+		}
+		w.txGuarded = true
 	}
 	rev, err := b.NextSequence()
 	if err != nil {
@@ -340,6 +360,16 @@ func (s *Store) applyPut(b *bolt.Bucket, idx *index, o *op, now int64) error {
 }
 
 var empty = []byte{}
+
+// markGuarded records in tx that the store's bucket holds, or may hold,
+// records with a fence or an expiry.
+func (s *Store) markGuarded(tx *bolt.Tx) error {
+	meta := tx.Bucket(metaBucket)
+	if meta == nil {
+		return errNoBucket
+	}
+	return meta.Put(s.guardKey, guardedYes)
+}
 
 // ikey returns the leader's scratch buffer for an expiry-index key.
 func (s *Store) ikey(keyLen int) []byte {
