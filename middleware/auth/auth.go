@@ -324,7 +324,9 @@ func (m *Middleware) Wrap(spec *middleware.Spec, next middleware.Handler) middle
 }
 
 // WrapStream is [Middleware.Wrap] for streaming commands: a stream is
-// authenticated and decided once, before it starts.
+// authenticated and decided once, before it starts, and a refusal of a
+// stream that the deployable opens as itself reaches its caller as
+// auth.service_refused, as a unary call's does.
 func (m *Middleware) WrapStream(spec *middleware.Spec, next middleware.StreamHandler) middleware.StreamHandler {
 	switch spec.Side {
 	case middleware.ServerSide:
@@ -341,7 +343,7 @@ func (m *Middleware) WrapStream(spec *middleware.Spec, next middleware.StreamHan
 		}
 	case middleware.ClientSide:
 		if !m.forwards(spec) {
-			return nil
+			return m.relayStream(spec, next)
 		}
 		return func(ctx context.Context, s middleware.Stream) error {
 			return next(forward(ctx), s)

@@ -57,7 +57,8 @@
 // auth.service_refused (internal, HTTP 500), which tells the caller
 // nothing of the other service, and logs the refusal with the command
 // and its route ([WithRoutes]). The refusals of a call made on the
-// caller's behalf are the caller's, and are relayed as they are.
+// caller's behalf are the caller's, and are relayed as they are. A
+// stream's refusal is turned the same way.
 //
 // # Events
 //

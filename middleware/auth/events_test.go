@@ -417,4 +417,26 @@ func TestServiceRefusedUnit(t *testing.T) {
 	if err := call(m, "inventory.Reserve", true, errs.NotFound()); errs.KindOf(err) != errs.KindNotFound {
 		t.Errorf("another error: %v", err)
 	}
+
+	// A stream the deployable opens as itself: the same, once.
+	stream := func(name string, answer error) error {
+		spec := &middleware.Spec{Name: name, Side: middleware.ClientSide, Remote: true, Kind: middleware.BidiStream}
+		h, err := middleware.BuildStream(spec, func(context.Context, middleware.Stream) error { return answer }, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h(context.Background(), nil)
+	}
+	if err := stream("inventory.Watch", denied); !errors.Is(err, auth.ErrServiceRefused) {
+		t.Errorf("a refused stream: %v, want auth.service_refused", err)
+	}
+	if n := logs.FilterMessageSnippet("the service's own call was refused").Len(); n != 4 {
+		t.Errorf("%d log lines after a refused stream, want 4", n)
+	}
+	if err := stream("billing.Follow", denied); err != denied {
+		t.Errorf("a stream on the caller's behalf: %v, want the refusal as it is", err)
+	}
+	if err := stream("inventory.Watch", errs.NotFound()); errs.KindOf(err) != errs.KindNotFound {
+		t.Errorf("a stream's other error: %v", err)
+	}
 }

@@ -41,14 +41,37 @@ func (m *Middleware) relay(spec *middleware.Spec, next middleware.Handler) middl
 	}
 	return func(ctx context.Context, c *middleware.Call) error {
 		err := next(ctx, c)
-		if err == nil {
-			return nil
-		}
-		if k := errs.KindOf(err); k != errs.KindUnauthenticated && k != errs.KindPermissionDenied {
+		if !refusal(err) {
 			return err
 		}
 		return m.serviceRefused(ctx, spec, c.Node, err)
 	}
+}
+
+// relayStream is relay for a streaming command: the refusal is the
+// stream's error, which the service called returns before the stream
+// starts.
+func (m *Middleware) relayStream(spec *middleware.Spec, next middleware.StreamHandler) middleware.StreamHandler {
+	if !spec.Remote || m.initial == nil {
+		return nil
+	}
+	return func(ctx context.Context, s middleware.Stream) error {
+		err := next(ctx, s)
+		if !refusal(err) {
+			return err
+		}
+		return m.serviceRefused(ctx, spec, "", err)
+	}
+}
+
+// refusal reports whether err is a refusal: unauthenticated or
+// permission denied.
+func refusal(err error) bool {
+	if err == nil {
+		return false
+	}
+	k := errs.KindOf(err)
+	return k == errs.KindUnauthenticated || k == errs.KindPermissionDenied
 }
 
 // serviceRefused logs the refusal err of the service's own call of spec's
