@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	errs "github.com/wegomesh/wego/err"
+	"github.com/wegomesh/wego/store/internal/watchq"
 )
 
 // MemoryMaxValue is the largest value a [Memory] store accepts: 1 MiB,
@@ -352,36 +353,14 @@ func (m *Memory) sweep() {
 type watcher struct {
 	prefix string
 	out    chan Event
-	wake   chan struct{}
-
-	mu     sync.Mutex
-	queue  []Event
-	behind bool // the queue overflowed: a reset and snapshot are due
-}
-
-// push queues ev for w without blocking. m.mu is held for writing.
-func (w *watcher) push(ev Event) {
-	w.mu.Lock()
-	if !w.behind {
-		if len(w.queue) >= watchQueue {
-			w.behind = true
-			w.queue = w.queue[:0]
-		} else {
-			w.queue = append(w.queue, ev)
-		}
-	}
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	q      *watchq.Queue[Event]
 }
 
 // notify queues ev for every watch of its key. m.mu is held for writing.
 func (m *Memory) notify(ev Event) {
 	for w := range m.watchers {
 		if Under(ev.Record.Key, w.prefix) {
-			w.push(ev)
+			w.q.Push(ev)
 		}
 	}
 }
@@ -390,7 +369,7 @@ func (m *Memory) notify(ev Event) {
 // closes. A receiver that lets more than about a thousand changes wait
 // gets an [EventReset] and the current records instead of them.
 func (m *Memory) Watch(ctx context.Context, prefix string) (<-chan Event, error) {
-	w := &watcher{prefix: prefix, out: make(chan Event, watchBuffer), wake: make(chan struct{}, 1)}
+	w := &watcher{prefix: prefix, out: make(chan Event, watchBuffer), q: watchq.New[Event](watchQueue)}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -435,27 +414,24 @@ func (m *Memory) serve(ctx context.Context, w *watcher) {
 	var batch []Event
 	for {
 		select {
-		case <-w.wake:
+		case <-w.q.Wake():
 		case <-ctx.Done():
 			return
 		case <-m.closing:
 			return
 		}
-		w.mu.Lock()
-		behind := w.behind
-		batch, w.queue = w.queue, batch[:0]
-		w.mu.Unlock()
+		var behind bool
+		batch, behind = w.q.Take(batch)
 		if behind {
 			if !send(Event{Kind: EventReset}) || !resync() {
 				return
 			}
 			continue
 		}
-		for i, ev := range batch {
+		for _, ev := range batch {
 			if !send(ev) {
 				return
 			}
-			batch[i] = Event{}
 		}
 	}
 }
@@ -472,10 +448,7 @@ func (m *Memory) snapshot(w *watcher) []*Record {
 			rs = append(rs, r)
 		}
 	}
-	w.mu.Lock()
-	w.queue = w.queue[:0]
-	w.behind = false
-	w.mu.Unlock()
+	w.q.Clear()
 	slices.SortFunc(rs, func(a, b *Record) int { return cmp.Compare(a.Key, b.Key) })
 	return rs
 }

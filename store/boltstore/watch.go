@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/wegomesh/wego/store"
+	"github.com/wegomesh/wego/store/internal/watchq"
 )
 
 // Watches are served in this process: bbolt lets one process at a time
@@ -57,35 +58,10 @@ func (h *hub) remove(w *watcher) {
 	h.watchers.Store(&ws)
 }
 
-// watcher is one watch's queue of events.
+// watcher is one watch's prefix and queue of events.
 type watcher struct {
 	prefix string
-	limit  int
-
-	mu    sync.Mutex
-	queue []store.Event
-	reset bool // the queue overflowed: reset the watch
-	wake  chan struct{}
-}
-
-// push queues ev, or marks the watcher for a reset when its queue is
-// full. It never blocks.
-func (w *watcher) push(ev store.Event) {
-	w.mu.Lock()
-	if !w.reset {
-		if len(w.queue) >= w.limit {
-			w.reset = true
-			clear(w.queue)
-			w.queue = w.queue[:0]
-		} else {
-			w.queue = append(w.queue, ev)
-		}
-	}
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+	q      *watchq.Queue[store.Event]
 }
 
 // publish hands the writes of a committed batch to the watchers.
@@ -128,7 +104,7 @@ func (s *Store) publish(batch []*op) {
 					}
 					ev, made = store.Event{Kind: store.EventPut, Record: r}, true
 				}
-				w.push(ev)
+				w.q.Push(ev)
 			}
 		case opDelete:
 			if o.rev == 0 {
@@ -137,14 +113,14 @@ func (s *Store) publish(batch []*op) {
 			ev := store.Event{Kind: store.EventDelete, Record: store.Record{Key: o.key, Revision: o.rev}}
 			for _, w := range ws {
 				if store.Under(o.key, w.prefix) {
-					w.push(ev)
+					w.q.Push(ev)
 				}
 			}
 		case opSweep:
 			for _, ev := range o.events {
 				for _, w := range ws {
 					if store.Under(ev.Record.Key, w.prefix) {
-						w.push(ev)
+						w.q.Push(ev)
 					}
 				}
 			}
@@ -161,7 +137,7 @@ func (s *Store) Watch(ctx context.Context, prefix string) (<-chan store.Event, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w := &watcher{prefix: prefix, limit: s.opts.WatchBuffer, wake: make(chan struct{}, 1)}
+	w := &watcher{prefix: prefix, q: watchq.New[store.Event](s.opts.WatchBuffer)}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
@@ -237,17 +213,14 @@ func (s *Store) watch(ctx context.Context, w *watcher, out chan<- store.Event, r
 	var q []store.Event
 	for {
 		select {
-		case <-w.wake:
+		case <-w.q.Wake():
 		case <-ctx.Done():
 			return
 		case <-s.done:
 			return
 		}
-		w.mu.Lock()
-		q, w.queue = w.queue, q[:0]
-		reset := w.reset
-		w.reset = false
-		w.mu.Unlock()
+		var reset bool
+		q, reset = w.q.Take(q)
 		if reset {
 			if !send(store.Event{Kind: store.EventReset}) {
 				return
@@ -270,6 +243,5 @@ func (s *Store) watch(ctx context.Context, w *watcher, out chan<- store.Event, r
 				return
 			}
 		}
-		clear(q)
 	}
 }
