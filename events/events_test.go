@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -436,14 +437,14 @@ func TestListing(t *testing.T) {
 	topic, _ := events.TopicKey.Get(spec.Attributes)
 	group, _ := events.GroupKey.Get(spec.Attributes)
 	if spec.Kind != middleware.Event || topic != "testorders.Placed" || group != "testshipping.OnPlaced" || spec.Doc != "Ships the order." ||
-		!e.Local() || e.Routed() || !strings.HasSuffix(e.Site(), "events_test.go:43") {
+		!e.Local() || e.Routed() || !strings.HasSuffix(e.Site(), "events_test.go:44") {
 		t.Errorf("subscriber: %+v, topic %q, group %q, site %s", spec, topic, group, e.Site())
 	}
 	if onPlaced.Name() != "testshipping.OnPlaced" || onPlaced.Topic() != "testorders.Placed" || onPlaced.Group() != "testshipping.OnPlaced" {
 		t.Errorf("handle: %s %s %s", onPlaced.Name(), onPlaced.Topic(), onPlaced.Group())
 	}
 	te, _ := catalog.Default.Entry("testorders.Placed")
-	if te.Spec().Kind != middleware.Event || te.Local() || !te.Routed() || !strings.HasSuffix(te.Site(), "events_test.go:42") {
+	if te.Spec().Kind != middleware.Event || te.Local() || !te.Routed() || !strings.HasSuffix(te.Site(), "events_test.go:43") {
 		t.Errorf("topic: %+v, site %s", te.Spec(), te.Site())
 	}
 }
@@ -591,6 +592,49 @@ func TestBackPressure(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Wait()
+}
+
+// A delivery that waits for its back-off when the bus stops is
+// dead-lettered, once, as stopped after the one delivery it had; its
+// timer does not deliver it later.
+func TestStopDeadLettersWaitingRedelivery(t *testing.T) {
+	t.Parallel()
+	cat := catalog.New()
+	tp := topicIn[placed](t, cat, "orders.Placed")
+	var calls atomic.Int32
+	after := make(chan struct{})
+	subscribeIn(t, cat, "shipping.OnPlaced", tp, func(_ context.Context, p placed) error {
+		if p.OrderID == "fail" {
+			calls.Add(1)
+			return errs.Unavailable()
+		}
+		close(after)
+		return nil
+	}, events.Concurrency(1), events.Backoff(time.Second, time.Second))
+	dead := newLetters()
+	bus := events.NewBus(cat, events.NewMemory(events.MemoryConfig{}), events.OnDeadLetter(dead.hook), events.WithLogger(zap.NewNop()))
+	ctx := catalog.NewContext(t.Context(), cat)
+	if err := bus.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"fail", "after"} {
+		if err := tp.Publish(ctx, placed{OrderID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-after // one worker: "fail" failed and waits for its redelivery
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := bus.Stop(stopCtx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1200 * time.Millisecond) // past the back-off
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the failing event was delivered %d times, want 1", n)
+	}
+	if dl := dead.all(); len(dl) != 1 || dl[0].Reason != events.ReasonStopped || dl[0].Deliveries != 1 {
+		t.Errorf("dead letters %+v, want one, stopped after 1 delivery", dl)
+	}
 }
 
 // Stop delivers what is queued, and dead-letters what waits for a

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wegomesh/wego/events/internal/redelivery"
 )
 
 // Memory is the in-process backend, the default: events go from the
@@ -53,8 +55,7 @@ type Memory struct {
 	draining atomic.Bool
 	idle     chan struct{} // signaled when pending drops to 0 while draining
 
-	tmu    sync.Mutex
-	timers map[*mitem]*time.Timer // redeliveries waiting; guarded by tmu
+	timers *redelivery.Timers[*mitem] // redeliveries waiting
 }
 
 type msub struct {
@@ -85,7 +86,8 @@ func NewMemory(cfg MemoryConfig) *Memory {
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = DefaultConfig().Memory.QueueSize
 	}
-	m := &Memory{cfg: cfg, done: make(chan struct{}), idle: make(chan struct{}, 1), timers: map[*mitem]*time.Timer{}}
+	m := &Memory{cfg: cfg, done: make(chan struct{}), idle: make(chan struct{}, 1)}
+	m.timers = redelivery.New[*mitem](&m.wg)
 	m.base, m.cancel = context.WithCancel(context.Background())
 	m.topics.Store(&map[string][]*msub{})
 	return m
@@ -198,29 +200,15 @@ func (m *Memory) deliver(it *mitem) {
 		m.release(it)
 		return
 	}
-	m.tmu.Lock()
-	if m.draining.Load() {
-		m.tmu.Unlock()
-		m.stop(it, err)
-		return
-	}
 	it.d.Attempt++
-	m.wg.Add(1)
-	m.timers[it] = time.AfterFunc(after, func() { m.redeliver(it) })
-	m.tmu.Unlock()
+	if !m.timers.After(it, after, m.redeliver) {
+		it.d.Attempt--
+		m.stop(it, err) // Close has begun
+	}
 }
 
-// redeliver queues it again once its back-off has passed, unless Close
-// took it first.
+// redeliver queues it again once its back-off has passed.
 func (m *Memory) redeliver(it *mitem) {
-	defer m.wg.Done()
-	m.tmu.Lock()
-	_, mine := m.timers[it]
-	delete(m.timers, it)
-	m.tmu.Unlock()
-	if !mine {
-		return
-	}
 	select {
 	case it.s.queue <- it:
 	case <-m.done:
@@ -267,17 +255,7 @@ func (m *Memory) Close(ctx context.Context) error {
 	}
 	// Redeliveries waiting for their back-off are given up on: their
 	// time may be long past the stop.
-	m.tmu.Lock()
-	var stopped []*mitem
-	for it, t := range m.timers {
-		delete(m.timers, it)
-		if t.Stop() {
-			m.wg.Done() // its function will not run
-		}
-		stopped = append(stopped, it)
-	}
-	m.tmu.Unlock()
-	for _, it := range stopped {
+	for _, it := range m.timers.Stop() {
 		m.stop(it, nil)
 	}
 	// Drain: what is queued and under way, and what that publishes.

@@ -13,6 +13,7 @@ import (
 
 	errs "github.com/wegomesh/wego/err"
 	"github.com/wegomesh/wego/events"
+	"github.com/wegomesh/wego/events/internal/redelivery"
 	"github.com/wegomesh/wego/log"
 )
 
@@ -56,8 +57,7 @@ type Core struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // deliveries and redelivery timers
 
-	tmu    sync.Mutex
-	timers map[*held]*time.Timer // redeliveries waiting; guarded by tmu
+	timers *redelivery.Timers[*held] // redeliveries waiting
 }
 
 type coreSub struct {
@@ -83,7 +83,8 @@ const flushTimeout = 10 * time.Second
 // NewCore returns a NATS core backend on eng's connection. It does no
 // I/O.
 func NewCore(eng Engine) *Core {
-	c := &Core{eng: eng, timers: map[*held]*time.Timer{}}
+	c := &Core{eng: eng}
+	c.timers = redelivery.New[*held](&c.wg)
 	c.base, c.cancel = context.WithCancel(context.Background())
 	return c
 }
@@ -228,29 +229,15 @@ func (c *Core) deliver(x *held) {
 	if !again {
 		return
 	}
-	c.tmu.Lock()
-	if c.draining.Load() {
-		c.tmu.Unlock()
-		c.stop(x, err)
-		return
-	}
 	x.d.Attempt++
-	c.wg.Add(1)
-	c.timers[x] = time.AfterFunc(after, func() { c.redeliver(x) })
-	c.tmu.Unlock()
+	if !c.timers.After(x, after, c.redeliver) {
+		x.d.Attempt--
+		c.stop(x, err) // Close has begun
+	}
 }
 
-// redeliver delivers x again once its back-off has passed, unless Close
-// took it first.
+// redeliver delivers x again once its back-off has passed.
 func (c *Core) redeliver(x *held) {
-	defer c.wg.Done()
-	c.tmu.Lock()
-	_, mine := c.timers[x]
-	delete(c.timers, x)
-	c.tmu.Unlock()
-	if !mine {
-		return
-	}
 	select {
 	case x.s.sem <- struct{}{}:
 		c.deliver(x)
@@ -282,17 +269,7 @@ func (c *Core) Close(ctx context.Context) error {
 	if c.draining.Swap(true) {
 		return nil
 	}
-	c.tmu.Lock()
-	var waiting []*held
-	for x, t := range c.timers {
-		delete(c.timers, x)
-		if t.Stop() {
-			c.wg.Done()
-		}
-		waiting = append(waiting, x)
-	}
-	c.tmu.Unlock()
-	for _, x := range waiting {
+	for _, x := range c.timers.Stop() {
 		c.stop(x, nil)
 	}
 	var errList []error
