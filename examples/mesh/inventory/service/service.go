@@ -61,7 +61,9 @@ func (c *Config) Validate() error {
 // itself once it is given up. A release deletes the record (only one
 // release wins the delete) before it gives the units back and frees the
 // key. A process that dies between two steps leaves units held back,
-// never units sold twice.
+// never units sold twice; a claim it leaves without a record is taken
+// over by the next reservation with the key once it is older than
+// [StaleClaim], so that the key does not fail forever.
 type stockRecord struct {
 	Available int `json:"available"`
 }
@@ -74,12 +76,20 @@ type reservedUnit struct {
 	Key string `json:"key,omitempty"`
 }
 
-// keyRecord is the reservation made with a key.
+// keyRecord is the reservation made with a key, and when it claimed
+// the key (Unix milliseconds; 0 in records of earlier versions).
 type keyRecord struct {
-	ID  string `json:"id"`
-	SKU string `json:"sku"`
-	Qty int    `json:"qty"`
+	ID      string `json:"id"`
+	SKU     string `json:"sku"`
+	Qty     int    `json:"qty"`
+	Claimed int64  `json:"claimed,omitempty"`
 }
+
+// StaleClaim is how long a claim of a key may go without its
+// reservation's record before another reservation with the key takes
+// it over: six times a reservation's [Budget], so that only the claim of
+// a process that died between the claim and the record is taken over.
+const StaleClaim = 6 * Budget
 
 // Store is inventory's view of a store: stock and reservations. It is
 // safe for concurrent use, and so are several Stores, in one process or
@@ -93,6 +103,8 @@ type Store struct {
 	seed   map[string]int
 	mu     sync.Mutex  // held while seeding
 	seeded atomic.Bool // set once seeding succeeded
+
+	staleClaim time.Duration // StaleClaim; shorter in tests
 }
 
 // NewStore returns a Store over a new store in memory, holding stock.
@@ -114,6 +126,8 @@ func Open(s store.Store, stock map[string]int) *Store {
 		res:   store.NewTyped[reservedUnit](s),
 		keys:  store.NewTyped[keyRecord](s),
 		seed:  stock,
+
+		staleClaim: StaleClaim,
 	}
 }
 
@@ -251,10 +265,14 @@ func (s *Store) giveBack(ctx context.Context, sku string, qty int) error {
 // whether it did. When another reservation holds the key, claim waits
 // until that reservation has its record, and returns the answer with it,
 // or until the claim is given up (the reservation failed, or was
-// released), and tries again; it gives up when ctx ends.
+// released), and tries again; it gives up when ctx ends. A claim older
+// than staleClaim whose reservation has no record is a dead process's:
+// claim takes it over, with a write conditional on its revision, so that
+// of several reservations that find it one takes it.
 func (s *Store) claim(ctx context.Context, digest string, want keyRecord) (resp inventory.ReserveResponse, claimed bool, err error) {
 	key := "reservekey." + digest
 	for {
+		want.Claimed = time.Now().UnixMilli()
 		_, err := s.keys.Put(ctx, key, want, store.PutOptions{Create: true})
 		if err == nil {
 			return resp, true, nil
@@ -272,42 +290,64 @@ func (s *Store) claim(ctx context.Context, digest string, want keyRecord) (resp 
 		if k.SKU != want.SKU || k.Qty != want.Qty {
 			return resp, false, inventory.ErrKeyConflict.New()
 		}
-		made, err := s.awaitRecord(ctx, key, rec.Revision, k.ID)
+		outcome, err := s.awaitRecord(ctx, key, rec.Revision, k)
 		if err != nil {
 			return resp, false, err
 		}
-		if made {
+		switch outcome {
+		case recordMade:
 			resp, err := s.existing(ctx, k)
 			return resp, false, err
+		case claimStale:
+			want.Claimed = time.Now().UnixMilli()
+			_, err := s.keys.Put(ctx, key, want, store.PutOptions{IfRevision: rec.Revision})
+			if err == nil {
+				return resp, true, nil
+			}
+			if !errors.Is(err, store.ErrConflict) {
+				return resp, false, err
+			}
+			// Another reservation took it over first, or it changed:
+			// look again.
 		}
 	}
 }
 
-// awaitRecord waits until reservation id, which holds the claim of key at
-// revision rev, has its record (true), or until the claim is given up
-// (false), or ctx ends.
-func (s *Store) awaitRecord(ctx context.Context, key string, rev uint64, id string) (bool, error) {
+// The outcomes of awaitRecord.
+const (
+	claimGivenUp = iota // the claim was given up, or changed hands
+	recordMade          // the reservation that claimed the key has its record
+	claimStale          // the claim is older than staleClaim, without a record
+)
+
+// awaitRecord waits until reservation k, which holds the claim of key at
+// revision rev, has its record, or until the claim is given up or found
+// stale, or ctx ends.
+func (s *Store) awaitRecord(ctx context.Context, key string, rev uint64, k keyRecord) (int, error) {
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		_, err := s.s.Get(ctx, "reservation."+id)
+		_, err := s.s.Get(ctx, "reservation."+k.ID)
 		if err == nil {
-			return true, nil
+			return recordMade, nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return false, err
+			return claimGivenUp, err
 		}
 		rec, err := s.s.Get(ctx, key)
 		if errors.Is(err, store.ErrNotFound) || err == nil && rec.Revision != rev {
-			return false, nil
+			return claimGivenUp, nil
 		}
 		if err != nil {
-			return false, err
+			return claimGivenUp, err
+		}
+		if k.Claimed != 0 && time.Since(time.UnixMilli(k.Claimed)) > s.staleClaim {
+			return claimStale, nil
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-timer.C:
 		case <-ctx.Done():
 			timer.Stop()
-			return false, ctx.Err()
+			return claimGivenUp, ctx.Err()
 		}
 	}
 }

@@ -123,3 +123,71 @@ func TestReserveSameKeyConcurrentlyFails(t *testing.T) {
 		t.Errorf("apple %d, %d reservations; want 1 and none", n, s.Reservations())
 	}
 }
+
+// A claim of a key whose reservation never got its record (its process
+// died between the two) is taken over once it is older than staleClaim:
+// by one of the reservations that find it, which all answer with its id.
+// A younger claim, or one without the time it was made, is waited for.
+func TestReserveTakesOverAStaleClaim(t *testing.T) {
+	s := Open(store.NewMemory(), map[string]int{"apple": 5})
+	s.staleClaim = 200 * time.Millisecond
+	ctx, cancel0 := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel0()
+	dead := func(key string, claimed time.Time) {
+		t.Helper()
+		k := keyRecord{ID: "dead-" + key, SKU: "apple", Qty: 1}
+		if !claimed.IsZero() {
+			k.Claimed = claimed.UnixMilli()
+		}
+		if _, err := s.keys.Put(ctx, "reservekey."+keyDigest(key), k, store.PutOptions{Create: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	dead("stale", time.Now().Add(-time.Second))
+	ids := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			r, err := s.reserve(ctx, "apple", 1, "stale")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids <- r.ReservationID
+		})
+	}
+	wg.Wait()
+	close(ids)
+	seen := map[string]bool{}
+	for id := range ids {
+		seen[id] = true
+	}
+	if len(seen) != 1 || seen["dead-stale"] {
+		t.Fatalf("reservation ids over a stale claim: %v, want one new id", seen)
+	}
+	if n, _ := s.Available("apple"); n != 4 || s.Reservations() != 1 {
+		t.Fatalf("apple %d, %d reservations; want 4 and 1", n, s.Reservations())
+	}
+
+	// A fresh claim is waited for, and taken over once it is stale.
+	dead("fresh", time.Now())
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.reserve(short, "apple", 1, "fresh"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reserve over a fresh claim: %v, want it to wait until its deadline", err)
+	}
+	long, cancel2 := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel2()
+	if r, err := s.reserve(long, "apple", 1, "fresh"); err != nil || r.ReservationID == "dead-fresh" {
+		t.Fatalf("reserve once the claim is stale: %+v, %v", r, err)
+	}
+
+	// A claim without its time (an earlier version's) is never stale.
+	dead("old", time.Time{})
+	short2, cancel3 := context.WithTimeout(ctx, 400*time.Millisecond)
+	defer cancel3()
+	if _, err := s.reserve(short2, "apple", 1, "old"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("reserve over a claim without its time: %v, want it to wait", err)
+	}
+}
