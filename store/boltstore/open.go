@@ -280,11 +280,11 @@ func (s *Store) readGuard(tx *bolt.Tx, meta *bolt.Bucket) error {
 		if v == nil {
 			continue // a nested bucket, which is not a record
 		}
+		// A record that does not decode counts as guarded: writes then
+		// read it, and report it as corrupt, as they did before the mark
+		// (Open finds it first unless Options.NoCheck).
 		h, _, _, err := decodeHeader(v)
-		if err != nil {
-			return fmt.Errorf("boltstore: open %s: the file is damaged: record %q of bucket %s: %w", s.path, k, s.name, err)
-		}
-		guarded = h.fence != 0 || h.expires != 0
+		guarded = err != nil || h.fence != 0 || h.expires != 0
 	}
 	s.w.guarded = guarded
 	mark := guardedNo
