@@ -68,23 +68,22 @@ func TestEnsureSeededOnce(t *testing.T) {
 	}
 }
 
-// Concurrent reservations with one key make one reservation, and each
-// returns its id only once its record exists: a copy that lost the race
-// for the key waits for the reservation of the copy that won it.
-func TestReserveSameKeyConcurrently(t *testing.T) {
-	st := newSlowStore(50*time.Millisecond, func(key string) bool { return strings.HasPrefix(key, "reservation.") })
-	s := Open(st, map[string]int{"apple": 10})
-	ids := make(chan string, 8)
+// reserveTogether makes n reservations of one apple with key at once,
+// checks each that succeeds with check (when not nil), and returns the
+// set of their ids.
+func reserveTogether(t *testing.T, ctx context.Context, s *Store, n int, key string, check func(inventory.ReserveResponse)) map[string]bool {
+	t.Helper()
+	ids := make(chan string, n)
 	var wg sync.WaitGroup
-	for range 8 {
+	for range n {
 		wg.Go(func() {
-			r, err := s.reserve(t.Context(), "apple", 1, "key-1")
+			r, err := s.reserve(ctx, "apple", 1, key)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			if _, _, err := s.res.Get(t.Context(), "reservation."+r.ReservationID); err != nil {
-				t.Errorf("reservation %s returned before its record exists: %v", r.ReservationID, err)
+			if check != nil {
+				check(r)
 			}
 			ids <- r.ReservationID
 		})
@@ -95,6 +94,20 @@ func TestReserveSameKeyConcurrently(t *testing.T) {
 	for id := range ids {
 		seen[id] = true
 	}
+	return seen
+}
+
+// Concurrent reservations with one key make one reservation, and each
+// returns its id only once its record exists: a copy that lost the race
+// for the key waits for the reservation of the copy that won it.
+func TestReserveSameKeyConcurrently(t *testing.T) {
+	st := newSlowStore(50*time.Millisecond, func(key string) bool { return strings.HasPrefix(key, "reservation.") })
+	s := Open(st, map[string]int{"apple": 10})
+	seen := reserveTogether(t, t.Context(), s, 8, "key-1", func(r inventory.ReserveResponse) {
+		if _, _, err := s.res.Get(t.Context(), "reservation."+r.ReservationID); err != nil {
+			t.Errorf("reservation %s returned before its record exists: %v", r.ReservationID, err)
+		}
+	})
 	if len(seen) != 1 {
 		t.Errorf("%d reservation ids for one key, want 1: %v", len(seen), seen)
 	}
@@ -145,24 +158,7 @@ func TestReserveTakesOverAStaleClaim(t *testing.T) {
 	}
 
 	dead("stale", time.Now().Add(-time.Second))
-	ids := make(chan string, 8)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			r, err := s.reserve(ctx, "apple", 1, "stale")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			ids <- r.ReservationID
-		})
-	}
-	wg.Wait()
-	close(ids)
-	seen := map[string]bool{}
-	for id := range ids {
-		seen[id] = true
-	}
+	seen := reserveTogether(t, ctx, s, 8, "stale", nil)
 	if len(seen) != 1 || seen["dead-stale"] {
 		t.Fatalf("reservation ids over a stale claim: %v, want one new id", seen)
 	}
