@@ -220,10 +220,11 @@ func (a *App) noteAuditor() {
 }
 
 // checkAuthChains fails when auth is on but the server chain does not run
-// the middleware, or when commands are called on their caller's behalf but
-// the client chain does not run it: a configured chain list that forgot it
-// would otherwise let every call through, or send the service's
-// credential where the caller's was meant.
+// the middleware, or when the deployable has a service identity but the
+// client chain does not run it: a configured chain list that forgot it
+// would otherwise let every call through, send the service's credential
+// where the caller's was meant (identity.on_behalf), or answer a caller
+// with the refusal of a call the service made as itself.
 func (a *App) checkAuthChains(server, client []string) error {
 	cfg, err := config.GetWithDefaults(a.cfg, AuthSection, auth.DefaultConfig())
 	if err != nil {
@@ -233,9 +234,14 @@ func (a *App) checkAuthChains(server, client []string) error {
 		return &config.Error{Key: "middleware.server", File: a.cfg.File(),
 			Err: errors.New("auth.enabled is true but the server chain does not run auth: add it, right after requestid")}
 	}
-	if len(cfg.Identity.OnBehalf) > 0 && !slices.Contains(client, "auth") {
+	switch {
+	case slices.Contains(client, "auth"):
+	case len(cfg.Identity.OnBehalf) > 0:
 		return &config.Error{Key: "middleware.client", File: a.cfg.File(),
 			Err: errors.New("auth.identity.on_behalf is set but the client chain does not run auth: add it, last")}
+	case cfg.Identity.Account != "":
+		return &config.Error{Key: "middleware.client", File: a.cfg.File(),
+			Err: errors.New("auth.identity is set but the client chain does not run auth, which turns a refusal of the service's own call into auth.service_refused: add it, last")}
 	}
 	return nil
 }

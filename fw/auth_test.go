@@ -280,6 +280,7 @@ func TestAuthStartupErrors(t *testing.T) {
 		{authYAML + "middleware: {auth: {enabled: true}}\n", "middleware.auth in "},
 		{authYAML + "middleware: {server: [recovery, requestid]}\n", "middleware.server in "},
 		{"auth: {identity: {account: x, on_behalf: [\"y.*\"]}}\nmiddleware: {client: [timeout]}\n", "middleware.client in "},
+		{"auth: {identity: {account: x, token: abc}}\nmiddleware: {client: [timeout]}\n", "auth.identity is set but the client chain does not run auth"},
 	}
 	for _, tc := range tests {
 		dir := t.TempDir()
