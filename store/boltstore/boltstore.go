@@ -78,10 +78,11 @@ var (
 // records may have fences or expiries (the key guardPrefix + the
 // bucket's name; a file that a version without the key wrote is
 // scanned once, at Open).
+const guardPrefix = "guarded/"
+
 var (
-	guardPrefix = "guarded/"
-	guardedYes  = []byte{1}
-	guardedNo   = []byte{0}
+	guardedYes = []byte{1}
+	guardedNo  = []byte{0}
 )
 
 // Store is a [store.Store] on a bbolt file. Open it with [Open], or
