@@ -127,19 +127,10 @@ func (s *jsServer) start() {
 // ready returns nil once the server accepts a connection and JetStream
 // answers on it.
 func (s *jsServer) ready() error {
-	nc, err := nats.Connect(s.url, nats.Timeout(time.Second), nats.MaxReconnects(0))
-	if err != nil {
+	return s.inspect(func(ctx context.Context, js jetstream.JetStream) error {
+		_, err := js.AccountInfo(ctx)
 		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_, err = js.AccountInfo(ctx)
-	return err
+	})
 }
 
 // stop stops the server with sig and waits until it has exited.
