@@ -22,8 +22,9 @@ const (
 // [Options.Name]), two tables that its stores share:
 //
 //   - wego_store_tables: one row per store table, with its schema version,
-//     its revision counter and how far its history has been trimmed (and a
-//     row with the empty name for the version of the shared tables);
+//     its revision counter and the revision of the newest change its
+//     history has lost to a trim (and a row with the empty name for the
+//     version of the shared tables);
 //   - wego_store_changes: the recent changes of every store, by name and
 //     revision, from which watches read.
 const (
@@ -95,6 +96,11 @@ func buildQueries(d Dialect, name string) queries {
 	for i := range q.snapshot {
 		q.snapshot[i] = "SELECT " + cols + " FROM " + t + " WHERE key >= $1 AND key < $2 AND " + own + " AND " + live + " ORDER BY key"
 	}
+	// A trim deletes the changes up to revision $1 and moves the horizon
+	// to the newest of them, not to $1: a watch that has read that far
+	// missed nothing, even if it has not read the revisions after it,
+	// which failed conditional writes took without leaving a change.
+	trimmedTo := "COALESCE((SELECT max(revision) FROM " + changesTable + " WHERE name = " + lit + " AND revision <= $1), 0)"
 	expired := "(" + t + ".expires_at IS NOT NULL AND " + t + ".expires_at <= " + now + ")"
 	ttl := "CASE WHEN $4 > 0 THEN " + now + " + $4 END"
 	switch d {
@@ -118,8 +124,8 @@ func buildQueries(d Dialect, name string) queries {
 			" AND ($3 = 0 OR fence <= $3 OR NOT " + live + ") RETURNING 1"
 		q.expire = "DELETE FROM " + t + " WHERE key = $1 AND revision = $2 AND NOT " + live + " RETURNING 1"
 		q.trim = []string{
+			"UPDATE " + tablesTable + " SET trimmed = max(trimmed, " + trimmedTo + ") WHERE name = " + lit,
 			"DELETE FROM " + changesTable + " WHERE name = " + lit + " AND revision <= $1",
-			"UPDATE " + tablesTable + " SET trimmed = max(trimmed, $1) WHERE name = " + lit,
 		}
 	case Postgres:
 		// One statement a write: the counter row is updated first, and
@@ -151,8 +157,8 @@ func buildQueries(d Dialect, name string) queries {
 			" l AS (INSERT INTO " + changesTable + " (name, revision, key, deleted) SELECT " + lit + ", revision, key, true FROM d)" +
 			" SELECT count(*) FROM d"
 		q.trim = []string{
+			"UPDATE " + tablesTable + " SET trimmed = GREATEST(trimmed, " + trimmedTo + ") WHERE name = " + lit,
 			"DELETE FROM " + changesTable + " WHERE name = " + lit + " AND revision <= $1",
-			"UPDATE " + tablesTable + " SET trimmed = GREATEST(trimmed, $1) WHERE name = " + lit,
 		}
 	}
 	if d == SQLite {
