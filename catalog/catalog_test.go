@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/wegomesh/wego/catalog"
@@ -120,9 +121,11 @@ func TestRegistrationErrors(t *testing.T) {
 	}
 }
 
+var panicChecks atomic.Int64
+
 func TestRegisterPanicsInDefault(t *testing.T) {
 	// Not parallel: it registers in Default.
-	name := fmt.Sprintf("paniccheck.Op%d", 1)
+	name := fmt.Sprintf("paniccheck.Op%d", panicChecks.Add(1)) // a new name on every run (go test -count)
 	catalog.Register(name, sum)
 	defer func() {
 		r := recover()

@@ -19,7 +19,7 @@ import (
 )
 
 // sent records what the application's bus hands its backend, by
-// events.memory.queue_size: one per test.
+// events.memory.queue_size: one per test, and one backend per test.
 var (
 	sentMu sync.Mutex
 	sent   = map[int]*[]events.Message{}
@@ -41,11 +41,10 @@ func init() {
 	events.RegisterKind("fwauthtest", func(cfg events.Config, _ any, _ *zap.Logger) (events.Backend, error) {
 		sentMu.Lock()
 		defer sentMu.Unlock()
-		msgs := sent[cfg.Memory.QueueSize]
-		if msgs == nil {
-			msgs = new([]events.Message)
-			sent[cfg.Memory.QueueSize] = msgs
-		}
+		// A new record for each backend built, so that a test run again
+		// (go test -count) starts empty.
+		msgs := new([]events.Message)
+		sent[cfg.Memory.QueueSize] = msgs
 		return sendingBackend{Memory: events.NewMemory(events.MemoryConfig{Synchronous: true}), msgs: msgs}, nil
 	})
 }

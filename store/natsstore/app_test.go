@@ -19,6 +19,11 @@ import (
 // records: what one writes, the other's watch reports.
 func TestApplications(t *testing.T) {
 	url := shared.ClientURL()
+	t.Cleanup(func() { // after the applications stop: a test run again starts empty
+		if js, err := shared.JetStream(); err == nil {
+			_ = js.DeleteKeyValue(context.Background(), "apps")
+		}
+	})
 	app := func(name string) *fw.App {
 		t.Helper()
 		a, err := fw.New(fw.Catalog(catalog.New()), fw.Logger(zap.NewNop()), fw.Transports(natstransport.NewServer()),
