@@ -65,7 +65,16 @@ const (
 // schemaVersion is the version of the layout of a file that this
 // package writes and reads. A file with a larger version was written by
 // a newer WeGO.
-const schemaVersion = 1
+//
+// Version 2 added the guard marks (see guardPrefix). A version 1 file is
+// upgraded at Open: its marks, if any, are dropped, since a build that
+// reads version 1 only writes fences and expiries without setting them,
+// and the file becomes version 2, which such a build refuses to open.
+const (
+	schemaVersion   = 2
+	oldestReadable  = 1
+	unguardedSchema = 1 // the last version without guard marks
+)
 
 // The file's own bucket, and the key of the schema version in it. Its
 // name starts with a dot, which no store's bucket has.

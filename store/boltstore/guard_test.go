@@ -1,6 +1,7 @@
 package boltstore_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -178,6 +179,85 @@ func TestGuardOfOldFiles(t *testing.T) {
 				t.Fatalf("the mark Open wrote for a file without one: %d, want %d", m, c.want)
 			}
 		})
+	}
+}
+
+// TestGuardOfVersion1Files: a build that reads version 1 files writes
+// fences and expiries without setting the guard mark, so Open does not
+// trust the marks of a version 1 file. It reads the records again, and
+// makes the file version 2, which such a build refuses to open.
+func TestGuardOfVersion1Files(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	ctx := t.Context()
+	s, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "job", []byte("v"), store.PutOptions{Fence: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// As a version 1 build would leave it: a fenced record, and a mark
+	// that says the bucket has none (set by a version 2 build before the
+	// fenced write).
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket([]byte(".wego"))
+		if err := meta.Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, 1)); err != nil {
+			return err
+		}
+		if err := meta.Put([]byte("guarded/other"), []byte{0}); err != nil {
+			return err
+		}
+		return meta.Put([]byte("guarded/wego"), []byte{0})
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err = boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(ctx, "job", []byte("plain"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Get(ctx, "job"); err != nil || r.Fence != 5 {
+		t.Fatalf("after a plain write, the record's fence is %d (%v), want 5", r.Fence, err)
+	}
+	if _, err := s.Put(ctx, "job", []byte("late"), store.PutOptions{Fence: 3}); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("a write with an older fence: %v, want store.fenced", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if m := guardMark(t, path, "wego"); m != 1 {
+		t.Fatalf("the mark after the upgrade: %d, want 1", m)
+	}
+	if m := guardMark(t, path, "other"); m != -1 {
+		t.Fatalf("another bucket's mark after the upgrade: %d, want none (read again at its Open)", m)
+	}
+	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte(".wego")).Get([]byte("schema")); binary.BigEndian.Uint32(v) != 2 {
+			t.Errorf("schema version after Open: %d, want 2", binary.BigEndian.Uint32(v))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -236,17 +236,29 @@ func (s *Store) prepare() error {
 		if err != nil {
 			return fmt.Errorf("boltstore: open %s: %w", s.path, err)
 		}
+		upgrade := false
 		switch v := meta.Get(schemaKey); {
 		case v == nil:
+			upgrade = true
+		case len(v) != 4:
+			return fmt.Errorf("boltstore: open %s: the file is damaged: its schema version is %d bytes long, not 4", s.path, len(v))
+		case binary.BigEndian.Uint32(v) == schemaVersion:
+		case binary.BigEndian.Uint32(v) >= oldestReadable && binary.BigEndian.Uint32(v) < schemaVersion:
+			upgrade = true
+			if binary.BigEndian.Uint32(v) <= unguardedSchema {
+				if err := dropGuards(meta); err != nil {
+					return fmt.Errorf("boltstore: open %s: %w", s.path, err)
+				}
+			}
+		default:
+			return fmt.Errorf("boltstore: open %s: the file has schema version %d, and this version of WeGO reads versions %d to %d only: open it with the WeGO that wrote it", s.path, binary.BigEndian.Uint32(v), oldestReadable, schemaVersion)
+		}
+		if upgrade {
 			var b [4]byte
 			binary.BigEndian.PutUint32(b[:], schemaVersion)
 			if err := meta.Put(schemaKey, b[:]); err != nil {
 				return fmt.Errorf("boltstore: open %s: %w", s.path, err)
 			}
-		case len(v) != 4:
-			return fmt.Errorf("boltstore: open %s: the file is damaged: its schema version is %d bytes long, not 4", s.path, len(v))
-		case binary.BigEndian.Uint32(v) != schemaVersion:
-			return fmt.Errorf("boltstore: open %s: the file has schema version %d, and this version of WeGO reads version %d only: open it with the WeGO that wrote it", s.path, binary.BigEndian.Uint32(v), schemaVersion)
 		}
 		for _, name := range [][]byte{s.name, s.idxName} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -255,6 +267,22 @@ func (s *Store) prepare() error {
 		}
 		return s.readGuard(tx, meta)
 	})
+}
+
+// dropGuards deletes every bucket's guard mark, so that each store's
+// Open reads its records again to set it.
+func dropGuards(meta *bolt.Bucket) error {
+	var keys [][]byte
+	c := meta.Cursor()
+	for k, _ := c.Seek([]byte(guardPrefix)); k != nil && bytes.HasPrefix(k, []byte(guardPrefix)); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	for _, k := range keys {
+		if err := meta.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // readGuard learns whether the store's bucket may hold records with a

@@ -171,13 +171,13 @@ func TestOpenNewerSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(".wego")).Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, 2))
+		return tx.Bucket([]byte(".wego")).Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, 3))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = db.Close()
-	wantOpenError(t, path, boltstore.Options{}, "schema version 2")
+	wantOpenError(t, path, boltstore.Options{}, "schema version 3, and this version of WeGO reads versions 1 to 2 only")
 }
 
 func TestOpenLocked(t *testing.T) {
