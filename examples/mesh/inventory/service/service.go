@@ -214,17 +214,20 @@ func (s *Store) reserve(ctx context.Context, sku string, qty int, key string) (i
 	}
 	id := uuid.NewString()
 	digest := ""
+	var claimRev uint64
 	if key != "" {
 		// Claim the key: a retry, or a copy that arrived late, finds the
 		// reservation made for it.
 		digest = keyDigest(key)
-		if resp, claimed, err := s.claim(ctx, digest, keyRecord{ID: id, SKU: sku, Qty: qty}); !claimed {
+		resp, rev, err := s.claim(ctx, digest, keyRecord{ID: id, SKU: sku, Qty: qty})
+		if rev == 0 {
 			return resp, err
 		}
+		claimRev = rev
 	}
 	unclaim := func() {
 		if digest != "" {
-			_ = s.s.Delete(context.WithoutCancel(ctx), "reservekey."+digest, store.DeleteOptions{})
+			s.unclaim(context.WithoutCancel(ctx), digest, claimRev)
 		}
 	}
 	r, _, err := s.stock.UpdateExisting(ctx, stockKey(sku), func(r *stockRecord) error {
@@ -261,51 +264,54 @@ func (s *Store) giveBack(ctx context.Context, sku string, qty int) error {
 	return err
 }
 
-// claim claims the key of digest for the reservation want, and reports
-// whether it did. When another reservation holds the key, claim waits
+// claim claims the key of digest for the reservation want, and returns
+// the revision of its claim, or 0 when it did not claim it. When another reservation holds the key, claim waits
 // until that reservation has its record, and returns the answer with it,
 // or until the claim is given up (the reservation failed, or was
 // released), and tries again; it gives up when ctx ends. A claim older
 // than staleClaim whose reservation has no record is a dead process's:
 // claim takes it over, with a write conditional on its revision, so that
-// of several reservations that find it one takes it.
-func (s *Store) claim(ctx context.Context, digest string, want keyRecord) (resp inventory.ReserveResponse, claimed bool, err error) {
+// of several reservations that find it one takes it. The claim's age is
+// measured with the claimant's clock against the reader's: the hosts'
+// clocks must agree to well within staleClaim (30 s by default), as NTP
+// keeps them.
+func (s *Store) claim(ctx context.Context, digest string, want keyRecord) (resp inventory.ReserveResponse, claimRev uint64, err error) {
 	key := "reservekey." + digest
 	for {
 		want.Claimed = time.Now().UnixMilli()
-		_, err := s.keys.Put(ctx, key, want, store.PutOptions{Create: true})
+		rev, err := s.keys.Put(ctx, key, want, store.PutOptions{Create: true})
 		if err == nil {
-			return resp, true, nil
+			return resp, rev, nil
 		}
 		if !errors.Is(err, store.ErrConflict) {
-			return resp, false, err
+			return resp, 0, err
 		}
 		k, rec, err := s.keys.Get(ctx, key)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // given up since: claim it
 		}
 		if err != nil {
-			return resp, false, err
+			return resp, 0, err
 		}
 		if k.SKU != want.SKU || k.Qty != want.Qty {
-			return resp, false, inventory.ErrKeyConflict.New()
+			return resp, 0, inventory.ErrKeyConflict.New()
 		}
 		outcome, err := s.awaitRecord(ctx, key, rec.Revision, k)
 		if err != nil {
-			return resp, false, err
+			return resp, 0, err
 		}
 		switch outcome {
 		case recordMade:
 			resp, err := s.existing(ctx, k)
-			return resp, false, err
+			return resp, 0, err
 		case claimStale:
 			want.Claimed = time.Now().UnixMilli()
-			_, err := s.keys.Put(ctx, key, want, store.PutOptions{IfRevision: rec.Revision})
+			rev, err := s.keys.Put(ctx, key, want, store.PutOptions{IfRevision: rec.Revision})
 			if err == nil {
-				return resp, true, nil
+				return resp, rev, nil
 			}
 			if !errors.Is(err, store.ErrConflict) {
-				return resp, false, err
+				return resp, 0, err
 			}
 			// Another reservation took it over first, or it changed:
 			// look again.
@@ -392,9 +398,28 @@ func (s *Store) release(ctx context.Context, id string) (bool, error) {
 		return false, err
 	}
 	if u.Key != "" {
-		_ = s.s.Delete(context.WithoutCancel(ctx), "reservekey."+u.Key, store.DeleteOptions{})
+		s.freeKey(context.WithoutCancel(ctx), "reservekey."+u.Key, id)
 	}
 	return true, nil
+}
+
+// unclaim gives up the claim of the key of digest that a reservation made
+// at revision rev, and only that claim: if another reservation has taken
+// it over since (this one stalled past staleClaim), the key is that
+// one's.
+func (s *Store) unclaim(ctx context.Context, digest string, rev uint64) {
+	_ = s.s.Delete(ctx, "reservekey."+digest, store.DeleteOptions{IfRevision: rev})
+}
+
+// freeKey deletes the reservation key key if it still holds reservation
+// id: a key that another reservation has taken over (id's claim had gone
+// stale) is that one's.
+func (s *Store) freeKey(ctx context.Context, key, id string) {
+	k, rec, err := s.keys.Get(ctx, key)
+	if err != nil || k.ID != id {
+		return
+	}
+	_ = s.s.Delete(ctx, key, store.DeleteOptions{IfRevision: rec.Revision})
 }
 
 // StoreDep is inventory's store that the commands use; [Setup] binds it

@@ -141,6 +141,56 @@ func TestReserveSameKeyConcurrentlyFails(t *testing.T) {
 // died between the two) is taken over once it is older than staleClaim:
 // by one of the reservations that find it, which all answer with its id.
 // A younger claim, or one without the time it was made, is waited for.
+// TestStalledClaimantLeavesTheTakeoverAlone: a reservation that stalled
+// past staleClaim, and whose key another reservation has taken over,
+// neither gives up nor frees that other reservation's key, whether it
+// then fails or is released: a retry with the key still finds the
+// reservation that took it over.
+func TestStalledClaimantLeavesTheTakeoverAlone(t *testing.T) {
+	s := Open(store.NewMemory(), map[string]int{"apple": 5})
+	s.staleClaim = 100 * time.Millisecond
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	digest := keyDigest("k")
+	_, revA, err := s.claim(ctx, digest, keyRecord{ID: "stalled", SKU: "apple", Qty: 1})
+	if err != nil || revA == 0 {
+		t.Fatalf("claim: revision %d, %v", revA, err)
+	}
+	time.Sleep(150 * time.Millisecond) // the claimant stalls past staleClaim
+	b, err := s.reserve(ctx, "apple", 1, "k")
+	if err != nil || b.ReservationID == "stalled" {
+		t.Fatalf("reserve over the stalled claim: %+v, %v", b, err)
+	}
+	again := func(when string) {
+		t.Helper()
+		r, err := s.reserve(ctx, "apple", 1, "k")
+		if err != nil || r.ReservationID != b.ReservationID {
+			t.Fatalf("a retry with the key %s: %+v, %v; want reservation %s", when, r, err, b.ReservationID)
+		}
+	}
+	// The stalled reservation fails, and gives up its claim.
+	s.unclaim(ctx, digest, revA)
+	again("after the stalled reservation gave up its claim")
+	// Or it made its record (with the key), and is released later.
+	if _, err := s.res.Put(ctx, "reservation.stalled", reservedUnit{SKU: "apple", Qty: 1, Key: digest}, store.PutOptions{Create: true}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.release(ctx, "stalled"); !ok || err != nil {
+		t.Fatalf("release of the stalled reservation: %v, %v", ok, err)
+	}
+	again("after the stalled reservation was released")
+	if n, _ := s.Available("apple"); n != 5 || s.Reservations() != 1 {
+		t.Fatalf("apple %d, %d reservations; want 5 (4, and the stalled one's unit given back) and 1", n, s.Reservations())
+	}
+	// Its own release frees the key.
+	if ok, err := s.release(ctx, b.ReservationID); !ok || err != nil {
+		t.Fatalf("release: %v, %v", ok, err)
+	}
+	if r, err := s.reserve(ctx, "apple", 1, "k"); err != nil || r.ReservationID == b.ReservationID {
+		t.Fatalf("a reservation with the key after its release: %+v, %v; want a new one", r, err)
+	}
+}
+
 func TestReserveTakesOverAStaleClaim(t *testing.T) {
 	s := Open(store.NewMemory(), map[string]int{"apple": 5})
 	s.staleClaim = 200 * time.Millisecond
