@@ -48,9 +48,11 @@ func (m *Middleware) relay(spec *middleware.Spec, next middleware.Handler) middl
 	}
 }
 
-// relayStream is relay for a streaming command: the refusal is the
-// stream's error, which the service called returns before the stream
-// starts.
+// relayStream is relay for a streaming command: a stream that ends with
+// a refusal ends with auth.service_refused instead, whenever the refusal
+// comes (the service called's auth refuses before the stream starts; a
+// refusal its command returns later is converted too, as a unary call's
+// is).
 func (m *Middleware) relayStream(spec *middleware.Spec, next middleware.StreamHandler) middleware.StreamHandler {
 	if !spec.Remote || m.initial == nil {
 		return nil
