@@ -32,11 +32,15 @@ type subscription struct {
 	name   string          // the consumer's
 	dlSubj string          // the dead letters' subject
 	batch  int             // the most events pulled ahead
+	// progress is how often an event that waits for a worker is reported
+	// in progress to the server: half the shortest wait for an outcome
+	// (ack_wait, and each of ack_backoff).
+	progress time.Duration
 
-	work     chan jetstream.Msg // from the pulls to the workers
-	quit     chan struct{}      // closed when the workers stop
-	stopping chan struct{}      // closed when Close begins
-	kick     chan struct{}      // asks watch to check the consumer
+	work     chan pulled   // from the pulls to the workers
+	quit     chan struct{} // closed when the workers stop
+	stopping chan struct{} // closed when Close begins
+	kick     chan struct{} // asks watch to check the consumer
 
 	mu       sync.Mutex
 	draining bool
@@ -77,8 +81,8 @@ func (b *Backend) Subscribe(ctx context.Context, sub events.Subscription, h even
 	s := &subscription{
 		b: b, sub: sub, h: h, ctx: events.SubscriptionContext(ctx, b.base),
 		name: ConsumerName(sub.Group), dlSubj: DeadLetterSubject(b.cfg.DeadLetterSubject, sub.Group),
-		batch: min(max(2*sub.Concurrency, 16), b.cfg.MaxAckPending),
-		work:  make(chan jetstream.Msg), quit: make(chan struct{}), stopping: make(chan struct{}), kick: make(chan struct{}, 1),
+		batch: max(min(sub.Concurrency, b.cfg.MaxAckPending), 1), progress: progressEvery(b.cfg.AckWait, b.cfg.AckBackoff),
+		work: make(chan pulled), quit: make(chan struct{}), stopping: make(chan struct{}), kick: make(chan struct{}, 1),
 		stream: stream,
 	}
 	if err := s.consume(cons); err != nil {
@@ -106,11 +110,61 @@ func (s *subscription) consume(cons jetstream.Consumer) error {
 
 // receive hands a pulled event to a free worker; it runs in the pulls'
 // goroutine, so that pulling waits while every worker is busy.
+//
+// The server's wait for the event's outcome (ack_wait) runs from when it
+// sent the event, so that an event that waits here for a worker would be
+// delivered again, and count a delivery, though nothing failed. While it
+// waits, receive reports it in progress every s.progress, and the worker
+// that takes it does once more, so that the delivery has its whole
+// ack_wait (the worker's report goes before its outcome: one that came
+// after a negative acknowledgement would undo its delay);
+// but not for longer than ack_wait in all: a process whose workers are
+// all stuck gives the event back (a negative acknowledgement) for
+// another member of the group to take. The pulls fetch no more events
+// than there are workers, so that an event waits in the client's buffer,
+// before it reaches receive, for about one delivery at most.
 func (s *subscription) receive(msg jetstream.Msg) {
 	select {
-	case s.work <- msg:
+	case s.work <- pulled{msg: msg}:
+		return
 	case <-s.quit: // stopped before it was delivered: redelivered after AckWait
+		return
+	default:
 	}
+	tick := time.NewTicker(s.progress)
+	defer tick.Stop()
+	giveUp := time.NewTimer(s.b.cfg.AckWait)
+	defer giveUp.Stop()
+	for {
+		select {
+		case s.work <- pulled{msg: msg, waited: true}:
+			return
+		case <-s.quit:
+			return
+		case <-tick.C:
+			_ = msg.InProgress()
+		case <-giveUp.C:
+			_ = msg.Nak()
+			return
+		}
+	}
+}
+
+// pulled is an event that the pulls hand to a worker, and whether it
+// waited for one.
+type pulled struct {
+	msg    jetstream.Msg
+	waited bool
+}
+
+// progressEvery is half the shortest of the server's waits for an
+// outcome, at least a millisecond.
+func progressEvery(ackWait time.Duration, backoff []time.Duration) time.Duration {
+	shortest := ackWait
+	for _, d := range backoff {
+		shortest = min(shortest, d)
+	}
+	return max(shortest/2, time.Millisecond)
 }
 
 // pullFailed notes an error of the pulls. Most are transient and the
@@ -245,8 +299,11 @@ func (s *subscription) run() {
 	w.sub.DeadLetter = w.keep
 	for {
 		select {
-		case msg := <-s.work:
-			w.deliver(msg)
+		case p := <-s.work:
+			if p.waited {
+				_ = p.msg.InProgress()
+			}
+			w.deliver(p.msg)
 		case <-s.quit:
 			return
 		}

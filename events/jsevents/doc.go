@@ -52,9 +52,13 @@
 // consumer that exists keeps where it is and is brought to the
 // configuration where a consumer may change; one that reads another
 // subject, acknowledges otherwise or is a push consumer fails with a
-// [*ConflictError]. Each process pulls a few events ahead (twice the
-// subscriber's concurrency, at least 16, at most max_ack_pending), and
-// pulls no more while its workers are busy.
+// [*ConflictError]. Each process pulls ahead as many events as the
+// subscriber has workers (its concurrency, at most max_ack_pending), and
+// pulls no more while its workers are busy. An event that waits for a
+// worker is reported in progress to the server while it waits, up to
+// ack_wait (then it is given back for another member of the group), and
+// once more when its delivery starts: a wait is not a failed delivery,
+// and each delivery has its whole ack_wait.
 //
 // A delivery is settled by [events.Settle], with the server's count of
 // deliveries as the attempt, so that the count goes on across replicas and

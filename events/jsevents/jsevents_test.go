@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -136,12 +137,17 @@ func TestPublishDeduplicates(t *testing.T) {
 	}
 }
 
-// acks records the acknowledgements the consumers send for a stream, as
-// the server receives them.
+// acks records the outcomes the consumers send for a stream, as the
+// server receives them (not the progress reports of events that wait for
+// a worker).
 func acks(t *testing.T, eng *engine.Engine, stream string) <-chan string {
 	t.Helper()
 	ch := make(chan string, 1000)
-	sub, err := eng.Conn().Subscribe("$JS.ACK."+stream+".>", func(m *nats.Msg) { ch <- string(m.Data) })
+	sub, err := eng.Conn().Subscribe("$JS.ACK."+stream+".>", func(m *nats.Msg) {
+		if string(m.Data) != "+WPI" { // the progress of an event that waits for a worker: no outcome
+			ch <- string(m.Data)
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -548,5 +554,83 @@ func TestStopDrains(t *testing.T) {
 	again := newService(t, eng, serviceOpts{name: "shipping.OnPlaced"})
 	for range 10 - n {
 		receive(t, again.got)
+	}
+}
+
+// TestWaitingForAWorkerIsNoFailedDelivery: events pulled ahead of one
+// busy worker wait for it longer than ack_wait in all, yet each is
+// delivered once, as its first delivery, and none is dead-lettered,
+// though the subscriber allows a single delivery.
+func TestWaitingForAWorkerIsNoFailedDelivery(t *testing.T) {
+	eng := embedded(t)
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	var mu sync.Mutex
+	runs := map[string]int{}
+	s := newService(t, eng, serviceOpts{cfg: &cfg, name: "shipping.OnPlaced",
+		opts: []events.SubscriberOption{events.Concurrency(1), events.MaxDeliveries(1)},
+		fn: func(ctx context.Context, p placed) error {
+			mu.Lock()
+			runs[p.OrderID]++
+			mu.Unlock()
+			time.Sleep(300 * time.Millisecond)
+			return nil
+		}})
+	const n = 8 // 2.4 s of deliveries, one at a time
+	for i := range n {
+		if err := s.topic.Publish(s.ctx, placed{OrderID: fmt.Sprint("o", i), Qty: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range n {
+		receive(t, s.got)
+	}
+	none(t, s.dead, 1500*time.Millisecond)
+	none(t, s.got, 0)
+	mu.Lock()
+	defer mu.Unlock()
+	for id, c := range runs {
+		if c != 1 {
+			t.Errorf("event %s delivered %d times", id, c)
+		}
+	}
+	if len(runs) != n {
+		t.Errorf("%d events delivered, want %d", len(runs), n)
+	}
+}
+
+// TestStuckReplicaGivesEventsBack: a replica whose only worker is stuck
+// does not keep the events it pulled by reporting them in progress: the
+// one its worker holds, the one that waits for the worker and the ones
+// pulled ahead all reach the other replica, within about twice ack_wait.
+func TestStuckReplicaGivesEventsBack(t *testing.T) {
+	eng := embedded(t)
+	cfg := testConfig()
+	cfg.AckWait = time.Second
+	stuck := make(chan struct{})
+	var once sync.Once
+	unstick := func() { once.Do(func() { close(stuck) }) }
+	defer unstick()
+	a := newService(t, eng, serviceOpts{cfg: &cfg, name: "shipping.OnPlaced", opts: []events.SubscriberOption{events.Concurrency(1)},
+		fn: func(ctx context.Context, p placed) error {
+			<-stuck
+			return errors.New("stuck")
+		}})
+	t.Cleanup(unstick) // before a stops
+	const n = 4
+	for i := range n { // a pulls them all: the other replica is not there yet
+		if err := a.topic.Publish(a.ctx, placed{OrderID: fmt.Sprint("o", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	b := newService(t, client(t, eng.ClientURL()), serviceOpts{cfg: &cfg, name: "shipping.OnPlaced"})
+	start := time.Now()
+	got := map[string]bool{}
+	for len(got) < n {
+		got[receive(t, b.got).p.OrderID] = true
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the other replica had every event after %v, want about 2 s (twice ack_wait)", d)
 	}
 }
