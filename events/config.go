@@ -106,7 +106,8 @@ type JetStreamConfig struct {
 	DuplicateWindow time.Duration `mapstructure:"duplicate_window"`
 	// AckWait is how long the server waits for a delivery's outcome
 	// before it delivers the event again, to any member of the group: it
-	// must exceed the subscriber's longest delivery. Default 30s.
+	// must exceed twice the subscriber's longest delivery (an event
+	// pulled ahead may wait for about one delivery). Default 30s.
 	AckWait time.Duration `mapstructure:"ack_wait"`
 	// MaxAckPending is the most events a group holds delivered and not
 	// yet settled, across its replicas: it bounds the duplicates a crash

@@ -69,8 +69,9 @@
 // payload) or the last allowed delivery's failure dead-letters the event
 // and terminates it. An event whose delivery is not settled within
 // ack_wait — its process died, or the subscriber ran too long — is
-// delivered again, to any member of the group: ack_wait must exceed the
-// subscriber's longest delivery. After a crash, the events delivered
+// delivered again, to any member of the group: ack_wait must exceed
+// twice the subscriber's longest delivery (an event pulled ahead may wait
+// for about one delivery before its own starts). After a crash, the events delivered
 // twice are at most max_ack_pending.
 //
 // # Dead letters
