@@ -632,8 +632,77 @@ func TestStopDeadLettersWaitingRedelivery(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("the failing event was delivered %d times, want 1", n)
 	}
-	if dl := dead.all(); len(dl) != 1 || dl[0].Reason != events.ReasonStopped || dl[0].Deliveries != 1 {
-		t.Errorf("dead letters %+v, want one, stopped after 1 delivery", dl)
+	if dl := dead.all(); len(dl) != 1 || dl[0].Reason != events.ReasonStopped || dl[0].Deliveries != 1 ||
+		dl[0].Code != "unavailable" || dl[0].Error == "" {
+		t.Errorf("dead letters %+v, want one, stopped after 1 delivery, with that delivery's error", dl)
+	}
+}
+
+// TestMemoryGroupsShare: the subscribers of one group share the topic's
+// events, each event reaching one of them, in either mode; another group
+// receives every event.
+func TestMemoryGroupsShare(t *testing.T) {
+	t.Parallel()
+	for _, synchronous := range []bool{false, true} {
+		t.Run(fmt.Sprintf("synchronous=%v", synchronous), func(t *testing.T) {
+			t.Parallel()
+			cat := catalog.New()
+			tp := topicIn[placed](t, cat, "orders.Placed")
+			var mu sync.Mutex
+			seen := map[string][]string{} // order id -> subscribers
+			count := func(name string) func(context.Context, placed) error {
+				return func(_ context.Context, p placed) error {
+					mu.Lock()
+					seen[p.OrderID] = append(seen[p.OrderID], name)
+					mu.Unlock()
+					return nil
+				}
+			}
+			for _, name := range []string{"billing.A", "billing.B"} {
+				subscribeIn(t, cat, name, tp, count(name), events.Group("billing"))
+			}
+			subscribeIn(t, cat, "audit.OnPlaced", tp, count("audit"))
+			bus := events.NewBus(cat, events.NewMemory(events.MemoryConfig{Synchronous: synchronous}), events.WithLogger(zap.NewNop()))
+			ctx := catalog.NewContext(t.Context(), cat)
+			if err := bus.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			const n = 100
+			for i := range n {
+				if err := tp.Publish(ctx, placed{OrderID: fmt.Sprint(i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := bus.Stop(stopCtx); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			members := map[string]int{}
+			for id, subs := range seen {
+				billing := 0
+				audit := 0
+				for _, s := range subs {
+					if s == "audit" {
+						audit++
+					} else {
+						billing++
+						members[s]++
+					}
+				}
+				if billing != 1 || audit != 1 {
+					t.Errorf("event %s reached %v: want one member of billing, and audit", id, subs)
+				}
+			}
+			if len(seen) != n {
+				t.Errorf("%d events delivered, want %d", len(seen), n)
+			}
+			if synchronous && (members["billing.A"] != n/2 || members["billing.B"] != n/2) {
+				t.Errorf("synchronous mode gave the members %v, want them in turn", members)
+			}
+		})
 	}
 }
 

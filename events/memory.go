@@ -15,8 +15,9 @@ import (
 // publishers of a process to the subscriptions of the same process, and
 // none outlives it.
 //
-// Publish copies the event into the queue of each subscription of its
-// topic and returns. While a queue is full, Publish waits — back-pressure
+// Publish copies the event into the queue of each subscriber group of
+// its topic and returns: the subscribers of one group (see [Group]) share
+// a queue, and each event reaches one of them. While a queue is full, Publish waits — back-pressure
 // on the publisher — until there is room, the backend stops ([ErrClosed])
 // or ctx ends (its error, which errs sees as canceled or
 // deadline_exceeded); a publish that ends so may have reached some of the
@@ -62,14 +63,23 @@ type msub struct {
 	sub   Subscription
 	h     Handler
 	ctx   context.Context // the deliveries' (see SubscriptionContext)
-	queue chan *mitem
+	queue chan *mitem     // its group's, shared by the group's members
+	group *mgroup
 }
 
-// mitem is one delivery of a message to a subscription, with its own copy
-// of the payload. Pooled.
+// mgroup is the subscriptions of one topic that share a group. The
+// topic's list holds its first member, whose queue they all read.
+type mgroup struct {
+	members atomic.Pointer[[]*msub] // copied on write, under Memory.mu
+	next    atomic.Uint64           // synchronous mode's turn
+}
+
+// mitem is one delivery of a message to a subscriber group, with its own
+// copy of the payload. Pooled.
 type mitem struct {
-	s   *msub
-	d   Delivery
+	s   *msub    // the member that delivers it (the group's first while queued)
+	d   Delivery // Attempt: the deliveries made, once one has failed
+	err error    // the last delivery's error, while a redelivery is due
 	buf []byte
 }
 
@@ -114,6 +124,8 @@ func (m *Memory) Publish(ctx context.Context, msg Message) error {
 		it.d.Data = it.buf
 		m.pending.Add(1)
 		if m.cfg.Synchronous {
+			members := *s.group.members.Load()
+			it.s = members[(s.group.next.Add(1)-1)%uint64(len(members))]
 			m.deliverNow(ctx, it)
 			continue
 		}
@@ -148,8 +160,8 @@ func (m *Memory) deliverNow(ctx context.Context, it *mitem) {
 	m.release(it)
 }
 
-// Subscribe starts sub.Concurrency workers that deliver the subscription's
-// queue to h (none in synchronous mode).
+// Subscribe starts sub.Concurrency workers that deliver the queue of the
+// subscription's group to h (none in synchronous mode).
 func (m *Memory) Subscribe(ctx context.Context, sub Subscription, h Handler) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -157,14 +169,29 @@ func (m *Memory) Subscribe(ctx context.Context, sub Subscription, h Handler) err
 		return ErrClosed.New()
 	}
 	sub.Concurrency = max(sub.Concurrency, 1)
-	s := &msub{sub: sub, h: h, ctx: SubscriptionContext(ctx, m.base), queue: make(chan *mitem, m.cfg.QueueSize)}
+	s := &msub{sub: sub, h: h, ctx: SubscriptionContext(ctx, m.base)}
 	old := *m.topics.Load()
-	next := make(map[string][]*msub, len(old)+1)
-	for k, v := range old {
-		next[k] = v
+	var lead *msub
+	for _, o := range old[sub.Topic] {
+		if sub.Group != "" && o.sub.Group == sub.Group {
+			lead = o
+		}
 	}
-	next[sub.Topic] = append(append([]*msub(nil), old[sub.Topic]...), s)
-	m.topics.Store(&next)
+	if lead != nil { // a member of a group the topic has
+		s.queue, s.group = lead.queue, lead.group
+		members := *lead.group.members.Load()
+		grown := append(append(make([]*msub, 0, len(members)+1), members...), s)
+		lead.group.members.Store(&grown)
+	} else {
+		s.queue, s.group = make(chan *mitem, m.cfg.QueueSize), new(mgroup)
+		s.group.members.Store(&[]*msub{s})
+		next := make(map[string][]*msub, len(old)+1)
+		for k, v := range old {
+			next[k] = v
+		}
+		next[sub.Topic] = append(append([]*msub(nil), old[sub.Topic]...), s)
+		m.topics.Store(&next)
+	}
 	if m.cfg.Synchronous {
 		return nil
 	}
@@ -181,9 +208,10 @@ func (m *Memory) work(s *msub) {
 		select {
 		case it := <-s.queue:
 			if m.closed.Load() {
-				m.stop(it, nil)
+				m.stop(it)
 				continue
 			}
+			it.s = s
 			m.deliver(it)
 		case <-m.done:
 			return
@@ -194,16 +222,18 @@ func (m *Memory) work(s *msub) {
 // deliver delivers it once and settles it: done, dead-lettered, or due
 // again after the back-off.
 func (m *Memory) deliver(it *mitem) {
+	if it.err != nil { // a redelivery
+		it.d.Attempt++
+	}
 	err := it.s.h(it.s.ctx, &it.d)
 	again, after := Settle(it.s.ctx, &it.s.sub, &it.d, err)
 	if !again {
 		m.release(it)
 		return
 	}
-	it.d.Attempt++
+	it.err = err
 	if !m.timers.After(it, after, m.redeliver) {
-		it.d.Attempt--
-		m.stop(it, err) // Close has begun
+		m.stop(it) // Close has begun
 	}
 }
 
@@ -212,17 +242,16 @@ func (m *Memory) redeliver(it *mitem) {
 	select {
 	case it.s.queue <- it:
 	case <-m.done:
-		m.stop(it, nil)
+		m.stop(it)
 	}
 }
 
-// stop dead-letters it, which the backend gives up on because it stops;
-// err is its last delivery's error, if any.
-func (m *Memory) stop(it *mitem, err error) {
-	dl := NewDeadLetter(&it.s.sub, &it.d, ReasonStopped, err)
-	dl.Deliveries = it.d.Attempt - 1 // the deliveries made; Attempt is the next one
-	if err != nil {
-		dl.Deliveries = it.d.Attempt
+// stop dead-letters it, which the backend gives up on because it stops:
+// with the deliveries made and the last one's error, if any.
+func (m *Memory) stop(it *mitem) {
+	dl := NewDeadLetter(&it.s.sub, &it.d, ReasonStopped, it.err)
+	if it.err == nil {
+		dl.Deliveries = 0 // queued, never delivered
 	}
 	if it.s.sub.DeadLetter != nil {
 		it.s.sub.DeadLetter(it.s.ctx, dl)
@@ -256,7 +285,7 @@ func (m *Memory) Close(ctx context.Context) error {
 	// Redeliveries waiting for their back-off are given up on: their
 	// time may be long past the stop.
 	for _, it := range m.timers.Stop() {
-		m.stop(it, nil)
+		m.stop(it)
 	}
 	// Drain: what is queued and under way, and what that publishes.
 	var err error
@@ -297,7 +326,7 @@ func (m *Memory) stopQueued(s *msub) {
 	for {
 		select {
 		case it := <-s.queue:
-			m.stop(it, nil)
+			m.stop(it)
 		default:
 			return
 		}

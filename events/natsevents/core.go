@@ -70,8 +70,9 @@ type coreSub struct {
 
 // held is a received event and the subscription it is for.
 type held struct {
-	s *coreSub
-	d events.Delivery
+	s   *coreSub
+	d   events.Delivery // Attempt: the deliveries made
+	err error           // the last delivery's, while it waits for a redelivery
 }
 
 var _ events.Backend = (*Core)(nil)
@@ -229,10 +230,9 @@ func (c *Core) deliver(x *held) {
 	if !again {
 		return
 	}
-	x.d.Attempt++
+	x.err = err
 	if !c.timers.After(x, after, c.redeliver) {
-		x.d.Attempt--
-		c.stop(x, err) // Close has begun
+		c.stop(x) // Close has begun
 	}
 }
 
@@ -240,19 +240,18 @@ func (c *Core) deliver(x *held) {
 func (c *Core) redeliver(x *held) {
 	select {
 	case x.s.sem <- struct{}{}:
+		x.d.Attempt++
 		c.deliver(x)
 	case <-c.base.Done():
-		c.stop(x, nil)
+		c.stop(x)
 	}
 }
 
-// stop dead-letters x, which the backend gives up on as it stops; err is
-// its last delivery's error, or nil when it waited for a redelivery.
-func (c *Core) stop(x *held, err error) {
-	dl := events.NewDeadLetter(&x.s.sub, &x.d, events.ReasonStopped, err)
-	if err == nil {
-		dl.Deliveries = x.d.Attempt - 1
-	}
+// stop dead-letters x, which the backend gives up on as it stops while
+// x waits for a redelivery: with the deliveries made and the last one's
+// error.
+func (c *Core) stop(x *held) {
+	dl := events.NewDeadLetter(&x.s.sub, &x.d, events.ReasonStopped, x.err)
 	if x.s.sub.DeadLetter != nil {
 		x.s.sub.DeadLetter(x.s.ctx, dl)
 	}
@@ -270,7 +269,7 @@ func (c *Core) Close(ctx context.Context) error {
 		return nil
 	}
 	for _, x := range c.timers.Stop() {
-		c.stop(x, nil)
+		c.stop(x)
 	}
 	var errList []error
 	for _, s := range c.subs {

@@ -298,8 +298,8 @@ func TestStopDrains(t *testing.T) {
 	if got != 50 {
 		t.Errorf("%d of 50 delivered before the stop returned", got)
 	}
-	if dl := receive(t, dead); dl.Reason != events.ReasonStopped || dl.Deliveries != 1 {
-		t.Errorf("dead letter %+v", dl)
+	if dl := receive(t, dead); dl.Reason != events.ReasonStopped || dl.Deliveries != 1 || dl.Code == "" || dl.Error == "" {
+		t.Errorf("dead letter %+v, want stopped after 1 delivery, with its error", dl)
 	}
 	if err := core.Publish(ctx, events.Message{Topic: "orders.Placed"}); !errors.Is(err, events.ErrClosed) {
 		t.Errorf("publish after close: %v", err)
