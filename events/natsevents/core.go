@@ -57,6 +57,13 @@ type Core struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // deliveries and redelivery timers
 
+	// gate orders the start of a delivery (wg.Add) before Close's wait
+	// for them: once sealed, a message that a subscription's goroutine
+	// still holds (Close's time ran out before it was delivered) is
+	// dropped instead.
+	gate   sync.RWMutex
+	sealed bool
+
 	timers *redelivery.Timers[*held] // redeliveries waiting
 }
 
@@ -213,7 +220,17 @@ func (c *Core) Subscribe(ctx context.Context, sub events.Subscription, h events.
 // deliveries are all under way, and delivers in a goroutine of its own.
 func (c *Core) receive(s *coreSub, m *nats.Msg) {
 	x := &held{s: s, d: events.Delivery{Message: Message(m), Attempt: 1}}
-	s.sem <- struct{}{}
+	select {
+	case s.sem <- struct{}{}:
+	case <-c.base.Done(): // Close's time ran out: dropped (at most once)
+		return
+	}
+	c.gate.RLock()
+	defer c.gate.RUnlock()
+	if c.sealed {
+		<-s.sem
+		return
+	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -286,6 +303,9 @@ func (c *Core) Close(ctx context.Context) error {
 				s.sub.Name, n, ctx.Err()))
 		}
 	}
+	c.gate.Lock()
+	c.sealed = true
+	c.gate.Unlock()
 	done := make(chan struct{})
 	go func() { c.wg.Wait(); close(done) }()
 	select {

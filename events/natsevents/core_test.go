@@ -310,6 +310,52 @@ func TestStopDrains(t *testing.T) {
 }
 
 // Before the engine runs, the backend says so.
+// TestNoDeliveryAfterAStopThatRanOutOfTime: events that a subscription
+// had received, and could not deliver before the stop's time ran out
+// (its only worker was busy), are dropped, never delivered after Stop
+// returns.
+func TestNoDeliveryAfterAStopThatRanOutOfTime(t *testing.T) {
+	eng := embedded(t)
+	cat := catalog.New()
+	tp, _ := events.NewTopicIn[placed](cat, "orders.Placed")
+	var calls atomic.Int32
+	busy, release := make(chan struct{}), make(chan struct{})
+	if _, err := events.SubscribeIn(cat, "shipping.OnPlaced", tp, func(context.Context, placed) error {
+		if calls.Add(1) == 1 {
+			close(busy)
+			<-release
+		}
+		return nil
+	}, events.Concurrency(1)); err != nil {
+		t.Fatal(err)
+	}
+	bus := events.NewBus(cat, natsevents.NewCore(eng), events.WithLogger(zap.NewNop()))
+	ctx := catalog.NewContext(t.Context(), cat)
+	if err := bus.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := tp.Publish(ctx, placed{OrderID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-busy
+	if err := eng.Conn().Flush(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // the others are received, waiting for the worker
+	stopCtx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := bus.Stop(stopCtx); err == nil {
+		t.Fatal("Stop returned nil while a delivery was stuck")
+	}
+	close(release)
+	time.Sleep(200 * time.Millisecond)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d deliveries, %d of them after Stop returned", n, n-1)
+	}
+}
+
 func TestEngineNotStarted(t *testing.T) {
 	eng, err := engine.New(engine.DefaultConfig(), zap.NewNop())
 	if err != nil {
