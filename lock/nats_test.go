@@ -110,6 +110,44 @@ func TestNATSRoundTrips(t *testing.T) {
 	}
 }
 
+// TestNATSTokensGrowAcrossALostBucket: a bucket that is lost (deleted,
+// or gone with a one-replica server's disk) and made again by the next
+// write gives out revisions, and so fencing tokens, above those of the
+// bucket it replaces: the stale holder of a token of the old bucket is
+// refused by a record that the new holder wrote.
+func TestNATSTokensGrowAcrossALostBucket(t *testing.T) {
+	srv := enginetest.Start(t)
+	ctx := t.Context()
+	s1 := openNATS(t, enginetest.Client(t, srv.ClientURL()), "lost")
+	s2 := openNATS(t, enginetest.Client(t, srv.ClientURL()), "lost")
+	for range 50 {
+		if _, err := s1.Put(ctx, "filler", []byte("x"), store.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale, err := lock.New(s1).TryAcquire(ctx, "job", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ := srv.JetStream()
+	if err := js.DeleteKeyValue(ctx, "lost"); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := lock.New(s2).TryAcquire(ctx, "job", time.Minute) // makes the bucket again
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fresh.Token() <= stale.Token() {
+		t.Fatalf("the token after the bucket was made again is %d, not above the lost bucket's %d", fresh.Token(), stale.Token())
+	}
+	if _, err := s2.Put(ctx, "data", []byte("fresh"), store.PutOptions{Fence: fresh.Token()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s1.Put(ctx, "data", []byte("stale"), store.PutOptions{Fence: stale.Token()}); !errors.Is(err, store.ErrFenced) {
+		t.Fatalf("the stale holder's write: %v, want store.fenced", err)
+	}
+}
+
 // childEnv names the server and bucket of a holder process that the
 // paused-holder test starts.
 const childEnv = "WEGO_LOCK_TEST_HOLDER"

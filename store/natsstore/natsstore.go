@@ -225,15 +225,8 @@ func apiPrefix(o jetstream.JetStreamOptions) string {
 func (c *conn) open(ctx context.Context) (*jetstream.StreamInfo, error) {
 	kv, err := c.js.KeyValue(ctx, c.bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = c.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:         c.bucket,
-			Description:    "WeGO store: one key per record (package store/natsstore)",
-			History:        1,
-			Replicas:       c.s.cfg.Replicas,
-			Storage:        jetstream.FileStorage,
-			LimitMarkerTTL: markerTTL,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) { // another process made it first
+		err = c.create(ctx)
+		if err == nil || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) { // or another process made it first
 			kv, err = c.js.KeyValue(ctx, c.bucket)
 		}
 	}
@@ -270,6 +263,49 @@ func (c *conn) open(ctx context.Context) (*jetstream.StreamInfo, error) {
 	}
 	return info, nil
 }
+
+// create makes the bucket: the stream of a key-value bucket, as nats.go
+// makes it, whose sequence — the records' revisions, and so the fencing
+// tokens of package lock — starts at the time of its making in
+// microseconds since 1970 (firstRevision). A bucket that is lost and made
+// again, by this store or by another process, then gives out revisions
+// above those of the bucket it replaces, which stale holders of its
+// tokens may still use, as long as it took fewer than a million writes a
+// second and the clocks of the hosts that make buckets are about right.
+func (c *conn) create(ctx context.Context) error {
+	info, err := c.js.AccountInfo(ctx)
+	if err != nil {
+		return err
+	}
+	if info.API.Level < 1 {
+		return jetstream.ErrLimitMarkerTTLNotSupported
+	}
+	replicas := max(c.s.cfg.Replicas, 1)
+	_, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name:                   c.stream,
+		Description:            "WeGO store: one key per record (package store/natsstore)",
+		Subjects:               []string{c.subj + ">"},
+		MaxMsgsPerSubject:      1,
+		MaxBytes:               -1,
+		MaxMsgSize:             -1,
+		MaxMsgs:                -1,
+		MaxConsumers:           -1,
+		Storage:                jetstream.FileStorage,
+		Replicas:               replicas,
+		AllowRollup:            true,
+		DenyDelete:             true,
+		Duplicates:             2 * time.Minute,
+		AllowDirect:            true,
+		Discard:                jetstream.DiscardNew,
+		AllowMsgTTL:            true,
+		SubjectDeleteMarkerTTL: markerTTL,
+		FirstSeq:               firstRevision(time.Now()),
+	})
+	return err
+}
+
+// firstRevision is the first revision of a bucket made at now.
+func firstRevision(now time.Time) uint64 { return uint64(max(now.UnixMicro(), 1)) }
 
 // learn records what the bucket described by info can do.
 func (c *conn) learn(info *jetstream.StreamInfo, api string) {
