@@ -72,6 +72,10 @@ type Store struct {
 	closed  bool
 	closing chan struct{} // closed by Close
 	wg      sync.WaitGroup
+
+	// now reads the clock of the conditional writes: time.Now, or a
+	// clock out of step with the server's in tests (set before Start).
+	now func() time.Time
 }
 
 var (
@@ -131,7 +135,7 @@ func New(eng Engine, cfg store.Config, logger *zap.Logger) (*Store, error) {
 	if logger == nil {
 		logger = log.L()
 	}
-	return &Store{eng: eng, cfg: cfg, logger: logger, closing: make(chan struct{})}, nil
+	return &Store{eng: eng, cfg: cfg, logger: logger, closing: make(chan struct{}), now: time.Now}, nil
 }
 
 // The kind "nats" of store.kind.

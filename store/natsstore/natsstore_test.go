@@ -208,6 +208,34 @@ func TestFenceRace(t *testing.T) {
 	}
 }
 
+// TestClockAheadTakesNoLiveRecord: a store whose host's clock is ahead
+// of the server's sees a live record with a time-to-live as long expired;
+// its create still fails while the server keeps the record, so that it
+// cannot take a lock that another holder keeps alive.
+func TestClockAheadTakesNoLiveRecord(t *testing.T) {
+	holder := open(t, shared, "skew")
+	ahead, err := natsstore.New(shared, store.Config{Name: "skew"}, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	natsstore.SetClock(ahead, func() time.Time { return time.Now().Add(10 * time.Second) })
+	if err := ahead.Start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	defer ahead.Close()
+	ctx := t.Context()
+	rev, err := holder.Put(ctx, "job", []byte("holder"), store.PutOptions{Create: true, TTL: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ahead.Put(ctx, "job", []byte("ahead"), store.PutOptions{Create: true, TTL: 5 * time.Second}); !errors.Is(err, store.ErrConflict) {
+		t.Fatalf("a create over a live record, by a clock 10 s ahead: %v, want store.conflict", err)
+	}
+	if r, err := holder.Get(ctx, "job"); err != nil || r.Revision != rev || string(r.Value) != "holder" {
+		t.Fatalf("the holder's record: %q revision %d (%v), want its own, revision %d", r.Value, r.Revision, err, rev)
+	}
+}
+
 func TestMetadataEncoding(t *testing.T) {
 	s := open(t, shared, "metadata")
 	md := map[string]string{"a=b": "c&d", "é": "line\nbreak\r", "": "empty key", "sp ace": "", "%": "+"}

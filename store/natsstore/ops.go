@@ -130,8 +130,8 @@ func (c *conn) update(ctx context.Context, key string, value []byte, opts *store
 		}
 		var cur store.Record
 		live := false
-		var now time.Time
 		if found {
+			now := c.s.now()
 			cur, live = record(key, &m, &now)
 			if expiring(&cur, now) {
 				// Let the server remove the record first: see expiring.
@@ -140,6 +140,14 @@ func (c *conn) update(ctx context.Context, key string, value []byte, opts *store
 				}
 				attempt = -1
 				continue
+			}
+			if !live && !m.marker() {
+				// Expired by this host's clock long ago, and still not
+				// removed by the server, whose clock decides: this
+				// host's clock is ahead of the server's (or the server
+				// is late). The record stands until the server's
+				// marker; writing over it would take a live lock.
+				live = true
 			}
 		}
 		switch {
@@ -550,6 +558,12 @@ type raw struct {
 	tm   time.Time // or the time stamp
 }
 
+// marker reports whether m is a delete marker: a delete or purge of the
+// store, or the server's marker of an expired record.
+func (m *raw) marker() bool {
+	return m.hdr.Get(hdrOp) != "" || m.hdr.Get(hdrMarker) != ""
+}
+
 // time returns when the message was stored.
 func (m *raw) time() time.Time {
 	if m.tm.IsZero() && m.ts != "" {
@@ -563,7 +577,7 @@ func (m *raw) time() time.Time {
 func record(key string, m *raw, now *time.Time) (store.Record, bool) {
 	r := store.Record{Key: key, Revision: m.seq}
 	if h := m.hdr; len(h) > 0 {
-		if h.Get(hdrOp) != "" || h.Get(hdrMarker) != "" {
+		if m.marker() {
 			return r, false
 		}
 		if v := h.Get(hdrTTL); v != "" {
