@@ -28,7 +28,9 @@ import (
 //     its expiry judged at the time the backend stored the event, and
 //     the same publish resource decided for its account. A refusal is
 //     final: its error says it is permanent, so that the backend
-//     dead-letters the event instead of delivering it again;
+//     dead-letters the event instead of delivering it again — but for a
+//     token that names an unknown key id, which a key rotation explains
+//     until the process has the new key: that delivery is retried;
 //   - subscribing is the resource auth.SubscribeResource(name)
 //     ("subscribe:shipping.OnOrderPlaced"): CompileEvents fails when the
 //     rules do not allow it to the service account.
@@ -371,6 +373,13 @@ func (g *eventGuard) refuseDelivery(ctx context.Context, r *eventRules, acct *au
 		rule = g.rule(r, *d)
 	}
 	g.m.refuse(ctx, "auth: delivery refused", g.spec, acct, d, rule, err)
+	if errors.Is(err, auth.ErrUnknownKeyID) {
+		// The one refusal that time can mend: the publisher's key may be
+		// new (a rotation), and this process's key set not fetched again
+		// yet (a JWKS fetch failed, or waits for its minimum interval).
+		// The delivery is tried again, up to the subscriber's maximum.
+		return errs.From(err)
+	}
 	return errs.From(err).WithCause(errRefusedDelivery)
 }
 

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -128,7 +129,8 @@ func permanent(err error) bool {
 
 // A delivery proceeds only with a credential of an account that the rules
 // let publish on the topic, and the subscriber sees that account; every
-// refusal is final, logged and reported, never with the credential.
+// refusal is logged and reported, never with the credential, and final
+// but for an unknown key id.
 func TestDeliveries(t *testing.T) {
 	t.Parallel()
 	h := eventHarness(t, eventConfig(), true)
@@ -165,12 +167,20 @@ func TestDeliveries(t *testing.T) {
 			t.Errorf("%s: ran %v, %v (permanent %v); want %s, permanent", name, ran, err, permanent(err), c.code)
 		}
 	}
-	if n := h.logs.FilterMessage("auth: delivery refused").Len(); n != 8 {
-		t.Errorf("%d refusals logged, want 8", n)
+	// A key id the process does not know yet (a rotation) is refused, and
+	// retried: the new key may arrive with the next fetch of the keys.
+	tok := token(t, "orders", auth.Service)
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","kid":"rotated","typ":"JWT"}`))
+	_, ran, err = h.deliver(bearer(header + tok[strings.IndexByte(tok, '.'):]))
+	if ran || errs.CodeOf(err) != "auth.unknown_key_id" || permanent(err) {
+		t.Errorf("an unknown key id: ran %v, %v (permanent %v); want auth.unknown_key_id, not permanent", ran, err, permanent(err))
+	}
+	if n := h.logs.FilterMessage("auth: delivery refused").Len(); n != 9 {
+		t.Errorf("%d refusals logged, want 9", n)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.refused) != 8 || !strings.HasPrefix(h.refused[0], "shipping.OnPlaced ") {
+	if len(h.refused) != 9 || !strings.HasPrefix(h.refused[0], "shipping.OnPlaced ") {
 		t.Errorf("refusals reported: %q", h.refused)
 	}
 }
