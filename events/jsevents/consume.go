@@ -42,6 +42,13 @@ type subscription struct {
 	stopping chan struct{} // closed when Close begins
 	kick     chan struct{} // asks watch to check the consumer
 
+	// unsure holds the message ids of the dead letters whose store
+	// returned an error (the record may be stored, its acknowledgement
+	// lost), so that the hook still sees the record when the next
+	// delivery finds it stored already; bounded by maxUnsure.
+	unsureMu sync.Mutex
+	unsure   map[string]struct{}
+
 	mu       sync.Mutex
 	draining bool
 	stream   string
@@ -405,8 +412,9 @@ func (s *subscription) deadLetter(msg jetstream.Msg, stream string, dl *events.D
 	// read the dead-letter stream what it is; the message id stores the
 	// record once however many deliveries end in it (see above); the
 	// correlation id, when the event had one, leads to the logs.
+	id := "dlq:" + stream + ":" + s.name + ":" + strconv.FormatUint(dl.Sequence, 10)
 	m.Header.Set(events.HeaderContentType, events.ContentTypeJSON)
-	m.Header.Set(events.HeaderMessageID, "dlq:"+stream+":"+s.name+":"+strconv.FormatUint(dl.Sequence, 10))
+	m.Header.Set(events.HeaderMessageID, id)
 	if dl.CorrelationID != "" {
 		m.Header.Set(events.HeaderCorrelationID, dl.CorrelationID)
 	}
@@ -421,10 +429,39 @@ func (s *subscription) deadLetter(msg jetstream.Msg, stream string, dl *events.D
 	if err != nil {
 		s.b.logger.Error("events: a dead letter could not be stored; the event will be delivered again",
 			zap.String("subscriber", dl.Subscriber), zap.String("subject", s.dlSubj), zap.Uint64("sequence", dl.Sequence), zap.Error(err))
+		s.markUnsure(id)
 		return msg.NakWithDelay(s.sub.Retry.Backoff(dl.Deliveries))
 	}
-	if !ack.Duplicate && s.sub.DeadLetter != nil {
+	if unsure := s.takeUnsure(id); (!ack.Duplicate || unsure) && s.sub.DeadLetter != nil {
 		s.sub.DeadLetter(s.ctx, dl)
 	}
 	return msg.TermWithReason(string(dl.Reason))
+}
+
+// maxUnsure bounds the dead letters whose store a subscription is unsure
+// of.
+const maxUnsure = 1024
+
+// markUnsure notes that the store of the dead letter id returned an
+// error.
+func (s *subscription) markUnsure(id string) {
+	s.unsureMu.Lock()
+	defer s.unsureMu.Unlock()
+	if s.unsure == nil {
+		s.unsure = make(map[string]struct{})
+	}
+	if len(s.unsure) < maxUnsure {
+		s.unsure[id] = struct{}{}
+	}
+}
+
+// takeUnsure reports whether the store of the dead letter id had returned
+// an error, and forgets it: its record is stored now, and the hook has
+// not seen it.
+func (s *subscription) takeUnsure(id string) bool {
+	s.unsureMu.Lock()
+	defer s.unsureMu.Unlock()
+	_, ok := s.unsure[id]
+	delete(s.unsure, id)
+	return ok
 }
