@@ -88,7 +88,12 @@ func (b *Backend) Subscribe(ctx context.Context, sub events.Subscription, h even
 	s := &subscription{
 		b: b, sub: sub, h: h, ctx: events.SubscriptionContext(ctx, b.base),
 		name: ConsumerName(sub.Group), dlSubj: DeadLetterSubject(b.cfg.DeadLetterSubject, sub.Group),
-		batch: max(min(sub.Concurrency, b.cfg.MaxAckPending), 1), progress: progressEvery(b.cfg.AckWait, b.cfg.AckBackoff),
+		// As many as the workers, so that an event does not wait long in
+		// the client's buffer, where it cannot be reported in progress;
+		// at least 2: nats.go's pulls of one message at a time stalled
+		// for good now and then (under the race detector, after
+		// consumers were killed: TestKillMidDeliveryLosesNothing).
+		batch: max(min(sub.Concurrency, b.cfg.MaxAckPending), 2), progress: progressEvery(b.cfg.AckWait, b.cfg.AckBackoff),
 		work: make(chan pulled), quit: make(chan struct{}), stopping: make(chan struct{}), kick: make(chan struct{}, 1),
 		stream: stream,
 	}
@@ -128,8 +133,9 @@ func (s *subscription) consume(cons jetstream.Consumer) error {
 // but not for longer than ack_wait in all: a process whose workers are
 // all stuck gives the event back (a negative acknowledgement) for
 // another member of the group to take. The pulls fetch no more events
-// than there are workers, so that an event waits in the client's buffer,
-// before it reaches receive, for about one delivery at most.
+// than there are workers (at least 2), so that an event waits in the
+// client's buffer, before it reaches receive, for about one or two
+// deliveries at most.
 func (s *subscription) receive(msg jetstream.Msg) {
 	select {
 	case s.work <- pulled{msg: msg}:

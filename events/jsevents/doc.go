@@ -53,7 +53,8 @@
 // configuration where a consumer may change; one that reads another
 // subject, acknowledges otherwise or is a push consumer fails with a
 // [*ConflictError]. Each process pulls ahead as many events as the
-// subscriber has workers (its concurrency, at most max_ack_pending), and
+// subscriber has workers (its concurrency, at most max_ack_pending, at
+// least 2), and
 // pulls no more while its workers are busy. An event that waits for a
 // worker is reported in progress to the server while it waits, up to
 // ack_wait (then it is given back for another member of the group), and
