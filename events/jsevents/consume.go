@@ -18,6 +18,13 @@ import (
 	"github.com/wegomesh/wego/log"
 )
 
+// pullExpiry is how long a pull request waits at the server. nats.go
+// checks a pull's heartbeats (every half of it) and pulls again when two
+// are missed; its default of 30 s left a subscription idle for a minute
+// when a pull went missing (seen under the race detector on a loaded
+// machine: the server had no pull waiting while the client counted one).
+const pullExpiry = 5 * time.Second
+
 // recoverPause spaces the checks of a subscription's consumer after the
 // pulls report trouble (a consumer deleted, no heartbeat, no responders).
 const recoverPause = time.Second
@@ -112,7 +119,8 @@ func (b *Backend) Subscribe(ctx context.Context, sub events.Subscription, h even
 // consume starts pulling from cons. Called before the subscription runs,
 // or with s.mu held.
 func (s *subscription) consume(cons jetstream.Consumer) error {
-	cc, err := cons.Consume(s.receive, jetstream.PullMaxMessages(s.batch), jetstream.ConsumeErrHandler(s.pullFailed))
+	cc, err := cons.Consume(s.receive, jetstream.PullMaxMessages(s.batch), jetstream.PullExpiry(pullExpiry),
+		jetstream.ConsumeErrHandler(s.pullFailed))
 	if err != nil {
 		return err
 	}
