@@ -17,8 +17,9 @@ import (
 //
 // Publish copies the event into the queue of each subscriber group of
 // its topic and returns: the subscribers of one group (see [Group]) share
-// a queue, and each event reaches one of them. While a queue is full, Publish waits — back-pressure
-// on the publisher — until there is room, the backend stops ([ErrClosed])
+// a queue, and each event reaches one of them. While a queue is full,
+// Publish waits — back-pressure on the publisher — until there is room,
+// the backend stops ([ErrClosed])
 // or ctx ends (its error, which errs sees as canceled or
 // deadline_exceeded); a publish that ends so may have reached some of the
 // topic's subscriptions already. Each subscription's deliveries run on
@@ -175,6 +176,7 @@ func (m *Memory) Subscribe(ctx context.Context, sub Subscription, h Handler) err
 	for _, o := range old[sub.Topic] {
 		if sub.Group != "" && o.sub.Group == sub.Group {
 			lead = o
+			break
 		}
 	}
 	if lead != nil { // a member of a group the topic has

@@ -72,8 +72,7 @@ const (
 // and the file becomes version 2, which such a build refuses to open.
 const (
 	schemaVersion   = 2
-	oldestReadable  = 1
-	unguardedSchema = 1 // the last version without guard marks
+	unguardedSchema = 1 // the version before guard marks, the oldest this package reads
 )
 
 // The file's own bucket, and the key of the schema version in it. Its

@@ -58,21 +58,28 @@ func guardMark(t *testing.T, path, bucket string) int {
 	return mark
 }
 
-// forgetGuard removes the file's mark for bucket, as in a file that an
-// earlier version wrote.
-func forgetGuard(t *testing.T, path, bucket string) {
+// editMeta changes the file's own bucket (.wego) with fn, in one
+// transaction, while no store has the file open.
+func editMeta(t *testing.T, path string, fn func(meta *bolt.Bucket) error) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	err = db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(".wego")).Delete([]byte("guarded/" + bucket))
-	})
+	err = db.Update(func(tx *bolt.Tx) error { return fn(tx.Bucket([]byte(".wego"))) })
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// forgetGuard removes the file's mark for bucket, as in a file that an
+// earlier version wrote.
+func forgetGuard(t *testing.T, path, bucket string) {
+	t.Helper()
+	editMeta(t, path, func(meta *bolt.Bucket) error { return meta.Delete([]byte("guarded/" + bucket)) })
 }
 
 func TestUnconditionalWritesKeepFences(t *testing.T) {
@@ -202,12 +209,7 @@ func TestGuardOfVersion1Files(t *testing.T) {
 	// As a version 1 build would leave it: a fenced record, and a mark
 	// that says the bucket has none (set by a version 2 build before the
 	// fenced write).
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		meta := tx.Bucket([]byte(".wego"))
+	editMeta(t, path, func(meta *bolt.Bucket) error {
 		if err := meta.Put([]byte("schema"), binary.BigEndian.AppendUint32(nil, 1)); err != nil {
 			return err
 		}
@@ -216,12 +218,6 @@ func TestGuardOfVersion1Files(t *testing.T) {
 		}
 		return meta.Put([]byte("guarded/wego"), []byte{0})
 	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
 	s, err = boltstore.Open(path, boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +241,7 @@ func TestGuardOfVersion1Files(t *testing.T) {
 	if m := guardMark(t, path, "other"); m != -1 {
 		t.Fatalf("another bucket's mark after the upgrade: %d, want none (read again at its Open)", m)
 	}
-	db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,18 +266,6 @@ func TestOpenDamagedGuard(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(".wego")).Put([]byte("guarded/wego"), []byte("yes"))
-	})
-	if cerr := db.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	editMeta(t, path, func(meta *bolt.Bucket) error { return meta.Put([]byte("guarded/wego"), []byte("yes")) })
 	wantOpenError(t, path, boltstore.Options{}, "the file is damaged")
 }

@@ -242,16 +242,17 @@ func (s *Store) prepare() error {
 			upgrade = true
 		case len(v) != 4:
 			return fmt.Errorf("boltstore: open %s: the file is damaged: its schema version is %d bytes long, not 4", s.path, len(v))
-		case binary.BigEndian.Uint32(v) == schemaVersion:
-		case binary.BigEndian.Uint32(v) >= oldestReadable && binary.BigEndian.Uint32(v) < schemaVersion:
-			upgrade = true
-			if binary.BigEndian.Uint32(v) <= unguardedSchema {
+		default:
+			switch version := binary.BigEndian.Uint32(v); version {
+			case schemaVersion:
+			case unguardedSchema:
+				upgrade = true
 				if err := dropGuards(meta); err != nil {
 					return fmt.Errorf("boltstore: open %s: %w", s.path, err)
 				}
+			default:
+				return fmt.Errorf("boltstore: open %s: the file has schema version %d, and this version of WeGO reads versions %d to %d only: open it with the WeGO that wrote it", s.path, version, unguardedSchema, schemaVersion)
 			}
-		default:
-			return fmt.Errorf("boltstore: open %s: the file has schema version %d, and this version of WeGO reads versions %d to %d only: open it with the WeGO that wrote it", s.path, binary.BigEndian.Uint32(v), oldestReadable, schemaVersion)
 		}
 		if upgrade {
 			var b [4]byte

@@ -265,10 +265,10 @@ func (s *Store) giveBack(ctx context.Context, sku string, qty int) error {
 }
 
 // claim claims the key of digest for the reservation want, and returns
-// the revision of its claim, or 0 when it did not claim it. When another reservation holds the key, claim waits
-// until that reservation has its record, and returns the answer with it,
-// or until the claim is given up (the reservation failed, or was
-// released), and tries again; it gives up when ctx ends. A claim older
+// the revision of its claim, or 0 when it did not claim it. When another
+// reservation holds the key, claim waits until that reservation has its
+// record, and returns the answer with it, or until the claim is given up
+// (the reservation failed, or was released), and tries again; it gives up when ctx ends. A claim older
 // than staleClaim whose reservation has no record is a dead process's:
 // claim takes it over, with a write conditional on its revision, so that
 // of several reservations that find it one takes it. The claim's age is
